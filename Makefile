@@ -1,0 +1,53 @@
+# ipvet's entry points. `make run` and `make test` are the README's two commands.
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+
+TOOLS_PATH := $(shell .ci/install-tools.sh path)
+export PATH := $(TOOLS_PATH):$(PATH)
+export LEPTOS_SITE_ROOT := target/site
+
+.PHONY: run test tools build build-release unit integration e2e lint fmt
+
+## Build in release mode and serve on http://127.0.0.1:3000 with ./ipvet.db (SQLite).
+run: build-release
+	# Plain HTTP on loopback: cookies cannot be Secure there.
+	IPVET_SECURE_COOKIES=$${IPVET_SECURE_COOKIES:-off} target/release/ipvet serve
+
+## Every test: unit, integration (SQLite, and PostgreSQL when IPVET_TEST_POSTGRES is set),
+## then Playwright end to end in Chromium.
+test: tools unit integration e2e
+
+tools:
+	.ci/install-tools.sh all >/dev/null
+
+build-release:
+	.ci/install-tools.sh build >/dev/null
+	cargo leptos build --release
+
+build: tools
+	cargo leptos build
+
+unit: tools
+	cargo test -p app --features ssr --lib
+	cargo test -p migrations
+
+integration: tools
+	cargo test -p server
+	if [ -n "$${IPVET_TEST_POSTGRES:-}" ]; then
+		echo "== integration tests again on PostgreSQL ($$IPVET_TEST_POSTGRES)"
+		cargo test -p server --test it
+	fi
+
+e2e: build
+	cd end2end
+	npm ci --no-audit --no-fund --silent
+	npx playwright test
+
+lint: tools
+	cargo fmt --all -- --check
+	cargo clippy -p app -p server -p migrations --features app/ssr --all-targets -- -D warnings
+	cargo clippy -p frontend --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all

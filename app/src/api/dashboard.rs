@@ -1,0 +1,17 @@
+//! Dashboard figures.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::DashboardSummary;
+
+#[server(endpoint = "dashboard/summary")]
+pub async fn load_dashboard() -> Result<DashboardSummary, AppError> {
+    use crate::model::Role;
+    use crate::server::{auth::guard::require, dashboard, respond};
+    respond(async {
+        let caller = require(Role::Viewer).await?;
+        dashboard::summary(&caller.state.db).await
+    })
+    .await
+}

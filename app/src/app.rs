@@ -1,0 +1,53 @@
+//! The HTML shell and the router. Every page renders completely on the server (async SSR
+//! mode), so it works without JavaScript; hydrated, it works the same.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use crate::components::layout::SignedIn;
+use crate::components::not_built::NotBuilt;
+use crate::pages::{dashboard::DashboardPage, login::LoginPage, users::UsersPage};
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/ipvet.css"/>
+        <Link rel="icon" href="/favicon.ico"/>
+        <Title text="ipvet"/>
+        <Router>
+            <Routes fallback=|| view! { <NotBuilt title="Page not found" text="There is no page at this address."/> }>
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <ParentRoute path=path!("") view=SignedIn ssr=SsrMode::Async>
+                    <Route path=path!("") view=DashboardPage ssr=SsrMode::Async/>
+                    <Route path=path!("networks") view=|| view! { <NotBuilt title="Networks"/> } ssr=SsrMode::Async/>
+                    <Route path=path!("problems") view=|| view! { <NotBuilt title="Problem IPs"/> } ssr=SsrMode::Async/>
+                    <Route path=path!("dnsbl") view=|| view! { <NotBuilt title="DNSBL blacklists"/> } ssr=SsrMode::Async/>
+                    <Route path=path!("checks") view=|| view! { <NotBuilt title="Check runs"/> } ssr=SsrMode::Async/>
+                    <Route path=path!("settings") view=|| view! { <NotBuilt title="Settings"/> } ssr=SsrMode::Async/>
+                    <Route path=path!("users") view=UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("audit") view=|| view! { <NotBuilt title="Audit log"/> } ssr=SsrMode::Async/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,5 @@
+//! View pieces shared by several pages.
+
+pub mod layout;
+pub mod not_built;
+pub mod outcome;

@@ -1,0 +1,42 @@
+//! The one error type of the server-function boundary. The browser sees a clear message;
+//! the server logs the full cause of anything unexpected and never sends it out.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Please sign in.")]
+    Unauthenticated,
+    #[error("Wrong user name or password.")]
+    InvalidCredentials,
+    #[error("Your role does not allow this.")]
+    Forbidden,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error("The server could not complete this request. The cause has been logged.")]
+    Internal,
+    /// The request did not reach a server function, or its answer could not be read.
+    #[error("The request failed: {0}")]
+    Transport(String),
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(msg) => {
+                AppError::BadRequest(format!("Malformed request: {msg}"))
+            }
+            other => AppError::Transport(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Types that travel between server and browser. These are views, never database rows:
+//! nothing here carries a password hash, token or secret.
+
+use serde::{Deserialize, Serialize};
+
+/// What a user may do. Ordered by power, so `role >= Role::Operator` reads as "operator or
+/// more".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(feature = "ssr", sea_orm(rs_type = "String", db_type = "Text"))]
+pub enum Role {
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "viewer"))]
+    Viewer,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "operator"))]
+    Operator,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "admin"))]
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Viewer, Role::Operator, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where an address stands in its lifecycle. A released address is never free at once: it
+/// goes to `BeingChecked` until the check engine proves it free.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(feature = "ssr", sea_orm(rs_type = "String", db_type = "Text"))]
+pub enum AddressStatus {
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "free"))]
+    Free,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "allocated"))]
+    Allocated,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "reserved"))]
+    Reserved,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "being_checked"))]
+    BeingChecked,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "used_in_network"))]
+    UsedInNetwork,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "blocked_by_dnsbl"))]
+    BlockedByDnsbl,
+}
+
+impl AddressStatus {
+    pub const ALL: [AddressStatus; 6] = [
+        AddressStatus::Free,
+        AddressStatus::Allocated,
+        AddressStatus::Reserved,
+        AddressStatus::BeingChecked,
+        AddressStatus::UsedInNetwork,
+        AddressStatus::BlockedByDnsbl,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AddressStatus::Free => "free",
+            AddressStatus::Allocated => "allocated",
+            AddressStatus::Reserved => "reserved",
+            AddressStatus::BeingChecked => "being_checked",
+            AddressStatus::UsedInNetwork => "used_in_network",
+            AddressStatus::BlockedByDnsbl => "blocked_by_dnsbl",
+        }
+    }
+
+    /// The words IPmanager's users know these statuses by.
+    pub fn label(self) -> &'static str {
+        match self {
+            AddressStatus::Free => "Free",
+            AddressStatus::Allocated => "Allocated",
+            AddressStatus::Reserved => "Reserved",
+            AddressStatus::BeingChecked => "Being checked",
+            AddressStatus::UsedInNetwork => "Used in network",
+            AddressStatus::BlockedByDnsbl => "Blocked by DNSBL",
+        }
+    }
+}
+
+/// The signed-in user as the browser sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+}
+
+/// A user row as the Users page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub disabled: bool,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+/// What the dashboard shows before networks and checks exist.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DashboardSummary {
+    pub networks: u64,
+    /// Addresses with a row, by status; an address without a row is free.
+    pub addresses_by_status: Vec<(AddressStatus, u64)>,
+}

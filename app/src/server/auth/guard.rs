@@ -1,0 +1,115 @@
+//! The role guard. Every server function calls [`require`] (or [`current`]) first thing:
+//! the session names a user, and the user's role and state are read from the database on
+//! every call, so a disabled or demoted user's old session loses its rights at once.
+
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
+use leptos::prelude::use_context;
+use sea_orm::EntityTrait;
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
+use crate::error::AppError;
+use crate::model::{CurrentUser, Role};
+use crate::server::entities::user;
+use crate::server::error::internal;
+use crate::server::AppState;
+
+pub(crate) const USER_ID: &str = "user_id";
+pub(crate) const SIGNED_IN_AT: &str = "signed_in_at";
+pub(crate) const SEEN_AT: &str = "seen_at";
+/// How stale the idle clock may get before a request refreshes it (one session write).
+const SEEN_RESOLUTION_SECS: i64 = 60;
+
+/// The user behind a request, with what a server function needs to act for them.
+pub struct Caller {
+    pub user: user::Model,
+    pub state: AppState,
+    pub session: Session,
+    /// The client's address, for the audit log and sign-in throttling.
+    pub client_addr: String,
+}
+
+impl Caller {
+    pub fn view(&self) -> CurrentUser {
+        CurrentUser {
+            id: self.user.id,
+            name: self.user.name.clone(),
+            role: self.user.role,
+        }
+    }
+}
+
+pub(crate) fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the server function context");
+        AppError::Internal
+    })
+}
+
+pub(crate) async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>().await.map_err(internal)
+}
+
+pub(crate) async fn client_addr() -> Option<SocketAddr> {
+    leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .ok()
+        .map(|ConnectInfo(a)| a)
+}
+
+/// The signed-in user, if any. Ends a session that has outlived its idle timeout or its
+/// absolute lifetime, or whose user is gone or disabled.
+pub async fn current() -> Result<Option<Caller>, AppError> {
+    let state = state()?;
+    let session = session().await?;
+    let Some(user_id) = session.get::<i64>(USER_ID).await.map_err(internal)? else {
+        return Ok(None);
+    };
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let signed_in_at = session
+        .get::<i64>(SIGNED_IN_AT)
+        .await
+        .map_err(internal)?
+        .unwrap_or(0);
+    let seen_at = session
+        .get::<i64>(SEEN_AT)
+        .await
+        .map_err(internal)?
+        .unwrap_or(0);
+    let lifetime = state.config.session_lifetime.as_secs() as i64;
+    let idle = state.config.session_idle_timeout.as_secs() as i64;
+    let user = user::Entity::find_by_id(user_id).one(&state.db).await?;
+    let valid = now - signed_in_at < lifetime && now - seen_at < idle;
+    let user = match user {
+        Some(user) if valid && !user.disabled => user,
+        _ => {
+            session.flush().await.map_err(internal)?;
+            return Ok(None);
+        }
+    };
+    if now - seen_at >= SEEN_RESOLUTION_SECS {
+        session.insert(SEEN_AT, now).await.map_err(internal)?;
+    }
+    let client_addr = client_addr()
+        .await
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    Ok(Some(Caller {
+        user,
+        state,
+        session,
+        client_addr,
+    }))
+}
+
+/// The signed-in user if their role is at least `min`: 401 when nobody is signed in, 403
+/// when the role is too low.
+pub async fn require(min: Role) -> Result<Caller, AppError> {
+    let caller = current().await?.ok_or(AppError::Unauthenticated)?;
+    if caller.user.role < min {
+        return Err(AppError::Forbidden);
+    }
+    Ok(caller)
+}

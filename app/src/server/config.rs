@@ -1,0 +1,396 @@
+//! ipvet's configuration: a file in IPmanager's format (`Key value` lines, `Option Name`
+//! flags, `#` comments), overridden by `IPVET_<KEY>` environment variables, over defaults.
+//! Every value remembers where it came from, for the config page and for error messages.
+//!
+//! Adding a directive is one line in the `directives!` list below.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Where a configuration value was set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Default,
+    File { path: PathBuf, line: usize },
+    Env(String),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Default => f.write_str("default"),
+            Source::File { path, line } => write!(f, "{}:{}", path.display(), line),
+            Source::Env(var) => write!(f, "environment variable {var}"),
+        }
+    }
+}
+
+/// A value that can be written in the config file or an environment variable.
+pub trait ConfigValue: Sized {
+    fn parse_value(raw: &str) -> Result<Self, String>;
+    fn show(&self) -> String;
+}
+
+impl ConfigValue for SocketAddr {
+    fn parse_value(raw: &str) -> Result<Self, String> {
+        raw.parse().map_err(|_| {
+            format!("`{raw}` is not an address:port such as 127.0.0.1:3000 or [::1]:3000")
+        })
+    }
+    fn show(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl ConfigValue for bool {
+    fn parse_value(raw: &str) -> Result<Self, String> {
+        match raw.to_ascii_lowercase().as_str() {
+            "on" | "yes" | "true" | "1" => Ok(true),
+            "off" | "no" | "false" | "0" => Ok(false),
+            _ => Err(format!("`{raw}` is not on or off")),
+        }
+    }
+    fn show(&self) -> String {
+        if *self { "on" } else { "off" }.to_string()
+    }
+}
+
+impl ConfigValue for Duration {
+    fn parse_value(raw: &str) -> Result<Self, String> {
+        // A bare number is seconds, as in IPmanager's own settings.
+        let d = match raw.parse::<u64>() {
+            Ok(secs) => Duration::from_secs(secs),
+            Err(_) => humantime::parse_duration(raw)
+                .map_err(|e| format!("`{raw}` is not a duration such as 90s, 30m or 1h ({e})"))?,
+        };
+        if d.is_zero() {
+            return Err("a duration must be longer than zero".into());
+        }
+        Ok(d)
+    }
+    fn show(&self) -> String {
+        humantime::format_duration(*self).to_string()
+    }
+}
+
+/// A database URL: `sqlite://path` (the embedded default) or `postgres://…`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn is_sqlite(&self) -> bool {
+        self.0.starts_with("sqlite:")
+    }
+    /// The file of an SQLite URL, if it names one.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let rest = self
+            .0
+            .strip_prefix("sqlite://")
+            .or_else(|| self.0.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or_default();
+        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    }
+}
+
+/// A PostgreSQL URL may carry a password: show it without.
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.show())
+    }
+}
+
+impl ConfigValue for DatabaseUrl {
+    fn parse_value(raw: &str) -> Result<Self, String> {
+        if raw.starts_with("sqlite:")
+            || raw.starts_with("postgres://")
+            || raw.starts_with("postgresql://")
+        {
+            Ok(DatabaseUrl(raw.to_string()))
+        } else {
+            Err(format!("`{raw}` is neither sqlite://PATH nor postgres://…"))
+        }
+    }
+    fn show(&self) -> String {
+        match (self.0.find("://"), self.0.find('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                let userinfo = &self.0[scheme + 3..at];
+                match userinfo.split_once(':') {
+                    Some((user, _)) => {
+                        format!("{}{}:***{}", &self.0[..scheme + 3], user, &self.0[at..])
+                    }
+                    None => self.0.clone(),
+                }
+            }
+            _ => self.0.clone(),
+        }
+    }
+}
+
+macro_rules! directives {
+    ($( $(#[doc = $doc:literal])* $field:ident : $ty:ty = $key:literal, $default:expr; )*) => {
+        /// The effective configuration. Field docs are the directives' documentation.
+        #[derive(Clone, Debug)]
+        pub struct Config {
+            $( $(#[doc = $doc])* pub $field: $ty, )*
+            /// Where each directive's value came from, by directive name.
+            pub sources: BTreeMap<&'static str, Source>,
+        }
+
+        /// Every directive: its name in the file, its environment variable, its help.
+        pub const DIRECTIVES: &[(&str, &str)] = &[ $( ($key, concat!($($doc, " "),*)) ),* ];
+
+        impl Default for Config {
+            fn default() -> Self {
+                Config {
+                    $( $field: $default, )*
+                    sources: [$($key),*].into_iter().map(|k| (k, Source::Default)).collect(),
+                }
+            }
+        }
+
+        impl Config {
+            /// Sets a directive from text. `Ok(false)`: no such directive.
+            fn set(&mut self, key: &str, raw: &str, source: Source) -> Result<bool, String> {
+                $(
+                    if key.eq_ignore_ascii_case($key) {
+                        self.$field = <$ty as ConfigValue>::parse_value(raw)?;
+                        self.sources.insert($key, source);
+                        return Ok(true);
+                    }
+                )*
+                Ok(false)
+            }
+
+            fn is_flag(key: &str) -> bool {
+                $( if key.eq_ignore_ascii_case($key) {
+                    return std::any::TypeId::of::<$ty>() == std::any::TypeId::of::<bool>();
+                } )*
+                false
+            }
+
+            /// Each directive with its effective value (secrets hidden) and source.
+            pub fn effective(&self) -> Vec<(&'static str, String, Source)> {
+                vec![ $( ($key, ConfigValue::show(&self.$field), self.sources[$key].clone()) ),* ]
+            }
+        }
+    };
+}
+
+directives! {
+    /// Address and port the web server listens on.
+    listen: SocketAddr = "Listen", SocketAddr::from(([127, 0, 0, 1], 3000));
+    /// Database URL: `sqlite://ipvet.db` (embedded, the default) or `postgres://…` for several instances.
+    database: DatabaseUrl = "Database", DatabaseUrl("sqlite://ipvet.db".into());
+    /// Mark session cookies Secure (HTTPS only). Turn off only for plain HTTP on loopback.
+    secure_cookies: bool = "SecureCookies", true;
+    /// A session ends after this long without a request.
+    session_idle_timeout: Duration = "SessionIdleTimeout", Duration::from_secs(30 * 60);
+    /// A session ends this long after sign-in, however active.
+    session_lifetime: Duration = "SessionLifetime", Duration::from_secs(12 * 60 * 60);
+}
+
+/// The environment variable that overrides a directive: `IPVET_` and the name in upper
+/// snake case (`SessionIdleTimeout` → `IPVET_SESSION_IDLE_TIMEOUT`).
+pub fn env_var(key: &str) -> String {
+    let mut out = String::from("IPVET_");
+    let mut prev: Option<char> = None;
+    for c in key.chars() {
+        // Split before an upper-case letter that follows a lower-case letter or a digit,
+        // so acronyms stay whole: `DisableIPv6Checking` → `DISABLE_IPV6_CHECKING`.
+        if c.is_ascii_uppercase()
+            && prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit())
+        {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+        prev = Some(c);
+    }
+    out
+}
+
+/// A configuration that cannot be used; the message names the file and line or variable.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Loads `path` if given (it must exist), else `ipvet.conf` in the working directory if
+    /// present, then applies the environment.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let vars: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_with_env(path, &vars)
+    }
+
+    /// As [`Config::load`] with an explicit environment, so tests need not touch the
+    /// process's own.
+    pub fn load_with_env(
+        path: Option<&Path>,
+        env: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        let file = match path {
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from("ipvet.conf")).filter(|p| p.exists()),
+        };
+        if let Some(file) = file {
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                ConfigError(format!(
+                    "{}: cannot read the config file: {e}",
+                    file.display()
+                ))
+            })?;
+            config.apply_file(&file, &text)?;
+        }
+        config.apply_env(env)?;
+        Ok(config)
+    }
+
+    /// Applies config-file text; errors read `file:line: what is wrong`.
+    pub fn apply_file(&mut self, file: &Path, text: &str) -> Result<(), ConfigError> {
+        for (index, raw_line) in text.lines().enumerate() {
+            let line_no = index + 1;
+            let at = |msg: String| ConfigError(format!("{}:{}: {}", file.display(), line_no, msg));
+            let line = raw_line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (key, rest) = match line.split_once(char::is_whitespace) {
+                Some((k, r)) => (k, r.trim()),
+                None => (line, ""),
+            };
+            let source = Source::File {
+                path: file.to_path_buf(),
+                line: line_no,
+            };
+            if key == "Option" {
+                if rest.is_empty() || rest.contains(char::is_whitespace) {
+                    return Err(at("`Option` takes exactly one option name".into()));
+                }
+                if !Self::is_flag(rest) {
+                    return Err(at(format!("unknown option `{rest}`")));
+                }
+                self.set(rest, "on", source).map_err(at)?;
+                continue;
+            }
+            if rest.is_empty() {
+                return Err(at(format!("`{key}` needs a value")));
+            }
+            if !self
+                .set(key, rest, source)
+                .map_err(|e| at(format!("{key}: {e}")))?
+            {
+                return Err(at(format!("unknown directive `{key}`")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies `IPVET_<KEY>` variables. Variables that name no directive are left alone:
+    /// `IPVET_ADMIN_PASSWORD` and the like are not directives.
+    pub fn apply_env(&mut self, env: &[(String, String)]) -> Result<(), ConfigError> {
+        for (key, _) in DIRECTIVES {
+            let var = env_var(key);
+            if let Some((_, value)) = env.iter().find(|(k, _)| *k == var) {
+                self.set(key, value.trim(), Source::Env(var.clone()))
+                    .map_err(|e| ConfigError(format!("{var}: {e}")))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> Result<Config, ConfigError> {
+        let mut c = Config::default();
+        c.apply_file(Path::new("ipvet.conf"), text).map(|_| c)
+    }
+
+    #[test]
+    fn env_names_are_upper_snake_case() {
+        assert_eq!(env_var("Listen"), "IPVET_LISTEN");
+        assert_eq!(env_var("SessionIdleTimeout"), "IPVET_SESSION_IDLE_TIMEOUT");
+        assert_eq!(
+            env_var("DisableIPv6Checking"),
+            "IPVET_DISABLE_IPV6_CHECKING"
+        );
+        assert_eq!(env_var("IpCheckerScript"), "IPVET_IP_CHECKER_SCRIPT");
+    }
+
+    #[test]
+    fn reads_the_seed_format() {
+        let c =
+            file("# comment\n\nListen 0.0.0.0:8080\nSecureCookies off\nSessionIdleTimeout 10m\n")
+                .unwrap();
+        assert_eq!(c.listen, "0.0.0.0:8080".parse().unwrap());
+        assert!(!c.secure_cookies);
+        assert_eq!(c.session_idle_timeout, Duration::from_secs(600));
+        assert_eq!(
+            c.sources["Listen"],
+            Source::File {
+                path: "ipvet.conf".into(),
+                line: 3
+            }
+        );
+        assert_eq!(c.sources["SessionLifetime"], Source::Default);
+    }
+
+    #[test]
+    fn option_lines_set_flags() {
+        let c = file("Option SecureCookies\n").unwrap();
+        assert!(c.secure_cookies);
+        let err = file("Option Listen\n").unwrap_err().to_string();
+        assert_eq!(err, "ipvet.conf:1: unknown option `Listen`");
+    }
+
+    #[test]
+    fn errors_name_file_and_line() {
+        let err = file("Listen 127.0.0.1:3000\nFrobnicate yes\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "ipvet.conf:2: unknown directive `Frobnicate`");
+        let err = file("\n\nSessionLifetime soon\n").unwrap_err().to_string();
+        assert!(
+            err.starts_with("ipvet.conf:3: SessionLifetime: `soon` is not a duration"),
+            "{err}"
+        );
+        let err = file("Database mysql://x\n").unwrap_err().to_string();
+        assert!(err.starts_with("ipvet.conf:1: Database:"), "{err}");
+        let err = file("Listen\n").unwrap_err().to_string();
+        assert_eq!(err, "ipvet.conf:1: `Listen` needs a value");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let mut c = file("Listen 127.0.0.1:4000\n").unwrap();
+        c.apply_env(&[
+            ("IPVET_LISTEN".into(), "127.0.0.1:5000".into()),
+            ("IPVET_ADMIN_PASSWORD".into(), "x".into()),
+        ])
+        .unwrap();
+        assert_eq!(c.listen.port(), 5000);
+        assert_eq!(c.sources["Listen"], Source::Env("IPVET_LISTEN".into()));
+        let err = c
+            .apply_env(&[("IPVET_SECURE_COOKIES".into(), "maybe".into())])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "IPVET_SECURE_COOKIES: `maybe` is not on or off");
+    }
+
+    #[test]
+    fn database_passwords_never_show() {
+        let url = DatabaseUrl::parse_value("postgres://ipvet:s3cret@db:5432/ipvet").unwrap();
+        assert_eq!(url.show(), "postgres://ipvet:***@db:5432/ipvet");
+        assert!(!format!("{url:?}").contains("s3cret"));
+        let sqlite = DatabaseUrl::parse_value("sqlite://data/ipvet.db?mode=rwc").unwrap();
+        assert_eq!(sqlite.sqlite_path(), Some(PathBuf::from("data/ipvet.db")));
+    }
+}

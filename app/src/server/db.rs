@@ -1,0 +1,41 @@
+//! Opening and migrating the database, SQLite (embedded default) or PostgreSQL.
+
+use std::time::Duration;
+
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+
+use super::auth::session_store::SqlSessionStore;
+use super::config::DatabaseUrl;
+
+/// Opens the database. SQLite runs in WAL mode with a busy timeout so readers never block
+/// the writer and short write contention waits instead of failing.
+pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, DbErr> {
+    let mut opts = ConnectOptions::new(url.as_str());
+    opts.sqlx_logging(false)
+        .acquire_timeout(Duration::from_secs(10));
+    if url.is_sqlite() {
+        opts.max_connections(8)
+            .min_connections(1)
+            .map_sqlx_sqlite_opts(|o| {
+                o.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+    } else {
+        opts.max_connections(16);
+    }
+    Database::connect(opts).await
+}
+
+/// Brings the schema up to date: ipvet's migrations, then the session store's own table.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await?;
+    SqlSessionStore::for_db(db)
+        .migrate()
+        .await
+        .map_err(|e| DbErr::Migration(format!("session table: {e}")))
+}

@@ -1,0 +1,39 @@
+use sea_orm::entity::prelude::*;
+
+use crate::model::AddressStatus;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "addresses")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub network_id: i64,
+    #[sea_orm(column_type = "Binary(16)", unique)]
+    pub ip: Vec<u8>,
+    pub status: AddressStatus,
+    pub owner: String,
+    pub hostname: String,
+    pub note: String,
+    pub status_changed_at: TimeDateTimeWithTimeZone,
+    pub last_checked_at: Option<TimeDateTimeWithTimeZone>,
+    pub problem: Option<String>,
+    pub problem_since: Option<TimeDateTimeWithTimeZone>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::network::Entity",
+        from = "Column::NetworkId",
+        to = "super::network::Column::Id"
+    )]
+    Network,
+}
+
+impl Related<super::network::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Network.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,7 @@
+//! SeaORM entities, kept as a generator would write them; behaviour lives in the domain
+//! modules beside them.
+
+pub mod address;
+pub mod audit_log;
+pub mod network;
+pub mod user;

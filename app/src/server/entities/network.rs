@@ -1,0 +1,33 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "networks")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(unique)]
+    pub cidr: String,
+    pub family: i16,
+    pub prefix_len: i16,
+    #[sea_orm(column_type = "Binary(16)")]
+    pub first_ip: Vec<u8>,
+    #[sea_orm(column_type = "Binary(16)")]
+    pub last_ip: Vec<u8>,
+    pub name: String,
+    pub description: String,
+    pub created_at: TimeDateTimeWithTimeZone,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "super::address::Entity")]
+    Address,
+}
+
+impl Related<super::address::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Address.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

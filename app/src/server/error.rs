@@ -1,0 +1,97 @@
+//! Server side of [`AppError`]: its HTTP status, logging of unexpected causes, and the
+//! wrapper every server function runs its body in.
+
+use std::future::Future;
+
+use http::StatusCode;
+use leptos::prelude::use_context;
+use leptos_axum::ResponseOptions;
+
+use crate::error::AppError;
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Unauthenticated | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// Logs the whole cause chain of an unexpected failure and returns the generic error the
+/// client may see.
+pub fn internal(err: impl std::error::Error) -> AppError {
+    let mut chain = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    tracing::error!(cause = %chain, "request failed");
+    AppError::Internal
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        internal(err)
+    }
+}
+
+impl From<tokio::task::JoinError> for AppError {
+    fn from(err: tokio::task::JoinError) -> Self {
+        internal(err)
+    }
+}
+
+/// Runs a server function's body and gives a failure its HTTP status. A plain HTML form
+/// post (no JavaScript) keeps the redirect back to its page instead: Leptos carries the
+/// error there in the URL, and a 4xx status would stop the browser from following it.
+pub async fn respond<T>(body: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
+    let result = body.await;
+    if let Err(err) = &result {
+        let html_form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
+            parts
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+        });
+        if !html_form_post {
+            if let Some(options) = use_context::<ResponseOptions>() {
+                options.set_status(err.status());
+            }
+        }
+    }
+    result
+}
+
+/// Errors raised before a server function's body runs (its arguments failed to decode)
+/// leave Leptos' fixed 500. This gives them the status of the [`AppError`] they carry, so
+/// malformed input answers 400 like any other bad input.
+pub async fn status_from_error_body(res: axum::response::Response) -> axum::response::Response {
+    const MAX_ERROR_BODY: usize = 64 * 1024;
+    let is_fn_error = res
+        .headers()
+        .contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER);
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR || !is_fn_error {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_ERROR_BODY).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            tracing::error!(cause = %e, "reading a server function's error body failed");
+            return axum::response::Response::from_parts(parts, axum::body::Body::empty());
+        }
+    };
+    if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = err.status();
+    }
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
+}

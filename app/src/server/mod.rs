@@ -1,0 +1,15 @@
+//! Server-only domain of ipvet: configuration, database, entities, authentication and the
+//! operations behind the server functions. Compiled only with the `ssr` feature.
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod dashboard;
+pub mod db;
+pub mod entities;
+pub mod error;
+pub mod state;
+pub mod users;
+
+pub use error::respond;
+pub use state::AppState;

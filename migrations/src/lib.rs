@@ -1,0 +1,29 @@
+//! Schema migrations for ipvet, one file per change. A migration that has shipped is never
+//! edited: a later change adds a new file and registers it below.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_initial;
+
+/// Address statuses, in the order the lifecycle introduces them. The schema constrains
+/// `addresses.status` to exactly these values on both backends.
+pub const ADDRESS_STATUSES: [&str; 6] = [
+    "free",
+    "allocated",
+    "reserved",
+    "being_checked",
+    "used_in_network",
+    "blocked_by_dnsbl",
+];
+
+/// Roles a user can hold; constrained in the schema like statuses.
+pub const ROLES: [&str; 3] = ["admin", "operator", "viewer"];
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_initial::Migration)]
+    }
+}

@@ -1,0 +1,197 @@
+//! `ipvet`: the command line. `serve` (the default) runs the web application; the other
+//! commands manage the database and users for admins and scripts.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context};
+use app::model::Role;
+use app::server::config::Config;
+use app::server::{db, users};
+use clap::{Parser, Subcommand};
+use server::startup::Application;
+
+#[derive(Parser)]
+#[command(
+    name = "ipvet",
+    version,
+    about = "Vets released IP addresses before anyone gets them again."
+)]
+struct Cli {
+    /// Config file in IPmanager's format (default: ipvet.conf in the working directory, if present).
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web application (the default).
+    Serve,
+    /// Bring the database schema up to date and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from a prompt, or from the first line of stdin.
+    Add {
+        name: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+    /// Set a user's password, read like `add` does.
+    Passwd { name: String },
+    /// Disable a user; their sessions lose all rights at once.
+    Disable { name: String },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("`{s}` is not a role: use admin, operator or viewer"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ipvet: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing();
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ipvet: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let conn = db::connect(&config.database)
+                .await
+                .context("cannot open the database")?;
+            db::migrate(&conn)
+                .await
+                .context("cannot migrate the database")?;
+            println!("The database is up to date.");
+            Ok(())
+        }
+        Command::User { action } => user_command(action, config).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    let given = std::env::var("IPVET_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    let from_env = given.is_some();
+    match users::ensure_first_admin(&app.state.db, given)
+        .await
+        .map_err(|e| anyhow!("{e}"))?
+    {
+        Some(password) => {
+            println!(
+                "Created the first admin: user '{}', password: {password}",
+                users::FIRST_ADMIN
+            );
+            println!("This password is shown only this once. Sign in and change it under Users.");
+        }
+        None if from_env => {}
+        None => {}
+    }
+    println!("ipvet is listening on http://{}", app.addr);
+    app.serve(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn user_command(action: UserCommand, config: Config) -> anyhow::Result<()> {
+    let conn = db::connect(&config.database)
+        .await
+        .context("cannot open the database")?;
+    db::migrate(&conn)
+        .await
+        .context("cannot migrate the database")?;
+    let domain = |e: app::error::AppError| anyhow!("{e}");
+    match action {
+        UserCommand::Add { name, role } => {
+            let password = read_password(&format!("Password for {name}: "))?;
+            let user = users::create(&conn, &name, role, password)
+                .await
+                .map_err(domain)?;
+            println!("Added user '{}' with role {}.", user.name, user.role);
+        }
+        UserCommand::Passwd { name } => {
+            let password = read_password(&format!("New password for {name}: "))?;
+            users::set_password_by_name(&conn, &name, password)
+                .await
+                .map_err(domain)?;
+            println!("Password of '{name}' changed.");
+        }
+        UserCommand::Disable { name } => {
+            users::disable_by_name(&conn, &name).await.map_err(domain)?;
+            println!("User '{name}' is disabled.");
+        }
+    }
+    Ok(())
+}
+
+/// Asks twice on a terminal; reads the first line of stdin otherwise (for scripts).
+fn read_password(prompt: &str) -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(prompt)?;
+        let again = rpassword::prompt_password("Again: ")?;
+        if first != again {
+            bail!("the two passwords differ");
+        }
+        return Ok(first);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from stdin")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        bail!("no password given on stdin");
+    }
+    Ok(password)
+}

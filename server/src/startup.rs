@@ -1,0 +1,93 @@
+//! Start-up: database, state, router, listener.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use app::server::auth::{csrf, session_store};
+use app::server::config::Config;
+use app::server::error::status_from_error_body;
+use app::server::{db, AppState};
+use app::{shell, App};
+use axum::{middleware, Router};
+use leptos::config::{Env, LeptosOptions};
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tokio::net::TcpListener;
+
+/// Opens and migrates the database named by the configuration and builds the state.
+pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
+    let db = db::connect(&config.database)
+        .await
+        .with_context(|| format!("cannot open the database {:?}", config.database))?;
+    db::migrate(&db)
+        .await
+        .context("cannot migrate the database")?;
+    let site_root = std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into());
+    let leptos_options = LeptosOptions::builder()
+        .output_name("ipvet")
+        .site_root(site_root)
+        .site_pkg_dir("pkg")
+        .site_addr(config.listen)
+        .env(Env::PROD)
+        .build();
+    Ok(AppState::new(db, config, leptos_options))
+}
+
+pub fn router(state: AppState) -> Router {
+    // `leptos_routes_with_context` registers every server function too, with the state in
+    // their context.
+    let routes = generate_route_list(App);
+    let page_state = state.clone();
+    let options = state.leptos_options.clone();
+    Router::new()
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(page_state.clone()),
+            move || shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::map_response(status_from_error_body))
+        .layer(middleware::from_fn(csrf::refuse_cross_site))
+        .layer(session_store::layer(&state.db, &state.config))
+        .with_state(state)
+}
+
+/// A bound, not yet serving application; tests bind port 0 and read the address.
+pub struct Application {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    listener: TcpListener,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let listen = config.listen;
+        let state = prepare(config).await?;
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        Ok(Application {
+            addr,
+            state,
+            listener,
+        })
+    }
+
+    /// Serves until `shutdown` resolves, deleting expired sessions meanwhile.
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let cleaner = tokio::spawn(session_store::delete_expired_forever(
+            session_store::SqlSessionStore::for_db(&self.state.db),
+        ));
+        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        cleaner.abort();
+        result.context("the server failed")
+    }
+}

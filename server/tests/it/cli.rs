@@ -1,0 +1,251 @@
+//! The `ipvet` binary as an admin or a script runs it: real processes.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::helpers::TestDb;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ipvet");
+
+fn ipvet(dir: &std::path::Path, db: &app::server::config::DatabaseUrl) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir)
+        .env("IPVET_DATABASE", db.as_str())
+        .env("IPVET_LISTEN", "127.0.0.1:0")
+        .env("IPVET_SECURE_COOKIES", "off")
+        .env_remove("IPVET_ADMIN_PASSWORD")
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Runs a command to completion with `stdin` fed in; (exit code, stdout, stderr).
+async fn run(mut cmd: Command, stdin: &str) -> (i32, String, String) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("finishes")
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// Starts `ipvet serve` and reads its stdout up to the "listening" line.
+async fn start_server(cmd: &mut Command) -> (Child, String, Vec<String>) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut before = Vec::new();
+    let base = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(url) = line.strip_prefix("ipvet is listening on ") {
+                return url.to_string();
+            }
+            before.push(line);
+        }
+        panic!("ipvet serve exited before listening: {before:?}");
+    })
+    .await
+    .expect("server starts within a minute");
+    (child, base, before)
+}
+
+async fn sign_in(base: &str, name: &str, password: &str) -> u16 {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    client
+        .post(format!("{base}/api/auth/login"))
+        .header("Accept", "application/json")
+        .form(&[("name", name), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn first_start_creates_admin_and_prints_its_password_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_db, url) = TestDb::new().await;
+    let (mut child, base, before) = start_server(&mut ipvet(dir.path(), &url)).await;
+    let line = before
+        .iter()
+        .find(|l| l.starts_with("Created the first admin"))
+        .expect("password line");
+    let password = line.rsplit("password: ").next().unwrap().trim();
+    assert_eq!(password.len(), 24, "{line}");
+    assert_eq!(sign_in(&base, "admin", password).await, 200);
+    assert_eq!(
+        sign_in(&base, "admin", "admin").await,
+        401,
+        "no default password"
+    );
+    child.kill().await.unwrap();
+
+    let (mut child, base, before) = start_server(&mut ipvet(dir.path(), &url)).await;
+    assert!(
+        before.iter().all(|l| !l.contains("password")),
+        "printed again: {before:?}"
+    );
+    assert_eq!(sign_in(&base, "admin", password).await, 200);
+    child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn first_admin_password_can_come_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_db, url) = TestDb::new().await;
+    let mut cmd = ipvet(dir.path(), &url);
+    cmd.env("IPVET_ADMIN_PASSWORD", "chosen admin password");
+    let (mut child, base, before) = start_server(&mut cmd).await;
+    assert!(
+        before.iter().all(|l| !l.contains("chosen admin password")),
+        "{before:?}"
+    );
+    assert_eq!(sign_in(&base, "admin", "chosen admin password").await, 200);
+    child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn user_commands_manage_accounts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_db, url) = TestDb::new().await;
+    let user = |args: &[&str]| {
+        let mut cmd = ipvet(dir.path(), &url);
+        cmd.arg("user").args(args);
+        cmd
+    };
+    let (code, out, err) = run(
+        user(&["add", "bob", "--role", "operator"]),
+        "bob's long password\n",
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "Added user 'bob' with role operator.");
+
+    let (code, _, err) = run(
+        user(&["add", "bob", "--role", "viewer"]),
+        "bob's long password\n",
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(err.contains("A user named 'bob' exists already."), "{err}");
+
+    let (code, _, err) = run(user(&["add", "carl", "--role", "superuser"]), "").await;
+    assert_eq!(code, 2, "usage error");
+    assert!(err.contains("`superuser` is not a role"), "{err}");
+
+    let (code, _, err) = run(user(&["add", "carl", "--role", "viewer"]), "short\n").await;
+    assert_eq!(code, 1);
+    assert!(err.contains("at least 12 characters"), "{err}");
+
+    let (code, _, err) = run(user(&["add", "carl", "--role", "viewer"]), "").await;
+    assert_eq!(code, 1);
+    assert!(err.contains("no password given on stdin"), "{err}");
+
+    let (code, _, err) = run(user(&["passwd", "bob"]), "bob's newer password\n").await;
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(user(&["passwd", "nobody"]), "some long password\n").await;
+    assert_eq!(code, 1);
+    assert!(err.contains("There is no user named 'nobody'."), "{err}");
+
+    // The new password works and the old does not, in a running server.
+    let mut cmd = ipvet(dir.path(), &url);
+    cmd.env("IPVET_ADMIN_PASSWORD", "chosen admin password");
+    let (mut child, base, _) = start_server(&mut cmd).await;
+    assert_eq!(sign_in(&base, "bob", "bob's long password").await, 401);
+    assert_eq!(sign_in(&base, "bob", "bob's newer password").await, 200);
+
+    let (code, out, err) = run(user(&["disable", "bob"]), "").await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "User 'bob' is disabled.");
+    assert_eq!(sign_in(&base, "bob", "bob's newer password").await, 401);
+    child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_configuration_stops_start_up_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_db, url) = TestDb::new().await;
+    std::fs::write(
+        dir.path().join("bad.conf"),
+        "# ipvet\nListen 127.0.0.1:0\nBogus 1\n",
+    )
+    .unwrap();
+    let mut cmd = ipvet(dir.path(), &url);
+    cmd.args(["--config", "bad.conf", "migrate"]);
+    let (code, _, err) = run(cmd, "").await;
+    assert_eq!(code, 2);
+    assert_eq!(err.trim(), "ipvet: bad.conf:3: unknown directive `Bogus`");
+
+    let mut cmd = ipvet(dir.path(), &url);
+    cmd.env("IPVET_SECURE_COOKIES", "maybe").arg("migrate");
+    let (code, _, err) = run(cmd, "").await;
+    assert_eq!(code, 2);
+    assert_eq!(
+        err.trim(),
+        "ipvet: IPVET_SECURE_COOKIES: `maybe` is not on or off"
+    );
+
+    let mut cmd = ipvet(dir.path(), &url);
+    cmd.args(["--config", "missing.conf", "migrate"]);
+    let (code, _, err) = run(cmd, "").await;
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with("ipvet: missing.conf: cannot read the config file"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn the_default_config_file_is_read_from_the_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_db, url) = TestDb::new().await;
+    std::fs::write(dir.path().join("ipvet.conf"), "SessionLifetime nonsense\n").unwrap();
+    let mut cmd = ipvet(dir.path(), &url);
+    cmd.arg("migrate");
+    let (code, _, err) = run(cmd, "").await;
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with("ipvet: ipvet.conf:1: SessionLifetime:"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn migrate_creates_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_db, url) = TestDb::new().await;
+    let mut cmd = ipvet(dir.path(), &url);
+    cmd.arg("migrate");
+    let (code, out, err) = run(cmd, "").await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "The database is up to date.");
+    let db = app::server::db::connect(&url).await.unwrap();
+    use sea_orm::EntityTrait;
+    assert!(app::server::entities::user::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .is_empty());
+}

@@ -1,0 +1,8 @@
+//! Integration tests: one binary, the real application over HTTP.
+
+mod auth;
+mod cli;
+mod helpers;
+mod pages;
+mod permissions;
+mod users;

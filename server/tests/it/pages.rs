@@ -1,0 +1,140 @@
+//! Pages rendered on the server, as a browser without JavaScript gets them.
+
+use app::model::Role;
+
+use crate::helpers::TestApp;
+
+async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> (u16, String) {
+    let res = client
+        .get(format!("{}{}", app.base, path))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let location = res
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string());
+    let body = res.text().await.unwrap();
+    (status, location.unwrap_or(body))
+}
+
+#[tokio::test]
+async fn anonymous_visitors_are_sent_to_sign_in() {
+    let app = TestApp::spawn().await;
+    for path in ["/", "/users", "/networks"] {
+        assert_eq!(
+            page(&app, &app.client(), path).await,
+            (302, "/login".to_string()),
+            "{path}"
+        );
+    }
+    let (status, body) = page(&app, &app.client(), "/login").await;
+    assert_eq!(status, 200);
+    assert!(body.contains(r#"name="password""#), "{body}");
+}
+
+#[tokio::test]
+async fn sign_in_works_with_a_plain_form_post() {
+    let app = TestApp::spawn().await;
+    let password = app.add_user("alice", Role::Viewer).await;
+    let client = app.client();
+    let referer = format!("{}/login", app.base);
+    let post = |password: String| {
+        client
+            .post(format!("{}/api/auth/login", app.base))
+            .header("Accept", "text/html")
+            .header("Referer", &referer)
+            .form(&[("name", "alice".to_string()), ("password", password)])
+            .send()
+    };
+    // Wrong: back to the form, the error carried in the URL and shown on the page.
+    let res = post("wrong wrong wrong".into()).await.unwrap();
+    assert_eq!(res.status(), 302);
+    let back = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        back.starts_with(&referer) && back.contains("__err="),
+        "{back}"
+    );
+    let html = client
+        .get(&back)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Wrong user name or password."), "{html}");
+
+    // Right: on to the dashboard, which renders fully on the server.
+    let res = post(password).await.unwrap();
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()["location"], "/");
+    let (status, html) = page(&app, &client, "/").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<h1>Dashboard</h1>"), "{html}");
+    assert!(html.contains("Being checked"), "{html}");
+}
+
+#[tokio::test]
+async fn navigation_follows_the_role() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let operator = app.signed_in("olga", Role::Operator).await;
+    let (_, html) = page(&app, &admin, "/").await;
+    for link in [
+        "/networks",
+        "/problems",
+        "/dnsbl",
+        "/checks",
+        "/settings",
+        "/users",
+        "/audit",
+    ] {
+        assert!(
+            html.contains(&format!(r#"href="{link}""#)),
+            "admin nav lacks {link}"
+        );
+    }
+    let (_, html) = page(&app, &operator, "/").await;
+    assert!(html.contains(r#"href="/networks""#));
+    for link in ["/settings", "/users", "/audit"] {
+        assert!(
+            !html.contains(&format!(r#"href="{link}""#)),
+            "operator nav shows {link}"
+        );
+    }
+    // The Users page itself refuses an operator, with the server's message.
+    let (status, html) = page(&app, &operator, "/users").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Your role does not allow this."), "{html}");
+    assert!(!html.contains("olga pass"), "{html}");
+    let (_, html) = page(&app, &admin, "/users").await;
+    assert!(html.contains(r#"data-user="olga""#), "{html}");
+}
+
+#[tokio::test]
+async fn admin_creates_a_user_without_javascript() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let referer = format!("{}/users", app.base);
+    let res = admin
+        .post(format!("{}/api/users/create", app.base))
+        .header("Accept", "text/html")
+        .header("Referer", &referer)
+        .form(&[
+            ("name", "nora"),
+            ("role", "viewer"),
+            ("password", "nora's long password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    // Leptos strips any earlier error from the page address, which may leave a bare "?".
+    let back = res.headers()["location"].to_str().unwrap();
+    assert_eq!(back.trim_end_matches('?'), referer);
+    let (_, html) = page(&app, &admin, "/users").await;
+    assert!(html.contains(r#"data-user="nora""#), "{html}");
+}

@@ -1,0 +1,112 @@
+//! The permission matrix: every registered server function, called anonymously, by each
+//! role below its requirement and by the role it requires. A new function that is missing
+//! here, or that forgets its role check, fails this test.
+
+use std::collections::BTreeSet;
+
+use app::model::Role;
+
+use crate::helpers::TestApp;
+
+enum Access {
+    /// Open to anonymous callers (signing in, signing out, asking who is signed in).
+    Anyone,
+    AtLeast(Role),
+}
+use Access::*;
+
+/// Path, who may call it, and valid arguments. `{target}` stands for the id of a user the
+/// calls may act on.
+const MATRIX: &[(&str, Access, &[(&str, &str)])] = &[
+    (
+        "/api/auth/login",
+        Anyone,
+        &[("name", "nobody"), ("password", "not a real password")],
+    ),
+    ("/api/auth/logout", Anyone, &[]),
+    ("/api/auth/me", Anyone, &[]),
+    ("/api/dashboard/summary", AtLeast(Role::Viewer), &[]),
+    ("/api/users/list", AtLeast(Role::Admin), &[]),
+    (
+        "/api/users/create",
+        AtLeast(Role::Admin),
+        &[
+            ("name", "made-by-matrix"),
+            ("role", "viewer"),
+            ("password", "matrix password 1"),
+        ],
+    ),
+    (
+        "/api/users/set_role",
+        AtLeast(Role::Admin),
+        &[("user_id", "{target}"), ("role", "operator")],
+    ),
+    (
+        "/api/users/set_disabled",
+        AtLeast(Role::Admin),
+        &[("user_id", "{target}"), ("disabled", "false")],
+    ),
+    (
+        "/api/users/reset_password",
+        AtLeast(Role::Admin),
+        &[("user_id", "{target}"), ("password", "matrix password 2")],
+    ),
+];
+
+#[test]
+fn every_registered_server_function_is_in_the_matrix() {
+    // Touch the app so its server functions are linked in.
+    let _ = app::App;
+    let registered: BTreeSet<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(p, _)| p.to_string())
+        .collect();
+    let listed: BTreeSet<String> = MATRIX.iter().map(|(p, _, _)| p.to_string()).collect();
+    assert!(!registered.is_empty(), "no server functions registered");
+    assert_eq!(
+        registered, listed,
+        "the matrix and the registered server functions differ"
+    );
+}
+
+#[tokio::test]
+async fn each_function_checks_the_role_first() {
+    let app = TestApp::spawn().await;
+    let target = app.add_user("target", Role::Viewer).await;
+    let _ = target;
+    let target_id = app::server::users::find_by_name(&app.state.db, "target")
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    let mut clients = Vec::new();
+    for role in Role::ALL {
+        clients.push((role, app.signed_in(&format!("matrix-{role}"), role).await));
+    }
+    let anonymous = app.client();
+
+    for (path, access, args) in MATRIX {
+        let args: Vec<(&str, String)> = args
+            .iter()
+            .map(|(k, v)| (*k, v.replace("{target}", &target_id)))
+            .collect();
+        let form: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        match access {
+            Anyone => {
+                let status = app.call(&anonymous, path, &form).await.status().as_u16();
+                assert!(status != 403 && status != 500, "{path} anonymous: {status}");
+            }
+            AtLeast(min) => {
+                let status = app.call(&anonymous, path, &form).await.status().as_u16();
+                assert_eq!(status, 401, "{path} anonymous");
+                for (role, client) in &clients {
+                    let status = app.call(client, path, &form).await.status().as_u16();
+                    if role < min {
+                        assert_eq!(status, 403, "{path} as {role}");
+                    } else {
+                        assert_eq!(status, 200, "{path} as {role}");
+                    }
+                }
+            }
+        }
+    }
+}
