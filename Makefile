@@ -5,7 +5,17 @@ SHELL := /bin/bash
 
 TOOLS_PATH := $(shell .ci/install-tools.sh path)
 export PATH := $(TOOLS_PATH):$(PATH)
+# The environment cargo-leptos gives its debug builds. Every cargo command here gets the
+# same, so tests, clippy and `cargo leptos build` share one set of compiled artifacts
+# instead of building the server stack twice.
+export RUSTFLAGS := --cfg erase_components
+export LEPTOS_OUTPUT_NAME := ipvet
 export LEPTOS_SITE_ROOT := target/site
+export LEPTOS_SITE_PKG_DIR := pkg
+export LEPTOS_SITE_ADDR := 127.0.0.1:3000
+export LEPTOS_RELOAD_PORT := 3001
+export LEPTOS_HASH_FILES := false
+export LEPTOS_JS_MINIFY := false
 
 .PHONY: run test tools build build-release unit integration e2e lint fmt
 

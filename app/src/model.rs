@@ -110,7 +110,7 @@ pub struct UserView {
     pub name: String,
     pub role: Role,
     pub disabled: bool,
-    /// RFC 3339, UTC.
+    /// "YYYY-MM-DD HH:MM UTC".
     pub created_at: String,
 }
 

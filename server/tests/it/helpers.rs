@@ -111,10 +111,12 @@ impl TestApp {
     /// Starts the app with a configuration adjusted by `tweak`.
     pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         let (db, url) = TestDb::new().await;
-        let mut config = Config::default();
-        config.database = url;
-        config.listen = "127.0.0.1:0".parse().unwrap();
-        config.secure_cookies = false;
+        let mut config = Config {
+            database: url,
+            listen: "127.0.0.1:0".parse().unwrap(),
+            secure_cookies: false,
+            ..Default::default()
+        };
         tweak(&mut config);
         let app = Application::build(config)
             .await

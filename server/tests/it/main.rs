@@ -5,4 +5,5 @@ mod cli;
 mod helpers;
 mod pages;
 mod permissions;
+mod schema;
 mod users;

@@ -17,7 +17,9 @@ use Access::*;
 
 /// Path, who may call it, and valid arguments. `{target}` stands for the id of a user the
 /// calls may act on.
-const MATRIX: &[(&str, Access, &[(&str, &str)])] = &[
+type Args = &'static [(&'static str, &'static str)];
+
+const MATRIX: &[(&str, Access, Args)] = &[
     (
         "/api/auth/login",
         Anyone,
