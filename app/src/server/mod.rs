@@ -8,6 +8,8 @@ pub mod dashboard;
 pub mod db;
 pub mod entities;
 pub mod error;
+pub mod ip;
+pub mod lifecycle;
 pub mod state;
 pub mod users;
 

@@ -73,7 +73,8 @@ async fn sign_in_works_with_a_plain_form_post() {
     assert_eq!(res.headers()["location"], "/");
     let (status, html) = page(&app, &client, "/").await;
     assert_eq!(status, 200);
-    assert!(html.contains("<h1>Dashboard</h1>"), "{html}");
+    // Hydration markers may follow the text, depending on build flags.
+    assert!(html.contains("<h1>Dashboard"), "{html}");
     assert!(html.contains("Being checked"), "{html}");
 }
 
