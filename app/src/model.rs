@@ -121,3 +121,37 @@ pub struct DashboardSummary {
     /// Addresses with a row, by status; an address without a row is free.
     pub addresses_by_status: Vec<(AddressStatus, u64)>,
 }
+
+/// A network as pages and the API show it. Sizes are strings: an IPv6 /64 holds more
+/// addresses than a JSON number carries exactly.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetworkView {
+    pub id: i64,
+    pub cidr: String,
+    pub name: String,
+    pub description: String,
+    pub family: u8,
+    /// Addresses that may be handed out (an IPv4 network's own and broadcast address may not).
+    pub allocatable: String,
+    /// Allocatable addresses that are free.
+    pub free: String,
+    /// Addresses in each status other than free.
+    pub in_use: Vec<(AddressStatus, u64)>,
+    /// Share of allocatable addresses not free, 0 to 100.
+    pub used_percent: f64,
+}
+
+/// One address as the lists and the detail page show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressView {
+    pub address: String,
+    pub network_id: i64,
+    pub status: AddressStatus,
+    pub owner: String,
+    pub hostname: String,
+    pub note: String,
+    pub status_changed_at: String,
+    pub last_checked_at: Option<String>,
+    pub problem: Option<String>,
+    pub problem_since: Option<String>,
+}

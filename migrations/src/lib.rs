@@ -4,6 +4,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_initial;
+mod m20261122_000002_network_inventory;
 
 /// Address statuses, in the order the lifecycle introduces them. The schema constrains
 /// `addresses.status` to exactly these values on both backends.
@@ -24,6 +25,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_initial::Migration)]
+        vec![
+            Box::new(m20261122_000001_initial::Migration),
+            Box::new(m20261122_000002_network_inventory::Migration),
+        ]
     }
 }

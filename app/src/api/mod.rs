@@ -1,6 +1,8 @@
 //! Server functions, grouped by area. Each one's body starts with the role check; the
 //! permission-matrix test enumerates every registered function to prove it.
 
+pub mod addresses;
 pub mod auth;
 pub mod dashboard;
+pub mod networks;
 pub mod users;

@@ -1,6 +1,7 @@
 //! Server-only domain of ipvet: configuration, database, entities, authentication and the
 //! operations behind the server functions. Compiled only with the `ssr` feature.
 
+pub mod addresses;
 pub mod audit;
 pub mod auth;
 pub mod config;
@@ -10,7 +11,9 @@ pub mod entities;
 pub mod error;
 pub mod ip;
 pub mod lifecycle;
+pub mod networks;
 pub mod state;
+pub mod time_fmt;
 pub mod users;
 
 pub use error::respond;

@@ -3,6 +3,7 @@
 mod auth;
 mod cli;
 mod helpers;
+mod inventory;
 mod pages;
 mod permissions;
 mod schema;

@@ -2,6 +2,8 @@
 //! modules beside them.
 
 pub mod address;
+pub mod address_event;
 pub mod audit_log;
 pub mod network;
+pub mod network_count;
 pub mod user;

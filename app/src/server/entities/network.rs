@@ -16,6 +16,9 @@ pub struct Model {
     pub name: String,
     pub description: String,
     pub created_at: TimeDateTimeWithTimeZone,
+    /// Every allocatable address has a row (networks up to 2^20 addresses); otherwise a
+    /// missing row means free.
+    pub materialized: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

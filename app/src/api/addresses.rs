@@ -1,0 +1,79 @@
+//! The address lifecycle: allocate, release, reserve, unreserve (operator) and force-free
+//! without checks (admin).
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::AddressView;
+
+#[server(endpoint = "addresses/allocate")]
+pub async fn allocate_address(
+    network_id: i64,
+    address: Option<String>,
+    owner: String,
+    hostname: String,
+    note: String,
+) -> Result<AddressView, AppError> {
+    use crate::model::Role;
+    use crate::server::addresses::{allocate, Holder};
+    use crate::server::{auth::guard::require, respond};
+    respond(async {
+        let caller = require(Role::Operator).await?;
+        allocate(
+            &caller,
+            network_id,
+            address.as_deref(),
+            Holder {
+                owner,
+                hostname,
+                note,
+            },
+        )
+        .await
+    })
+    .await
+}
+
+#[server(endpoint = "addresses/release")]
+pub async fn release_address(address: String) -> Result<AddressView, AppError> {
+    use crate::model::Role;
+    use crate::server::{addresses, auth::guard::require, lifecycle::Action, respond};
+    respond(async {
+        let caller = require(Role::Operator).await?;
+        addresses::change(&caller, &address, Action::Release, "").await
+    })
+    .await
+}
+
+#[server(endpoint = "addresses/reserve")]
+pub async fn reserve_address(address: String, note: String) -> Result<AddressView, AppError> {
+    use crate::model::Role;
+    use crate::server::{addresses, auth::guard::require, lifecycle::Action, respond};
+    respond(async {
+        let caller = require(Role::Operator).await?;
+        addresses::change(&caller, &address, Action::Reserve, &note).await
+    })
+    .await
+}
+
+#[server(endpoint = "addresses/unreserve")]
+pub async fn unreserve_address(address: String) -> Result<AddressView, AppError> {
+    use crate::model::Role;
+    use crate::server::{addresses, auth::guard::require, lifecycle::Action, respond};
+    respond(async {
+        let caller = require(Role::Operator).await?;
+        addresses::change(&caller, &address, Action::Unreserve, "").await
+    })
+    .await
+}
+
+#[server(endpoint = "addresses/force_free")]
+pub async fn force_free_address(address: String, reason: String) -> Result<AddressView, AppError> {
+    use crate::model::Role;
+    use crate::server::{addresses, auth::guard::require, lifecycle::Action, respond};
+    respond(async {
+        let caller = require(Role::Admin).await?;
+        addresses::change(&caller, &address, Action::ForceFree, &reason).await
+    })
+    .await
+}

@@ -1,0 +1,326 @@
+//! Networks: creating (with every address materialised when the network is small enough),
+//! listing with counts by status, editing and deleting.
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, Set, SqlErr, TransactionTrait,
+};
+use time::OffsetDateTime;
+
+use super::audit;
+use super::auth::guard::Caller;
+use super::entities::{address, network, network_count};
+use super::ip::{self, Cidr};
+use crate::error::AppError;
+use crate::model::{AddressStatus, NetworkView};
+
+/// Networks with at most this many allocatable addresses get a row for each, so the lowest
+/// free address is one index seek. Larger ones (an IPv6 /64) stay sparse.
+pub const MATERIALIZE_MAX: u128 = 1 << 20;
+/// Rows per INSERT when materialising.
+const INSERT_BATCH: usize = 2_000;
+
+/// Statuses that are counted; free is what is left of the allocatable addresses.
+pub const COUNTED: [AddressStatus; 5] = [
+    AddressStatus::Allocated,
+    AddressStatus::Reserved,
+    AddressStatus::BeingChecked,
+    AddressStatus::UsedInNetwork,
+    AddressStatus::BlockedByDnsbl,
+];
+
+pub fn cidr_of(net: &network::Model) -> Result<Cidr, AppError> {
+    Cidr::parse(&net.cidr).map_err(|e| {
+        tracing::error!(network = net.id, cidr = %net.cidr, cause = %e, "a stored network does not parse");
+        AppError::Internal
+    })
+}
+
+fn validate_name(name: &str) -> Result<String, AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::BadRequest(
+            "A network needs a name of 1 to 200 characters.".into(),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<network::Model, AppError> {
+    network::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no network with id {id}.")))
+}
+
+/// Locks the network for the rest of the transaction: a row lock on PostgreSQL, the write
+/// lock on SQLite (taken up front, so a later write cannot fail on a stale read snapshot).
+/// Every status change in the network starts with it, so concurrent changes queue.
+pub async fn lock(txn: &DatabaseTransaction, id: i64) -> Result<network::Model, AppError> {
+    let locked = network::Entity::update_many()
+        .col_expr(network::Column::Id, Expr::col(network::Column::Id).into())
+        .filter(network::Column::Id.eq(id))
+        .exec(txn)
+        .await?;
+    if locked.rows_affected == 0 {
+        return Err(AppError::NotFound(format!(
+            "There is no network with id {id}."
+        )));
+    }
+    find(txn, id).await
+}
+
+/// Moves one address's count from one status to another, in the caller's transaction.
+pub async fn recount(
+    txn: &impl ConnectionTrait,
+    network_id: i64,
+    from: AddressStatus,
+    to: AddressStatus,
+) -> Result<(), AppError> {
+    for (status, delta) in [(from, -1i64), (to, 1)] {
+        if status == AddressStatus::Free {
+            continue;
+        }
+        network_count::Entity::update_many()
+            .col_expr(
+                network_count::Column::N,
+                Expr::col(network_count::Column::N).add(delta),
+            )
+            .filter(network_count::Column::NetworkId.eq(network_id))
+            .filter(network_count::Column::Status.eq(status))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn view(db: &impl ConnectionTrait, net: network::Model) -> Result<NetworkView, AppError> {
+    let counts = network_count::Entity::find()
+        .filter(network_count::Column::NetworkId.eq(net.id))
+        .all(db)
+        .await?;
+    let cidr = cidr_of(&net)?;
+    let (first, last) = cidr.allocatable();
+    let allocatable = last - first + 1;
+    let in_use: Vec<(AddressStatus, u64)> = COUNTED
+        .into_iter()
+        .map(|s| {
+            (
+                s,
+                counts
+                    .iter()
+                    .find(|c| c.status == s)
+                    .map_or(0, |c| c.n.max(0) as u64),
+            )
+        })
+        .collect();
+    let used: u128 = in_use.iter().map(|(_, n)| u128::from(*n)).sum();
+    let free = allocatable.saturating_sub(used);
+    Ok(NetworkView {
+        id: net.id,
+        cidr: net.cidr,
+        name: net.name,
+        description: net.description,
+        family: cidr.family(),
+        allocatable: allocatable.to_string(),
+        free: free.to_string(),
+        in_use,
+        used_percent: (used as f64 / allocatable as f64 * 100.0).clamp(0.0, 100.0),
+    })
+}
+
+pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<NetworkView>, AppError> {
+    let nets = network::Entity::find()
+        .order_by_asc(network::Column::FirstIp)
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(nets.len());
+    for net in nets {
+        out.push(view(db, net).await?);
+    }
+    Ok(out)
+}
+
+async fn refuse_overlap(
+    txn: &impl ConnectionTrait,
+    cidr: &Cidr,
+    except: Option<i64>,
+) -> Result<(), AppError> {
+    let (first, last) = cidr.range();
+    let mut q = network::Entity::find()
+        .filter(network::Column::FirstIp.lte(last.to_be_bytes().to_vec()))
+        .filter(network::Column::LastIp.gte(first.to_be_bytes().to_vec()));
+    if let Some(id) = except {
+        q = q.filter(network::Column::Id.ne(id));
+    }
+    if let Some(other) = q.one(txn).await? {
+        return Err(AppError::Conflict(format!(
+            "{cidr} overlaps the existing network {} ({}).",
+            other.cidr, other.name
+        )));
+    }
+    Ok(())
+}
+
+pub async fn create(
+    actor: &Caller,
+    cidr: &str,
+    name: &str,
+    description: &str,
+) -> Result<NetworkView, AppError> {
+    let cidr = Cidr::parse(cidr).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let name = validate_name(name)?;
+    let (first, last) = cidr.range();
+    let (alloc_first, alloc_last) = cidr.allocatable();
+    let materialize = alloc_last - alloc_first < MATERIALIZE_MAX;
+    let txn = actor.state.db.begin().await?;
+    refuse_overlap(&txn, &cidr, None).await?;
+    let now = OffsetDateTime::now_utc();
+    let inserted = network::ActiveModel {
+        cidr: Set(cidr.to_string()),
+        family: Set(i16::from(cidr.family())),
+        prefix_len: Set(i16::from(cidr.prefix())),
+        first_ip: Set(first.to_be_bytes().to_vec()),
+        last_ip: Set(last.to_be_bytes().to_vec()),
+        name: Set(name.clone()),
+        description: Set(description.trim().to_string()),
+        created_at: Set(now),
+        materialized: Set(materialize),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    let net = match inserted {
+        Ok(net) => net,
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            return Err(AppError::Conflict(format!(
+                "The network {cidr} exists already."
+            )))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    network_count::Entity::insert_many(COUNTED.map(|status| network_count::ActiveModel {
+        network_id: Set(net.id),
+        status: Set(status),
+        n: Set(0),
+    }))
+    .exec(&txn)
+    .await?;
+    if materialize {
+        materialize_free(&txn, net.id, alloc_first, alloc_last, now).await?;
+    }
+    audit::record(&txn, actor, "network.create", &net.cidr, None, Some(name)).await?;
+    txn.commit().await?;
+    view(&actor.state.db, net).await
+}
+
+async fn materialize_free(
+    txn: &DatabaseTransaction,
+    network_id: i64,
+    first: u128,
+    last: u128,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
+    let mut next = first;
+    while next <= last {
+        let end = last.min(next + INSERT_BATCH as u128 - 1);
+        let rows = (next..=end).map(|n| address::ActiveModel {
+            network_id: Set(network_id),
+            ip: Set(n.to_be_bytes().to_vec()),
+            status: Set(AddressStatus::Free),
+            owner: Set(String::new()),
+            hostname: Set(String::new()),
+            note: Set(String::new()),
+            status_changed_at: Set(now),
+            ..Default::default()
+        });
+        address::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await?;
+        if end == u128::MAX {
+            break;
+        }
+        next = end + 1;
+    }
+    Ok(())
+}
+
+pub async fn edit(
+    actor: &Caller,
+    id: i64,
+    name: &str,
+    description: &str,
+) -> Result<NetworkView, AppError> {
+    let name = validate_name(name)?;
+    let txn = actor.state.db.begin().await?;
+    let before = lock(&txn, id).await?;
+    network::Entity::update_many()
+        .col_expr(network::Column::Name, Expr::value(name.clone()))
+        .col_expr(
+            network::Column::Description,
+            Expr::value(description.trim().to_string()),
+        )
+        .filter(network::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        actor,
+        "network.edit",
+        &before.cidr,
+        Some(before.name.clone()),
+        Some(name),
+    )
+    .await?;
+    let after = find(&txn, id).await?;
+    txn.commit().await?;
+    view(&actor.state.db, after).await
+}
+
+/// Deletes a network whose addresses are all free; otherwise says which statuses hold it.
+pub async fn delete(actor: &Caller, id: i64) -> Result<(), AppError> {
+    let txn = actor.state.db.begin().await?;
+    let net = lock(&txn, id).await?;
+    let counts = network_count::Entity::find()
+        .filter(network_count::Column::NetworkId.eq(id))
+        .all(&txn)
+        .await?;
+    let held: Vec<String> = COUNTED
+        .iter()
+        .filter_map(|s| counts.iter().find(|c| c.status == *s && c.n > 0))
+        .map(|c| format!("{} {}", c.n, c.status.label().to_lowercase()))
+        .collect();
+    if !held.is_empty() {
+        return Err(AppError::Conflict(format!(
+            "{} still has addresses in use: {}. Release or force-free them first.",
+            net.cidr,
+            held.join(", ")
+        )));
+    }
+    network::Entity::delete_by_id(id).exec(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        "network.delete",
+        &net.cidr,
+        Some(net.name.clone()),
+        None,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The network an address belongs to, if any.
+pub async fn containing(
+    db: &impl ConnectionTrait,
+    addr: std::net::IpAddr,
+) -> Result<Option<network::Model>, AppError> {
+    let bytes = ip::to_bytes(addr);
+    Ok(network::Entity::find()
+        .filter(network::Column::FirstIp.lte(bytes.clone()))
+        .filter(network::Column::LastIp.gte(bytes))
+        .one(db)
+        .await?)
+}

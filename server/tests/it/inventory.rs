@@ -1,0 +1,436 @@
+//! Networks and the address lifecycle over HTTP, on SQLite and PostgreSQL.
+
+use std::collections::BTreeSet;
+
+use app::model::Role;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::{json, Value};
+
+use crate::helpers::{error_of, TestApp};
+
+async fn create(app: &TestApp, admin: &reqwest::Client, cidr: &str) -> (u16, Value) {
+    error_of(
+        app.call(
+            admin,
+            "/api/networks/create",
+            &[("cidr", cidr), ("name", "test net"), ("description", "")],
+        )
+        .await,
+    )
+    .await
+}
+
+async fn network(app: &TestApp, admin: &reqwest::Client, cidr: &str) -> String {
+    let (status, body) = create(app, admin, cidr).await;
+    assert_eq!(status, 200, "{body}");
+    body["id"].to_string()
+}
+
+async fn allocate(
+    app: &TestApp,
+    client: &reqwest::Client,
+    net: &str,
+    address: Option<&str>,
+) -> (u16, Value) {
+    let mut form = vec![
+        ("network_id", net),
+        ("owner", "cust-1"),
+        ("hostname", "web1.example"),
+        ("note", ""),
+    ];
+    if let Some(a) = address {
+        form.push(("address", a));
+    }
+    error_of(app.call(client, "/api/addresses/allocate", &form).await).await
+}
+
+async fn act(
+    app: &TestApp,
+    client: &reqwest::Client,
+    what: &str,
+    form: &[(&str, &str)],
+) -> (u16, Value) {
+    error_of(
+        app.call(client, &format!("/api/addresses/{what}"), form)
+            .await,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn network_input_errors_are_clear() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let bad = |msg: &str| json!({ "BadRequest": msg });
+    assert_eq!(
+        create(&app, &admin, "198.51.100.7/24").await,
+        (
+            400,
+            bad("198.51.100.7/24 has host bits set; did you mean 198.51.100.0/24?")
+        )
+    );
+    assert_eq!(
+        create(&app, &admin, "198.051.100.0/24").await,
+        (400, bad("`198.051.100.0` has an octet with a leading zero, which some tools read as octal; write 198.51.100.0."))
+    );
+    assert_eq!(
+        create(&app, &admin, "198.51.100.0/40").await,
+        (
+            400,
+            bad("The prefix /40 is out of range for IPv4 (0 to 32).")
+        )
+    );
+    network(&app, &admin, "198.18.0.0/16").await;
+    assert_eq!(
+        create(&app, &admin, "198.18.4.0/24").await,
+        (
+            409,
+            json!({"Conflict": "198.18.4.0/24 overlaps the existing network 198.18.0.0/16 (test net)."})
+        )
+    );
+    let (status, body) = error_of(
+        app.call(
+            &admin,
+            "/api/networks/create",
+            &[
+                ("cidr", "198.19.0.0/24"),
+                ("name", " "),
+                ("description", ""),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (400, bad("A network needs a name of 1 to 200 characters."))
+    );
+}
+
+#[tokio::test]
+async fn allocation_takes_the_lowest_free_address_and_never_the_network_or_broadcast() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let op = app.signed_in("olga", Role::Operator).await;
+    let net = network(&app, &admin, "198.18.0.0/29").await;
+    let (status, first) = allocate(&app, &op, &net, None).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["address"], "198.18.0.1");
+    assert_eq!(first["status"], "allocated");
+    assert_eq!(first["owner"], "cust-1");
+    assert_eq!(
+        allocate(&app, &op, &net, Some("198.18.0.5")).await.1["address"],
+        "198.18.0.5"
+    );
+    assert_eq!(
+        allocate(&app, &op, &net, None).await.1["address"],
+        "198.18.0.2"
+    );
+    assert_eq!(
+        allocate(&app, &op, &net, Some("198.18.0.7")).await,
+        (
+            400,
+            json!({"BadRequest": "198.18.0.7 is the network's broadcast address and is never allocated."})
+        )
+    );
+    assert_eq!(allocate(&app, &op, &net, Some("198.18.0.0")).await.0, 400);
+    assert_eq!(
+        allocate(&app, &op, &net, Some("198.18.1.1")).await,
+        (
+            400,
+            json!({"BadRequest": "198.18.1.1 is not in the network 198.18.0.0/29."})
+        )
+    );
+    let (status, body) = allocate(&app, &op, &net, Some("198.18.0.5")).await;
+    assert_eq!(status, 409);
+    assert_eq!(
+        body["Conflict"],
+        "198.18.0.5: Cannot allocate an address that is Allocated; only one that is Free."
+    );
+    for expected in ["198.18.0.3", "198.18.0.4", "198.18.0.6"] {
+        assert_eq!(allocate(&app, &op, &net, None).await.1["address"], expected);
+    }
+    assert_eq!(
+        allocate(&app, &op, &net, None).await,
+        (
+            409,
+            json!({"Conflict": "The network 198.18.0.0/29 has no free address."})
+        )
+    );
+    // A /31 point-to-point link uses both addresses.
+    let p2p = network(&app, &admin, "198.18.1.0/31").await;
+    assert_eq!(
+        allocate(&app, &op, &p2p, None).await.1["address"],
+        "198.18.1.0"
+    );
+    assert_eq!(
+        allocate(&app, &op, &p2p, None).await.1["address"],
+        "198.18.1.1"
+    );
+}
+
+#[tokio::test]
+async fn released_addresses_are_never_free_at_once_and_only_admins_free_them_without_checks() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let op = app.signed_in("olga", Role::Operator).await;
+    let net = network(&app, &admin, "2001:2::/64").await;
+    for expected in ["2001:2::", "2001:2::1", "2001:2::2"] {
+        assert_eq!(allocate(&app, &op, &net, None).await.1["address"], expected);
+    }
+    let (status, released) = act(&app, &op, "release", &[("address", "2001:2::1")]).await;
+    assert_eq!(status, 200, "{released}");
+    assert_eq!(released["status"], "being_checked");
+    assert_eq!(
+        released["owner"], "cust-1",
+        "the last holder stays visible while it is checked"
+    );
+    // Being checked is not free: the next allocation skips it.
+    assert_eq!(
+        allocate(&app, &op, &net, None).await.1["address"],
+        "2001:2::3"
+    );
+
+    assert_eq!(
+        act(
+            &app,
+            &op,
+            "force_free",
+            &[("address", "2001:2::1"), ("reason", "x")]
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        act(
+            &app,
+            &admin,
+            "force_free",
+            &[("address", "2001:2::1"), ("reason", "  ")]
+        )
+        .await,
+        (
+            400,
+            json!({"BadRequest": "Say why the address is freed without checks."})
+        )
+    );
+    let (status, freed) = act(
+        &app,
+        &admin,
+        "force_free",
+        &[("address", "2001:2::1"), ("reason", "customer moved")],
+    )
+    .await;
+    assert_eq!(status, 200, "{freed}");
+    assert_eq!(freed["status"], "free");
+    assert_eq!(freed["owner"], "");
+    assert_eq!(
+        allocate(&app, &op, &net, None).await.1["address"],
+        "2001:2::1"
+    );
+
+    // Reserve and unreserve.
+    assert_eq!(
+        act(
+            &app,
+            &op,
+            "reserve",
+            &[("address", "2001:2::ff"), ("note", "router")]
+        )
+        .await
+        .1["status"],
+        "reserved"
+    );
+    let (status, body) = act(&app, &op, "release", &[("address", "2001:2::ff")]).await;
+    assert_eq!(status, 409);
+    assert_eq!(
+        body["Conflict"],
+        "2001:2::ff: Cannot release an address that is Reserved; only one that is Allocated."
+    );
+    assert_eq!(
+        act(&app, &op, "unreserve", &[("address", "2001:2::ff")])
+            .await
+            .1["status"],
+        "free"
+    );
+    assert_eq!(
+        act(&app, &op, "release", &[("address", "198.18.0.1")]).await,
+        (404, json!({"NotFound": "198.18.0.1 is in no network."}))
+    );
+
+    // History: every change, with who and why; force-free also in the audit log.
+    use app::server::entities::{address, address_event, audit_log};
+    let row = address::Entity::find()
+        .filter(address::Column::Ip.eq(app::server::ip::to_bytes("2001:2::1".parse().unwrap())))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let events = address_event::Entity::find()
+        .filter(address_event::Column::AddressId.eq(row.id))
+        .order_by_asc(address_event::Column::Id)
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    let seen: Vec<(String, String, String, String)> = events
+        .iter()
+        .map(|e| {
+            (
+                e.actor_name.clone(),
+                e.from_status.as_str().into(),
+                e.to_status.as_str().into(),
+                e.reason.clone(),
+            )
+        })
+        .collect();
+    let row = |a: &str, f: &str, t: &str, r: &str| {
+        (a.to_string(), f.to_string(), t.to_string(), r.to_string())
+    };
+    assert_eq!(
+        seen,
+        [
+            row("olga", "free", "allocated", ""),
+            row("olga", "allocated", "being_checked", ""),
+            row("root", "being_checked", "free", "customer moved"),
+            row("olga", "free", "allocated", ""),
+        ]
+    );
+    let audit = audit_log::Entity::find()
+        .filter(audit_log::Column::Action.eq("address.force_free"))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(
+        (audit[0].target.as_str(), audit[0].before.as_deref()),
+        ("2001:2::1", Some("being_checked"))
+    );
+}
+
+#[tokio::test]
+async fn networks_count_by_status_and_refuse_deletion_while_in_use() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let net = network(&app, &admin, "198.18.0.0/24").await;
+    allocate(&app, &admin, &net, Some("198.18.0.1")).await;
+    allocate(&app, &admin, &net, Some("198.18.0.2")).await;
+    act(&app, &admin, "release", &[("address", "198.18.0.2")]).await;
+    act(
+        &app,
+        &admin,
+        "reserve",
+        &[("address", "198.18.0.3"), ("note", "gw")],
+    )
+    .await;
+    let list: Value = app
+        .call(&admin, "/api/networks/list", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let n = &list[0];
+    assert_eq!(n["allocatable"], "254");
+    assert_eq!(n["free"], "251");
+    assert_eq!(
+        n["in_use"],
+        json!([
+            ["allocated", 1],
+            ["reserved", 1],
+            ["being_checked", 1],
+            ["used_in_network", 0],
+            ["blocked_by_dnsbl", 0]
+        ])
+    );
+
+    let (status, body) = error_of(
+        app.call(&admin, "/api/networks/delete", &[("network_id", &net)])
+            .await,
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert_eq!(
+        body["Conflict"],
+        "198.18.0.0/24 still has addresses in use: 1 allocated, 1 reserved, 1 being checked. Release or force-free them first."
+    );
+    for ip in ["198.18.0.1", "198.18.0.2", "198.18.0.3"] {
+        assert_eq!(
+            act(
+                &app,
+                &admin,
+                "force_free",
+                &[("address", ip), ("reason", "decommissioned")]
+            )
+            .await
+            .0,
+            200
+        );
+    }
+    assert_eq!(
+        app.call(&admin, "/api/networks/delete", &[("network_id", &net)])
+            .await
+            .status(),
+        200
+    );
+    let list: Value = app
+        .call(&admin, "/api/networks/list", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list, json!([]));
+}
+
+#[tokio::test]
+async fn fifty_concurrent_allocations_get_fifty_different_addresses() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let op = app.signed_in("olga", Role::Operator).await;
+    let mut handles = Vec::new();
+    let nets = [
+        network(&app, &admin, "198.18.0.0/24").await,
+        network(&app, &admin, "2001:2::/64").await,
+    ];
+    for net in &nets {
+        for _ in 0..50 {
+            let (client, base, net) = (op.clone(), app.base.clone(), net.clone());
+            handles.push(tokio::spawn(async move {
+                let res = client
+                    .post(format!("{base}/api/addresses/allocate"))
+                    .header("Accept", "application/json")
+                    .form(&[
+                        ("network_id", net.as_str()),
+                        ("owner", "c"),
+                        ("hostname", ""),
+                        ("note", ""),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                let status = res.status().as_u16();
+                let body: Value = res.json().await.unwrap();
+                assert_eq!(status, 200, "{body}");
+                body["address"].as_str().unwrap().to_string()
+            }));
+        }
+    }
+    let mut got = BTreeSet::new();
+    for h in handles {
+        got.insert(h.await.unwrap());
+    }
+    assert_eq!(got.len(), 100, "every allocation got its own address");
+    let v4: BTreeSet<String> = (1..=50).map(|i| format!("198.18.0.{i}")).collect();
+    assert!(
+        v4.is_subset(&got),
+        "the lowest fifty IPv4 addresses, no gaps"
+    );
+    let list: Value = app
+        .call(&admin, "/api/networks/list", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    for n in list.as_array().unwrap() {
+        assert_eq!(n["in_use"][0], json!(["allocated", 50]), "{n}");
+    }
+}
