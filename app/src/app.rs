@@ -8,7 +8,10 @@ use leptos_router::{path, SsrMode};
 
 use crate::components::layout::SignedIn;
 use crate::components::not_built::NotBuilt;
-use crate::pages::{dashboard::DashboardPage, login::LoginPage, users::UsersPage};
+use crate::pages::{
+    address::AddressPage, dashboard::DashboardPage, login::LoginPage, network::NetworkPage,
+    networks::NetworksPage, users::UsersPage,
+};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -39,7 +42,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=SignedIn ssr=SsrMode::Async>
                     <Route path=path!("") view=DashboardPage ssr=SsrMode::Async/>
-                    <Route path=path!("networks") view=|| view! { <NotBuilt title="Networks"/> } ssr=SsrMode::Async/>
+                    <Route path=path!("networks") view=NetworksPage ssr=SsrMode::Async/>
+                    <Route path=path!("networks/:id") view=NetworkPage ssr=SsrMode::Async/>
+                    <Route path=path!("address") view=AddressPage ssr=SsrMode::Async/>
                     <Route path=path!("problems") view=|| view! { <NotBuilt title="Problem IPs"/> } ssr=SsrMode::Async/>
                     <Route path=path!("dnsbl") view=|| view! { <NotBuilt title="DNSBL blacklists"/> } ssr=SsrMode::Async/>
                     <Route path=path!("checks") view=|| view! { <NotBuilt title="Check runs"/> } ssr=SsrMode::Async/>

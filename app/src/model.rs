@@ -114,12 +114,16 @@ pub struct UserView {
     pub created_at: String,
 }
 
-/// What the dashboard shows before networks and checks exist.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// The dashboard's figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DashboardSummary {
     pub networks: u64,
-    /// Addresses with a row, by status; an address without a row is free.
-    pub addresses_by_status: Vec<(AddressStatus, u64)>,
+    /// Free allocatable addresses across all networks (a string: IPv6 counts are huge).
+    pub free: String,
+    /// Addresses in each other status, across all networks.
+    pub in_use: Vec<(AddressStatus, u64)>,
+    /// The networks with the smallest share of free addresses, fullest first.
+    pub nearest_full: Vec<NetworkView>,
 }
 
 /// A network as pages and the API show it. Sizes are strings: an IPv6 /64 holds more
@@ -154,4 +158,35 @@ pub struct AddressView {
     pub last_checked_at: Option<String>,
     pub problem: Option<String>,
     pub problem_since: Option<String>,
+}
+
+/// One page of a network's address list, in numeric order. Paging is by key (the
+/// first/last address shown), so a page deep in a million addresses costs what the first
+/// does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressPage {
+    pub rows: Vec<AddressView>,
+    /// Pass as `after` for the next page; `None` on the last page.
+    pub next_after: Option<String>,
+    /// Pass as `before` for the previous page; `None` on the first page.
+    pub prev_before: Option<String>,
+}
+
+/// One entry of an address's history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressEventView {
+    pub at: String,
+    pub actor: String,
+    pub from: AddressStatus,
+    pub to: AddressStatus,
+    pub reason: String,
+    pub evidence: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressDetail {
+    pub address: AddressView,
+    pub network_cidr: String,
+    /// Newest first.
+    pub history: Vec<AddressEventView>,
 }

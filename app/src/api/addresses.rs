@@ -77,3 +77,39 @@ pub async fn force_free_address(address: String, reason: String) -> Result<Addre
     })
     .await
 }
+
+#[server(endpoint = "addresses/page")]
+pub async fn list_addresses(
+    network_id: i64,
+    status: Option<crate::model::AddressStatus>,
+    after: Option<String>,
+    before: Option<String>,
+    last: Option<bool>,
+) -> Result<crate::model::AddressPage, AppError> {
+    use crate::model::Role;
+    use crate::server::{addresses, auth::guard::require, respond};
+    respond(async {
+        let caller = require(Role::Viewer).await?;
+        addresses::page(
+            &caller.state.db,
+            network_id,
+            status,
+            after.as_deref(),
+            before.as_deref(),
+            last.unwrap_or(false),
+        )
+        .await
+    })
+    .await
+}
+
+#[server(endpoint = "addresses/detail")]
+pub async fn address_detail(address: String) -> Result<crate::model::AddressDetail, AppError> {
+    use crate::model::Role;
+    use crate::server::{addresses, auth::guard::require, respond};
+    respond(async {
+        let caller = require(Role::Viewer).await?;
+        addresses::detail(&caller.state.db, &address).await
+    })
+    .await
+}

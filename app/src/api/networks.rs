@@ -56,3 +56,15 @@ pub async fn delete_network(network_id: i64) -> Result<(), AppError> {
     })
     .await
 }
+
+#[server(endpoint = "networks/get")]
+pub async fn get_network(network_id: i64) -> Result<NetworkView, AppError> {
+    use crate::model::Role;
+    use crate::server::{auth::guard::require, networks, respond};
+    respond(async {
+        let caller = require(Role::Viewer).await?;
+        let net = networks::find(&caller.state.db, network_id).await?;
+        networks::view(&caller.state.db, net).await
+    })
+    .await
+}

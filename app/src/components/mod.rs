@@ -3,3 +3,5 @@
 pub mod layout;
 pub mod not_built;
 pub mod outcome;
+pub mod role;
+pub mod status_badge;

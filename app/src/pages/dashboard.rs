@@ -2,6 +2,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::dashboard::load_dashboard;
+use crate::components::status_badge::StatusBadge;
+use crate::model::AddressStatus;
+use crate::pages::networks::human_count;
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
@@ -20,13 +23,17 @@ pub fn DashboardPage() -> impl IntoView {
                                     <tr><th>"Status"</th><th class="num">"Addresses"</th></tr>
                                 </thead>
                                 <tbody>
+                                    <tr>
+                                        <td><StatusBadge status=AddressStatus::Free/></td>
+                                        <td class="num">{human_count(&s.free)}</td>
+                                    </tr>
                                     {s
-                                        .addresses_by_status
+                                        .in_use
                                         .into_iter()
                                         .map(|(status, n)| {
                                             view! {
                                                 <tr>
-                                                    <td><span class=format!("badge {}", status.as_str())>{status.label()}</span></td>
+                                                    <td><StatusBadge status/></td>
                                                     <td class="num">{n}</td>
                                                 </tr>
                                             }
@@ -34,6 +41,29 @@ pub fn DashboardPage() -> impl IntoView {
                                         .collect_view()}
                                 </tbody>
                             </table>
+                            {(!s.nearest_full.is_empty())
+                                .then(|| {
+                                    view! {
+                                        <h2>"Nearest to full"</h2>
+                                        <table class="nearest">
+                                            <tbody>
+                                                {s
+                                                    .nearest_full
+                                                    .into_iter()
+                                                    .map(|n| {
+                                                        view! {
+                                                            <tr>
+                                                                <td><a href=format!("/networks/{}", n.id)>{n.cidr}</a></td>
+                                                                <td>{n.name}</td>
+                                                                <td class="num">{format!("{:.1} % in use", n.used_percent)}</td>
+                                                            </tr>
+                                                        }
+                                                    })
+                                                    .collect_view()}
+                                            </tbody>
+                                        </table>
+                                    }
+                                })}
                         }
                             .into_any()
                     }

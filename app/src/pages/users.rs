@@ -36,7 +36,8 @@ pub fn UsersPage() -> impl IntoView {
                 <td>{u.role.as_str()}</td>
                 <td>{if u.disabled { "disabled" } else { "active" }}</td>
                 <td>{u.created_at.clone()}</td>
-                <td class="actions">
+                <td>
+                    <div class="actions">
                     <ActionForm action=set_role>
                         <input type="hidden" name="user_id" value=id.to_string()/>
                         <select name="role" aria-label=role_label>
@@ -64,6 +65,7 @@ pub fn UsersPage() -> impl IntoView {
                         />
                         <button type="submit">"Reset password"</button>
                     </ActionForm>
+                    </div>
                 </td>
             </tr>
         }

@@ -352,11 +352,62 @@ pub async fn change(
     Ok(done)
 }
 
+/// Rows per page of an address list.
+pub const PAGE_SIZE: u64 = 100;
+
+/// A page of a network's addresses in numeric order: after `after`, before `before`, the
+/// last page when `last`, else the first; optionally of one status only. Every variant is
+/// a range scan of the (network, ip) or (network, status, ip) index.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    network_id: i64,
+    status: Option<AddressStatus>,
+    after: Option<&str>,
+    before: Option<&str>,
+    last: bool,
+) -> Result<crate::model::AddressPage, AppError> {
+    networks::find(db, network_id).await?;
+    let mut q = address::Entity::find().filter(address::Column::NetworkId.eq(network_id));
+    if let Some(s) = status {
+        q = q.filter(address::Column::Status.eq(s));
+    }
+    let backwards = before.is_some() || last;
+    if let Some(a) = after.map(str::trim).filter(|a| !a.is_empty()) {
+        q = q.filter(address::Column::Ip.gt(ip::to_bytes(parse(a)?)));
+    } else if let Some(b) = before.map(str::trim).filter(|b| !b.is_empty()) {
+        q = q.filter(address::Column::Ip.lt(ip::to_bytes(parse(b)?)));
+    }
+    q = if backwards {
+        q.order_by_desc(address::Column::Ip)
+    } else {
+        q.order_by_asc(address::Column::Ip)
+    };
+    let mut rows = q.limit(PAGE_SIZE + 1).all(db).await?;
+    let more = rows.len() as u64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    if backwards {
+        rows.reverse();
+    }
+    let rows: Vec<AddressView> = rows.into_iter().map(view).collect();
+    let first = rows.first().map(|r| r.address.clone());
+    let last_shown = rows.last().map(|r| r.address.clone());
+    let (has_prev, has_next) = if backwards {
+        (more, before.is_some_and(|b| !b.trim().is_empty()))
+    } else {
+        (after.is_some_and(|a| !a.trim().is_empty()), more)
+    };
+    Ok(crate::model::AddressPage {
+        next_after: if has_next { last_shown } else { None },
+        prev_before: if has_prev { first } else { None },
+        rows,
+    })
+}
+
 /// An address with its history, newest first.
 pub async fn detail(
     db: &impl ConnectionTrait,
     address: &str,
-) -> Result<(AddressView, Vec<address_event::Model>), AppError> {
+) -> Result<crate::model::AddressDetail, AppError> {
     let ip = parse(address)?;
     let row = address::Entity::find()
         .filter(address::Column::Ip.eq(ip::to_bytes(ip)))
@@ -367,10 +418,25 @@ pub async fn detail(
                 "{ip} has no record; if it lies in a network, it is free."
             ))
         })?;
+    let net = networks::find(db, row.network_id).await?;
     let events = address_event::Entity::find()
         .filter(address_event::Column::AddressId.eq(row.id))
         .order_by_desc(address_event::Column::Id)
         .all(db)
         .await?;
-    Ok((view(row), events))
+    Ok(crate::model::AddressDetail {
+        address: view(row),
+        network_cidr: net.cidr,
+        history: events
+            .into_iter()
+            .map(|e| crate::model::AddressEventView {
+                at: show(e.at),
+                actor: e.actor_name,
+                from: e.from_status,
+                to: e.to_status,
+                reason: e.reason,
+                evidence: e.evidence,
+            })
+            .collect(),
+    })
 }

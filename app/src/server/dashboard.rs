@@ -1,42 +1,40 @@
-//! Figures for the dashboard.
+//! Figures for the dashboard, from the per-network counts (never by counting addresses).
 
-use sea_orm::sea_query::Expr;
-use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QuerySelect};
+use sea_orm::ConnectionTrait;
 
-use super::entities::{address, network};
+use super::networks::{self, COUNTED};
 use crate::error::AppError;
-use crate::model::{AddressStatus, DashboardSummary};
+use crate::model::DashboardSummary;
 
-#[derive(FromQueryResult)]
-struct StatusCount {
-    status: AddressStatus,
-    n: i64,
-}
+/// How many of the fullest networks the dashboard lists.
+const NEAREST_FULL: usize = 5;
 
 pub async fn summary(db: &impl ConnectionTrait) -> Result<DashboardSummary, AppError> {
-    let networks = network::Entity::find().count(db).await?;
-    let counts = address::Entity::find()
-        .select_only()
-        .column(address::Column::Status)
-        .column_as(Expr::col(address::Column::Id).count(), "n")
-        .group_by(address::Column::Status)
-        .into_model::<StatusCount>()
-        .all(db)
-        .await?;
-    let addresses_by_status = AddressStatus::ALL
+    let mut nets = networks::list(db).await?;
+    let free: u128 = nets
+        .iter()
+        .map(|n| n.free.parse::<u128>().unwrap_or(0))
+        .fold(0, u128::saturating_add);
+    let in_use = COUNTED
         .into_iter()
         .map(|s| {
             (
                 s,
-                counts
-                    .iter()
-                    .find(|c| c.status == s)
-                    .map_or(0, |c| c.n as u64),
+                nets.iter()
+                    .flat_map(|n| n.in_use.iter())
+                    .filter(|(st, _)| *st == s)
+                    .map(|(_, c)| *c)
+                    .sum(),
             )
         })
         .collect();
+    let count = nets.len() as u64;
+    nets.sort_by(|a, b| b.used_percent.total_cmp(&a.used_percent));
+    nets.truncate(NEAREST_FULL);
     Ok(DashboardSummary {
-        networks,
-        addresses_by_status,
+        networks: count,
+        free: free.to_string(),
+        in_use,
+        nearest_full: nets,
     })
 }

@@ -434,3 +434,122 @@ async fn fifty_concurrent_allocations_get_fifty_different_addresses() {
         assert_eq!(n["in_use"][0], json!(["allocated", 50]), "{n}");
     }
 }
+
+async fn page(app: &TestApp, client: &reqwest::Client, form: &[(&str, &str)]) -> Value {
+    let res = app.call(client, "/api/addresses/page", form).await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+fn addresses(p: &Value) -> Vec<String> {
+    p["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["address"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn address_lists_page_by_key_in_numeric_order() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    // A /23: 510 allocatable rows, more than five pages of 100.
+    let net = network(&app, &admin, "198.18.0.0/23").await;
+    let first = page(&app, &admin, &[("network_id", &net)]).await;
+    let rows = addresses(&first);
+    assert_eq!(rows.len(), 100);
+    assert_eq!(
+        (rows[0].as_str(), rows[99].as_str()),
+        ("198.18.0.1", "198.18.0.100")
+    );
+    assert_eq!(first["prev_before"], Value::Null);
+    let next = first["next_after"].as_str().unwrap();
+    let second = page(&app, &admin, &[("network_id", &net), ("after", next)]).await;
+    assert_eq!(addresses(&second)[0], "198.18.0.101");
+    // Numeric, not textual, order across the octet boundary.
+    let third = page(
+        &app,
+        &admin,
+        &[("network_id", &net), ("after", "198.18.0.250")],
+    )
+    .await;
+    assert_eq!(
+        &addresses(&third)[..7],
+        [
+            "198.18.0.251",
+            "198.18.0.252",
+            "198.18.0.253",
+            "198.18.0.254",
+            "198.18.0.255",
+            "198.18.1.0",
+            "198.18.1.1"
+        ]
+    );
+    let back = page(
+        &app,
+        &admin,
+        &[
+            ("network_id", &net),
+            ("before", second["rows"][0]["address"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(addresses(&back), rows);
+    let last = page(&app, &admin, &[("network_id", &net), ("last", "true")]).await;
+    let last_rows = addresses(&last);
+    assert_eq!(last_rows.len(), 100);
+    assert_eq!(last_rows.last().unwrap(), "198.18.1.254");
+    assert_eq!(last["next_after"], Value::Null);
+    assert!(last["prev_before"].is_string());
+
+    // Filtered by status: only matching rows, still in order.
+    for ip in ["198.18.1.200", "198.18.0.3", "198.18.0.30"] {
+        assert_eq!(allocate(&app, &admin, &net, Some(ip)).await.0, 200);
+    }
+    let allocated = page(
+        &app,
+        &admin,
+        &[("network_id", &net), ("status", "allocated")],
+    )
+    .await;
+    assert_eq!(
+        addresses(&allocated),
+        ["198.18.0.3", "198.18.0.30", "198.18.1.200"]
+    );
+    let detail: Value = app
+        .call(
+            &admin,
+            "/api/addresses/detail",
+            &[("address", "198.18.0.30")],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["address"]["status"], "allocated");
+    assert_eq!(detail["network_cidr"], "198.18.0.0/23");
+    assert_eq!(detail["history"][0]["actor"], "root");
+}
+
+#[tokio::test]
+async fn the_dashboard_totals_networks_and_lists_the_fullest() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let small = network(&app, &admin, "198.18.0.0/30").await;
+    network(&app, &admin, "198.18.1.0/24").await;
+    allocate(&app, &admin, &small, None).await;
+    act(&app, &admin, "reserve", &[("address", "198.18.0.2"), ("note", "")]).await;
+    let s: Value = app
+        .call(&admin, "/api/dashboard/summary", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["networks"], 2);
+    assert_eq!(s["free"], "254", "0 of the /30's 2 plus 254 of the /24's");
+    assert_eq!(s["in_use"][0], json!(["allocated", 1]));
+    assert_eq!(s["in_use"][1], json!(["reserved", 1]));
+    assert_eq!(s["nearest_full"][0]["cidr"], "198.18.0.0/30");
+    assert_eq!(s["nearest_full"][0]["used_percent"], 100.0);
+}

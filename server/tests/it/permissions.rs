@@ -56,6 +56,21 @@ const MATRIX: &[(&str, Access, Args)] = &[
     ),
     ("/api/networks/list", AtLeast(Role::Viewer), &[]),
     (
+        "/api/networks/get",
+        AtLeast(Role::Viewer),
+        &[("network_id", "{net}")],
+    ),
+    (
+        "/api/addresses/page",
+        AtLeast(Role::Viewer),
+        &[("network_id", "{net}"), ("status", "allocated")],
+    ),
+    (
+        "/api/addresses/detail",
+        AtLeast(Role::Viewer),
+        &[("address", "198.18.0.10")],
+    ),
+    (
         "/api/networks/create",
         AtLeast(Role::Admin),
         &[

@@ -1,0 +1,224 @@
+//! One network: allocate, and its addresses in numeric order, paged by key, filtered by
+//! status, with the actions each role may take on each row.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::api::addresses::{
+    list_addresses, AllocateAddress, ForceFreeAddress, ReleaseAddress, ReserveAddress,
+    UnreserveAddress,
+};
+use crate::api::networks::get_network;
+use crate::components::outcome::outcome;
+use crate::components::role::current_role;
+use crate::components::status_badge::StatusBadge;
+use crate::model::{AddressStatus, AddressView, Role};
+use crate::pages::networks::human_count;
+
+fn parse_status(s: &str) -> Option<AddressStatus> {
+    AddressStatus::ALL.into_iter().find(|st| st.as_str() == s)
+}
+
+#[component]
+pub fn NetworkPage() -> impl IntoView {
+    let role = current_role();
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let allocate = ServerAction::<AllocateAddress>::new();
+    let release = ServerAction::<ReleaseAddress>::new();
+    let reserve = ServerAction::<ReserveAddress>::new();
+    let unreserve = ServerAction::<UnreserveAddress>::new();
+    let force_free = ServerAction::<ForceFreeAddress>::new();
+    let changes = move || {
+        (
+            allocate.version().get(),
+            release.version().get(),
+            reserve.version().get(),
+            unreserve.version().get(),
+            force_free.version().get(),
+        )
+    };
+    let net = Resource::new(move || (id(), changes()), |(id, _)| get_network(id));
+    let page = Resource::new(
+        move || (id(), query.get(), changes()),
+        |(id, q, _)| {
+            list_addresses(
+                id,
+                q.get("status").as_deref().and_then(parse_status),
+                q.get("after"),
+                q.get("before"),
+                q.get("last").map(|_| true),
+            )
+        },
+    );
+    let status_q = move || {
+        query
+            .read()
+            .get("status")
+            .map(|s| format!("status={s}&"))
+            .unwrap_or_default()
+    };
+
+    let row = move |a: AddressView| {
+        let status = a.status;
+        let hidden = |addr: String| view! { <input type="hidden" name="address" value=addr/> };
+        let (for_release, for_reserve, for_unreserve, for_free) = (
+            a.address.clone(),
+            a.address.clone(),
+            a.address.clone(),
+            a.address.clone(),
+        );
+        view! {
+            <tr data-address=a.address.clone()>
+                <td class="ip"><a href=format!("/address?ip={}", a.address)>{a.address.clone()}</a></td>
+                <td><StatusBadge status=a.status/></td>
+                <td>{a.owner.clone()}</td>
+                <td>{a.hostname.clone()}</td>
+                <td>{a.note.clone()}</td>
+                <td>{a.status_changed_at.clone()}</td>
+                <td>
+                    <div class="actions">
+                    {(role >= Role::Operator && status == AddressStatus::Allocated)
+                        .then(|| {
+                            view! {
+                                <ActionForm action=release>
+                                    {hidden(for_release.clone())}
+                                    <button type="submit">"Release"</button>
+                                </ActionForm>
+                            }
+                        })}
+                    {(role >= Role::Operator && status == AddressStatus::Free)
+                        .then(|| {
+                            view! {
+                                <ActionForm action=reserve>
+                                    {hidden(for_reserve.clone())}
+                                    <input type="hidden" name="note" value=""/>
+                                    <button type="submit">"Reserve"</button>
+                                </ActionForm>
+                            }
+                        })}
+                    {(role >= Role::Operator && status == AddressStatus::Reserved)
+                        .then(|| {
+                            view! {
+                                <ActionForm action=unreserve>
+                                    {hidden(for_unreserve.clone())}
+                                    <button type="submit">"Unreserve"</button>
+                                </ActionForm>
+                            }
+                        })}
+                    {(role == Role::Admin && status != AddressStatus::Free)
+                        .then(|| {
+                            view! {
+                                <ActionForm action=force_free>
+                                    {hidden(for_free.clone())}
+                                    <input type="text" name="reason" placeholder="Reason" required aria-label="Reason for force-free"/>
+                                    <button type="submit">"Force-free"</button>
+                                </ActionForm>
+                            }
+                        })}
+                    </div>
+                </td>
+            </tr>
+        }
+    };
+
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match net.await {
+                    Ok(n) => {
+                        view! {
+                            <Title text=format!("{} · ipvet", n.cidr)/>
+                            <h1>{n.cidr.clone()} " " <span class="muted">{n.name.clone()}</span></h1>
+                            <p class="muted">
+                                {human_count(&n.free)} " of " {human_count(&n.allocatable)} " allocatable addresses free. "
+                                {n.description.clone()}
+                            </p>
+                        }
+                            .into_any()
+                    }
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+        {outcome(allocate.value(), "Address allocated.")}
+        {outcome(release.value(), "Released: the address is being checked before anyone gets it again.")}
+        {outcome(reserve.value(), "Address reserved.")}
+        {outcome(unreserve.value(), "Reservation removed.")}
+        {outcome(force_free.value(), "Address freed without checks.")}
+        {(role >= Role::Operator)
+            .then(|| {
+                view! {
+                    <section class="card">
+                        <h2>"Allocate"</h2>
+                        <ActionForm action=allocate>
+                            <input type="hidden" name="network_id" value=move || id().to_string()/>
+                            <label>"Address" <input type="text" name="address" placeholder="lowest free"/></label>
+                            <label>"Owner" <input type="text" name="owner"/></label>
+                            <label>"Host name" <input type="text" name="hostname"/></label>
+                            <label>"Note" <input type="text" name="note"/></label>
+                            <button type="submit">"Allocate"</button>
+                        </ActionForm>
+                    </section>
+                }
+            })}
+        <form method="get" class="filter">
+            <label>
+                "Status"
+                <select name="status">
+                    <option value="">"any"</option>
+                    {AddressStatus::ALL
+                        .into_iter()
+                        .map(|s| {
+                            let selected = move || query.read().get("status").as_deref() == Some(s.as_str());
+                            view! { <option value=s.as_str() selected=selected>{s.label()}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <button type="submit">"Filter"</button>
+        </form>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(p) => {
+                        let sq = status_q();
+                        view! {
+                            <nav class="pager" aria-label="Pages">
+                                <a href=format!("?{sq}")>"First"</a>
+                                {p.prev_before.clone().map(|b| view! { <a href=format!("?{sq}before={b}")>"Previous"</a> })}
+                                {p.next_after.clone().map(|a| view! { <a href=format!("?{sq}after={a}")>"Next"</a> })}
+                                <a href=format!("?{sq}last=1")>"Last"</a>
+                            </nav>
+                            {p.rows.is_empty().then(|| view! { <p class="muted">"No addresses here."</p> })}
+                            <table class="addresses">
+                                <thead>
+                                    <tr>
+                                        <th>"Address"</th>
+                                        <th>"Status"</th>
+                                        <th>"Owner"</th>
+                                        <th>"Host name"</th>
+                                        <th>"Note"</th>
+                                        <th>"Since"</th>
+                                        <th>"Actions"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>{p.rows.into_iter().map(row).collect_view()}</tbody>
+                            </table>
+                        }
+                            .into_any()
+                    }
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}

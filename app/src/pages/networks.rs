@@ -1,0 +1,128 @@
+//! Networks: each with its utilisation and counts by status; admins add and delete them.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::networks::{list_networks, CreateNetwork, DeleteNetwork};
+use crate::components::outcome::outcome;
+use crate::components::role::current_role;
+use crate::components::status_badge::StatusBadge;
+use crate::model::{NetworkView, Role};
+
+#[component]
+pub fn NetworksPage() -> impl IntoView {
+    let admin = current_role() == Role::Admin;
+    let create = ServerAction::<CreateNetwork>::new();
+    let delete = ServerAction::<DeleteNetwork>::new();
+    let nets = Resource::new(
+        move || (create.version().get(), delete.version().get()),
+        |_| list_networks(),
+    );
+    let row = move |n: NetworkView| {
+        let id = n.id;
+        view! {
+            <tr data-network=n.cidr.clone()>
+                <td><a href=format!("/networks/{id}")>{n.cidr.clone()}</a></td>
+                <td>{n.name.clone()}</td>
+                <td>
+                    <div class="bar" title=format!("{:.1} % in use", n.used_percent)>
+                        <span style=format!("width: {:.1}%", n.used_percent)></span>
+                    </div>
+                </td>
+                <td class="num">{human_count(&n.free)} " / " {human_count(&n.allocatable)}</td>
+                <td>
+                    <div class="counts">
+                    {n
+                        .in_use
+                        .iter()
+                        .filter(|(_, c)| *c > 0)
+                        .map(|(s, c)| view! { <span class="count"><StatusBadge status=*s/> " " {*c}</span> })
+                        .collect_view()}
+                    </div>
+                </td>
+                <td>
+                    {admin
+                        .then(|| {
+                            view! {
+                                <ActionForm action=delete>
+                                    <input type="hidden" name="network_id" value=id.to_string()/>
+                                    <button type="submit" class="secondary">"Delete"</button>
+                                </ActionForm>
+                            }
+                        })}
+                </td>
+            </tr>
+        }
+    };
+    view! {
+        <Title text="Networks · ipvet"/>
+        <h1>"Networks"</h1>
+        {outcome(create.value(), "Network created.")}
+        {outcome(delete.value(), "Network deleted.")}
+        {admin
+            .then(|| {
+                view! {
+                    <section class="card">
+                        <h2>"Add a network"</h2>
+                        <ActionForm action=create>
+                            <label>"CIDR" <input type="text" name="cidr" required placeholder="198.51.100.0/24"/></label>
+                            <label>"Name" <input type="text" name="name" required/></label>
+                            <label>"Description" <input type="text" name="description"/></label>
+                            <button type="submit">"Create network"</button>
+                        </ActionForm>
+                    </section>
+                }
+            })}
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match nets.await {
+                    Ok(list) if list.is_empty() => view! { <p class="muted">"No networks yet."</p> }.into_any(),
+                    Ok(list) => {
+                        view! {
+                            <table class="networks">
+                                <thead>
+                                    <tr>
+                                        <th>"Network"</th>
+                                        <th>"Name"</th>
+                                        <th>"In use"</th>
+                                        <th class="num">"Free / allocatable"</th>
+                                        <th>"By status"</th>
+                                        <th></th>
+                                    </tr>
+                                </thead>
+                                <tbody>{list.into_iter().map(row).collect_view()}</tbody>
+                            </table>
+                        }
+                            .into_any()
+                    }
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Counts as people read them: exact up to a billion, beyond that as a power of two when
+/// exact (an IPv6 /64 holds 2^64 addresses), else rounded.
+pub fn human_count(n: &str) -> String {
+    let Ok(v) = n.parse::<u128>() else {
+        return n.to_string();
+    };
+    if v < 1_000_000_000 {
+        return v.to_string();
+    }
+    if v.is_power_of_two() {
+        return format!("2^{}", v.trailing_zeros());
+    }
+    format!("≈{:.3e}", v as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_read_well() {
+        assert_eq!(super::human_count("254"), "254");
+        assert_eq!(super::human_count("18446744073709551616"), "2^64");
+        assert_eq!(super::human_count("18446744073709551610"), "≈1.845e19");
+    }
+}

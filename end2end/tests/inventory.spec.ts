@@ -1,0 +1,79 @@
+import { expect, test, type Page } from '@playwright/test';
+import { adminPassword, signInOk, unique, waitHydrated, watchConsole } from './helpers';
+
+async function createUser(page: Page, name: string, role: string, password: string) {
+  await page.goto('/users');
+  await waitHydrated(page);
+  const form = page.locator('section.card form');
+  await form.getByLabel('Name').fill(name);
+  await form.getByLabel('Role').selectOption(role);
+  await form.getByLabel('Password').fill(password);
+  await form.getByRole('button', { name: 'Create user' }).click();
+  await expect(page.locator(`tr[data-user="${name}"]`)).toBeVisible();
+}
+
+test('create a network, allocate, release, force-free with a reason', async ({ page, browser }) => {
+  const errors = watchConsole(page);
+  await signInOk(page, 'admin', adminPassword);
+  await page.getByRole('link', { name: 'Networks' }).click();
+  await expect(page.getByRole('heading', { name: 'Networks' })).toBeVisible();
+  await waitHydrated(page);
+
+  const create = page.locator('section.card form');
+  await create.getByLabel('CIDR').fill('198.18.7.1/24');
+  await create.getByLabel('Name').fill('lab');
+  await create.getByRole('button', { name: 'Create network' }).click();
+  await expect(page.getByRole('alert')).toHaveText('198.18.7.1/24 has host bits set; did you mean 198.18.7.0/24?');
+  await create.getByLabel('CIDR').fill('198.18.7.0/24');
+  await create.getByRole('button', { name: 'Create network' }).click();
+  const netRow = page.locator('tr[data-network="198.18.7.0/24"]');
+  await expect(netRow).toContainText('254 / 254');
+
+  await netRow.getByRole('link', { name: '198.18.7.0/24' }).click();
+  await expect(page.getByRole('heading', { name: /198\.18\.7\.0\/24/ })).toBeVisible();
+  await waitHydrated(page);
+  const alloc = page.locator('section.card form');
+  await alloc.getByLabel('Owner').fill('customer-42');
+  await alloc.getByLabel('Host name').fill('web1.example');
+  await alloc.getByRole('button', { name: 'Allocate' }).click();
+  await expect(page.getByRole('status')).toHaveText('Address allocated.');
+  const row = page.locator('tr[data-address="198.18.7.1"]');
+  await expect(row.locator('.badge')).toHaveText('Allocated');
+  await expect(row).toContainText('customer-42');
+
+  await row.getByRole('button', { name: 'Release' }).click();
+  await expect(row.locator('.badge')).toHaveText('Being checked');
+
+  await row.getByLabel('Reason for force-free').fill('test cleanup');
+  await row.getByRole('button', { name: 'Force-free' }).click();
+  await expect(row.locator('.badge')).toHaveText('Free');
+
+  await row.getByRole('link', { name: '198.18.7.1' }).click();
+  const history = page.locator('ol.timeline li');
+  await expect(history).toHaveCount(3);
+  await expect(history.first()).toContainText('admin');
+  await expect(history.first()).toContainText('test cleanup');
+  await expect(history.first().locator('.badge').last()).toHaveText('Free');
+  expect(errors.filter((e) => !e.includes('400'))).toEqual([]);
+
+  // An operator sees no force-free, and the server refuses a forged one.
+  const name = unique('op');
+  await createUser(page, name, 'operator', 'operator long password');
+  const context = await browser.newContext();
+  const operator = await context.newPage();
+  await signInOk(operator, name, 'operator long password');
+  await operator.goto('/networks');
+  await operator.locator('tr[data-network="198.18.7.0/24"] a').click();
+  await waitHydrated(operator);
+  await operator.locator('section.card form').getByRole('button', { name: 'Allocate' }).click();
+  const opRow = operator.locator('tr[data-address="198.18.7.1"]');
+  await expect(opRow.locator('.badge')).toHaveText('Allocated');
+  await expect(opRow.getByRole('button', { name: 'Release' })).toBeVisible();
+  await expect(operator.getByRole('button', { name: 'Force-free' })).toHaveCount(0);
+  const forged = await operator.request.post('/api/addresses/force_free', {
+    headers: { Accept: 'application/json' },
+    form: { address: '198.18.7.1', reason: 'forged' },
+  });
+  expect(forged.status()).toBe(403);
+  await context.close();
+});
