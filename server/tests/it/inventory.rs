@@ -539,7 +539,13 @@ async fn the_dashboard_totals_networks_and_lists_the_fullest() {
     let small = network(&app, &admin, "198.18.0.0/30").await;
     network(&app, &admin, "198.18.1.0/24").await;
     allocate(&app, &admin, &small, None).await;
-    act(&app, &admin, "reserve", &[("address", "198.18.0.2"), ("note", "")]).await;
+    act(
+        &app,
+        &admin,
+        "reserve",
+        &[("address", "198.18.0.2"), ("note", "")],
+    )
+    .await;
     let s: Value = app
         .call(&admin, "/api/dashboard/summary", &[])
         .await
@@ -552,4 +558,61 @@ async fn the_dashboard_totals_networks_and_lists_the_fullest() {
     assert_eq!(s["in_use"][1], json!(["reserved", 1]));
     assert_eq!(s["nearest_full"][0]["cidr"], "198.18.0.0/30");
     assert_eq!(s["nearest_full"][0]["used_percent"], 100.0);
+}
+
+#[tokio::test]
+async fn a_network_of_a_million_addresses_pages_correctly_from_first_to_last() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    // 2^20 = 1,048,576 addresses, each with a row.
+    let net = network(&app, &admin, "2001:2::/108").await;
+    let list: Value = app
+        .call(&admin, "/api/networks/list", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["allocatable"], "1048576");
+
+    let first = page(&app, &admin, &[("network_id", &net)]).await;
+    assert_eq!(addresses(&first)[0], "2001:2::");
+    assert_eq!(addresses(&first)[99], "2001:2::63");
+    // The middle: 2^19 = 0x8_0000.
+    let middle = page(
+        &app,
+        &admin,
+        &[("network_id", &net), ("after", "2001:2::7:ffff")],
+    )
+    .await;
+    assert_eq!(addresses(&middle)[0], "2001:2::8:0");
+    assert_eq!(addresses(&middle).len(), 100);
+    let last = page(&app, &admin, &[("network_id", &net), ("last", "true")]).await;
+    let rows = addresses(&last);
+    assert_eq!(
+        (rows[0].as_str(), rows[99].as_str()),
+        ("2001:2::f:ff9c", "2001:2::f:ffff")
+    );
+
+    // The lowest free address is found at once, even with the start of the network taken.
+    for _ in 0..3 {
+        allocate(&app, &admin, &net, None).await;
+    }
+    assert_eq!(
+        allocate(&app, &admin, &net, None).await.1["address"],
+        "2001:2::3"
+    );
+    let allocated = page(
+        &app,
+        &admin,
+        &[
+            ("network_id", &net),
+            ("status", "allocated"),
+            ("last", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        addresses(&allocated),
+        ["2001:2::", "2001:2::1", "2001:2::2", "2001:2::3"]
+    );
 }
