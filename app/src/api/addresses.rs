@@ -82,6 +82,7 @@ pub async fn force_free_address(address: String, reason: String) -> Result<Addre
 pub async fn list_addresses(
     network_id: i64,
     status: Option<crate::model::AddressStatus>,
+    q: Option<String>,
     after: Option<String>,
     before: Option<String>,
     last: Option<bool>,
@@ -94,6 +95,7 @@ pub async fn list_addresses(
             &caller.state.db,
             network_id,
             status,
+            q.as_deref(),
             after.as_deref(),
             before.as_deref(),
             last.unwrap_or(false),

@@ -16,6 +16,18 @@ use crate::components::status_badge::StatusBadge;
 use crate::model::{AddressStatus, AddressView, Role};
 use crate::pages::networks::human_count;
 
+/// Percent-encodes a query value (host names and owners may hold anything).
+fn urlencode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 fn parse_status(s: &str) -> Option<AddressStatus> {
     AddressStatus::ALL.into_iter().find(|st| st.as_str() == s)
 }
@@ -53,18 +65,23 @@ pub fn NetworkPage() -> impl IntoView {
             list_addresses(
                 id,
                 q.get("status").as_deref().and_then(parse_status),
+                q.get("q"),
                 q.get("after"),
                 q.get("before"),
                 q.get("last").map(|_| true),
             )
         },
     );
+    // The filter part of the page address, kept by the paging links.
     let status_q = move || {
-        query
-            .read()
-            .get("status")
-            .map(|s| format!("status={s}&"))
-            .unwrap_or_default()
+        let q = query.read();
+        let mut out = String::new();
+        for key in ["status", "q"] {
+            if let Some(v) = q.get(key).filter(|v| !v.is_empty()) {
+                out.push_str(&format!("{key}={}&", urlencode(&v)));
+            }
+        }
+        out
     };
 
     let row = move |a: AddressView| {
@@ -183,6 +200,15 @@ pub fn NetworkPage() -> impl IntoView {
                         })
                         .collect_view()}
                 </select>
+            </label>
+            <label>
+                "Search"
+                <input
+                    type="search"
+                    name="q"
+                    placeholder="address, 198.18.3, host name or owner"
+                    value=move || query.read().get("q").unwrap_or_default()
+                />
             </label>
             <button type="submit">"Filter"</button>
         </form>

@@ -355,21 +355,85 @@ pub async fn change(
 /// Rows per page of an address list.
 pub const PAGE_SIZE: u64 = 100;
 
+/// What a search box holds: an address to start at, whole leading octets of an IPv4
+/// address (`198.18.3` is 198.18.3.0 to 198.18.3.255), or the start of a host name or owner.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Search {
+    From(u128),
+    Range(u128, u128),
+    Text(String),
+}
+
+impl Search {
+    pub fn parse(q: &str) -> Option<Search> {
+        let q = q.trim();
+        if q.is_empty() {
+            return None;
+        }
+        if let Ok(addr) = q.parse::<IpAddr>() {
+            return Some(Search::From(ip::to_u128(addr)));
+        }
+        let octets: Vec<&str> = q.trim_end_matches('.').split('.').collect();
+        let numeric = octets
+            .iter()
+            .all(|o| !o.is_empty() && o.len() <= 3 && o.bytes().all(|b| b.is_ascii_digit()));
+        if numeric && octets.len() < 4 {
+            let values: Option<Vec<u8>> = octets.iter().map(|o| o.parse::<u8>().ok()).collect();
+            if let Some(values) = values {
+                let mut lo = [0u8; 4];
+                let mut hi = [255u8; 4];
+                for (i, v) in values.iter().enumerate() {
+                    lo[i] = *v;
+                    hi[i] = *v;
+                }
+                let as_n = |o: [u8; 4]| ip::to_u128(IpAddr::from(o));
+                return Some(Search::Range(as_n(lo), as_n(hi)));
+            }
+        }
+        Some(Search::Text(q.to_lowercase()))
+    }
+}
+
 /// A page of a network's addresses in numeric order: after `after`, before `before`, the
-/// last page when `last`, else the first; optionally of one status only. Every variant is
-/// a range scan of the (network, ip) or (network, status, ip) index.
+/// last page when `last`, else the first; optionally of one status only, or matching a
+/// search. Every variant is a range scan of the (network, ip) or (network, status, ip)
+/// index.
 pub async fn page(
     db: &impl ConnectionTrait,
     network_id: i64,
     status: Option<AddressStatus>,
+    search: Option<&str>,
     after: Option<&str>,
     before: Option<&str>,
     last: bool,
 ) -> Result<crate::model::AddressPage, AppError> {
+    use sea_orm::sea_query::{Func, SimpleExpr};
     networks::find(db, network_id).await?;
     let mut q = address::Entity::find().filter(address::Column::NetworkId.eq(network_id));
     if let Some(s) = status {
         q = q.filter(address::Column::Status.eq(s));
+    }
+    match search.and_then(Search::parse) {
+        Some(Search::From(n)) => q = q.filter(address::Column::Ip.gte(n.to_be_bytes().to_vec())),
+        Some(Search::Range(lo, hi)) => {
+            q = q
+                .filter(address::Column::Ip.gte(lo.to_be_bytes().to_vec()))
+                .filter(address::Column::Ip.lte(hi.to_be_bytes().to_vec()))
+        }
+        Some(Search::Text(text)) => {
+            let escaped = text
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            let pattern = sea_orm::sea_query::LikeExpr::new(format!("{escaped}%")).escape('\\');
+            let lower = |c: address::Column| -> SimpleExpr { Func::lower(Expr::col(c)).into() };
+            q = q.filter(
+                sea_orm::Condition::any()
+                    .add(Expr::expr(lower(address::Column::Hostname)).like(pattern.clone()))
+                    .add(Expr::expr(lower(address::Column::Owner)).like(pattern)),
+            );
+        }
+        None => {}
     }
     let backwards = before.is_some() || last;
     if let Some(a) = after.map(str::trim).filter(|a| !a.is_empty()) {
@@ -439,4 +503,39 @@ pub async fn detail(
             })
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> u128 {
+        ip::to_u128(s.parse().unwrap())
+    }
+
+    #[test]
+    fn searches_read_as_people_mean_them() {
+        assert_eq!(
+            Search::parse("198.18.3.7"),
+            Some(Search::From(n("198.18.3.7")))
+        );
+        assert_eq!(
+            Search::parse("2001:2::1"),
+            Some(Search::From(n("2001:2::1")))
+        );
+        assert_eq!(
+            Search::parse("198.18.3"),
+            Some(Search::Range(n("198.18.3.0"), n("198.18.3.255")))
+        );
+        assert_eq!(
+            Search::parse("198.18."),
+            Some(Search::Range(n("198.18.0.0"), n("198.18.255.255")))
+        );
+        assert_eq!(Search::parse(" Web1 "), Some(Search::Text("web1".into())));
+        assert_eq!(
+            Search::parse("198.300"),
+            Some(Search::Text("198.300".into()))
+        );
+        assert_eq!(Search::parse("  "), None);
+    }
 }

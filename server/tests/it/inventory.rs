@@ -616,3 +616,66 @@ async fn a_network_of_a_million_addresses_pages_correctly_from_first_to_last() {
         ["2001:2::", "2001:2::1", "2001:2::2", "2001:2::3"]
     );
 }
+
+#[tokio::test]
+async fn address_lists_search_by_address_prefix_host_name_or_owner() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let net = network(&app, &admin, "198.18.0.0/22").await;
+    for (ip, owner, host) in [
+        ("198.18.1.5", "Acme Corp", "db1.acme.example"),
+        ("198.18.2.9", "acme-labs", "web_2.example"),
+        ("198.18.3.1", "Globex", "mail.globex.example"),
+    ] {
+        let res = app
+            .call(
+                &admin,
+                "/api/addresses/allocate",
+                &[
+                    ("network_id", &net),
+                    ("address", ip),
+                    ("owner", owner),
+                    ("hostname", host),
+                    ("note", ""),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    }
+    let search = |q: &'static str| {
+        let (app, admin, net) = (&app, &admin, net.clone());
+        async move { addresses(&page(app, admin, &[("network_id", &net), ("q", q)]).await) }
+    };
+    assert_eq!(
+        search("acme").await,
+        ["198.18.1.5", "198.18.2.9"],
+        "owner, case-insensitive"
+    );
+    assert_eq!(search("MAIL.").await, ["198.18.3.1"], "host name prefix");
+    assert_eq!(
+        search("web_").await,
+        ["198.18.2.9"],
+        "`_` is literal, not a wildcard"
+    );
+    assert!(search("%").await.is_empty(), "`%` is literal too");
+    let in_octet = search("198.18.2").await;
+    assert_eq!((in_octet.len(), in_octet[0].as_str()), (100, "198.18.2.0"));
+    let last = page(
+        &app,
+        &admin,
+        &[("network_id", &net), ("q", "198.18.2"), ("last", "true")],
+    )
+    .await;
+    assert_eq!(addresses(&last).last().unwrap(), "198.18.2.255");
+    // From an address to the end; the broadcast address 198.18.3.255 has no row.
+    assert_eq!(
+        search("198.18.3.250").await,
+        [
+            "198.18.3.250",
+            "198.18.3.251",
+            "198.18.3.252",
+            "198.18.3.253",
+            "198.18.3.254"
+        ]
+    );
+}
