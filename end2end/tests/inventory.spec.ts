@@ -32,11 +32,16 @@ test('create a network, allocate, release, force-free with a reason', async ({ p
   await netRow.getByRole('link', { name: '198.18.7.0/24' }).click();
   await expect(page.getByRole('heading', { name: /198\.18\.7\.0\/24/ })).toBeVisible();
   await waitHydrated(page);
+  await page.locator('details.card summary').click();
+  const edit = page.locator('details.card form');
+  await edit.getByLabel('Name').fill('lab renamed');
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('heading', { name: /lab renamed/ })).toBeVisible();
   const alloc = page.locator('section.card form');
   await alloc.getByLabel('Owner').fill('customer-42');
   await alloc.getByLabel('Host name').fill('web1.example');
   await alloc.getByRole('button', { name: 'Allocate' }).click();
-  await expect(page.getByRole('status')).toHaveText('Address allocated.');
+  await expect(page.getByRole('status').filter({ hasText: 'Address allocated.' })).toBeVisible();
   const row = page.locator('tr[data-address="198.18.7.1"]');
   await expect(row.locator('.badge')).toHaveText('Allocated');
   await expect(row).toContainText('customer-42');

@@ -9,7 +9,7 @@ use crate::api::addresses::{
     list_addresses, AllocateAddress, ForceFreeAddress, ReleaseAddress, ReserveAddress,
     UnreserveAddress,
 };
-use crate::api::networks::get_network;
+use crate::api::networks::{get_network, EditNetwork};
 use crate::components::outcome::outcome;
 use crate::components::role::current_role;
 use crate::components::status_badge::StatusBadge;
@@ -49,6 +49,7 @@ pub fn NetworkPage() -> impl IntoView {
     let reserve = ServerAction::<ReserveAddress>::new();
     let unreserve = ServerAction::<UnreserveAddress>::new();
     let force_free = ServerAction::<ForceFreeAddress>::new();
+    let edit = ServerAction::<EditNetwork>::new();
     let changes = move || {
         (
             allocate.version().get(),
@@ -56,6 +57,7 @@ pub fn NetworkPage() -> impl IntoView {
             reserve.version().get(),
             unreserve.version().get(),
             force_free.version().get(),
+            edit.version().get(),
         )
     };
     let net = Resource::new(move || (id(), changes()), |(id, _)| get_network(id));
@@ -171,6 +173,34 @@ pub fn NetworkPage() -> impl IntoView {
         {outcome(reserve.value(), "Address reserved.")}
         {outcome(unreserve.value(), "Reservation removed.")}
         {outcome(force_free.value(), "Address freed without checks.")}
+        {outcome(edit.value(), "Network updated.")}
+        {(role == Role::Admin)
+            .then(|| {
+                view! {
+                    <details class="card">
+                        <summary>"Edit name and description"</summary>
+                        <Transition fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                net.await
+                                    .ok()
+                                    .map(|n| {
+                                        view! {
+                                            <ActionForm action=edit>
+                                                <input type="hidden" name="network_id" value=n.id.to_string()/>
+                                                <label>"Name" <input type="text" name="name" required value=n.name/></label>
+                                                <label>
+                                                    "Description"
+                                                    <input type="text" name="description" value=n.description/>
+                                                </label>
+                                                <button type="submit">"Save"</button>
+                                            </ActionForm>
+                                        }
+                                    })
+                            })}
+                        </Transition>
+                    </details>
+                }
+            })}
         {(role >= Role::Operator)
             .then(|| {
                 view! {

@@ -46,11 +46,17 @@ async fn net(db: &impl ConnectionTrait, cidr: &str, first: &str, last: &str) -> 
     .id
 }
 
-async fn addr(db: &impl ConnectionTrait, network_id: i64, ip: &str) {
+/// Inserts a row for `ip`; the result tells whether the database accepted it.
+async fn insert_addr(
+    db: &impl ConnectionTrait,
+    network_id: i64,
+    ip: &str,
+    status: app::model::AddressStatus,
+) -> Result<address::Model, sea_orm::DbErr> {
     address::ActiveModel {
         network_id: Set(network_id),
         ip: Set(bytes(ip)),
-        status: Set(app::model::AddressStatus::Allocated),
+        status: Set(status),
         owner: Set(String::new()),
         hostname: Set(String::new()),
         note: Set(String::new()),
@@ -59,7 +65,12 @@ async fn addr(db: &impl ConnectionTrait, network_id: i64, ip: &str) {
     }
     .insert(db)
     .await
-    .unwrap();
+}
+
+async fn addr(db: &impl ConnectionTrait, network_id: i64, ip: &str) {
+    insert_addr(db, network_id, ip, app::model::AddressStatus::Allocated)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -146,17 +157,6 @@ async fn statuses_and_roles_outside_their_sets_are_refused() {
     assert!(bad_role.is_err(), "the schema accepted an unknown role");
 
     // Two rows for one address cannot exist.
-    let dup = address::ActiveModel {
-        network_id: Set(v4),
-        ip: Set(bytes("198.18.0.1")),
-        status: Set(app::model::AddressStatus::Reserved),
-        owner: Set(String::new()),
-        hostname: Set(String::new()),
-        note: Set(String::new()),
-        status_changed_at: Set(OffsetDateTime::now_utc()),
-        ..Default::default()
-    }
-    .insert(db)
-    .await;
+    let dup = insert_addr(db, v4, "198.18.0.1", app::model::AddressStatus::Reserved).await;
     assert!(dup.is_err());
 }
