@@ -5,9 +5,11 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use app::server::auth::{csrf, session_store};
 use app::server::config::Config;
+use app::server::csv_export;
 use app::server::error::status_from_error_body;
 use app::server::{db, AppState};
 use app::{shell, App};
+use axum::routing::get;
 use axum::{middleware, Router};
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
@@ -40,6 +42,7 @@ pub fn router(state: AppState) -> Router {
     let page_state = state.clone();
     let options = state.leptos_options.clone();
     Router::new()
+        .route("/networks/{id}/addresses.csv", get(csv_export::export))
         .leptos_routes_with_context(
             &state,
             routes,

@@ -253,6 +253,9 @@ pub fn NetworkPage() -> impl IntoView {
                                 {p.prev_before.clone().map(|b| view! { <a href=format!("?{sq}before={b}")>"Previous"</a> })}
                                 {p.next_after.clone().map(|a| view! { <a href=format!("?{sq}after={a}")>"Next"</a> })}
                                 <a href=format!("?{sq}last=1")>"Last"</a>
+                                <a href=format!("/networks/{}/addresses.csv?{sq}", id()) rel="external" download>
+                                    "Export CSV"
+                                </a>
                             </nav>
                             {p.rows.is_empty().then(|| view! { <p class="muted">"No addresses here."</p> })}
                             <table class="addresses">

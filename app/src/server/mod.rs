@@ -5,6 +5,7 @@ pub mod addresses;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod csv_export;
 pub mod dashboard;
 pub mod db;
 pub mod entities;

@@ -679,3 +679,84 @@ async fn address_lists_search_by_address_prefix_host_name_or_owner() {
         ]
     );
 }
+
+#[tokio::test]
+async fn networks_export_as_csv_whole_or_filtered() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let viewer = app.signed_in("vera", Role::Viewer).await;
+    // 510 rows: the export streams several pages.
+    let net = network(&app, &admin, "198.18.0.0/23").await;
+    let form = [
+        ("network_id", net.as_str()),
+        ("address", "198.18.1.7"),
+        ("owner", "Acme, Inc."),
+        ("hostname", "db1.example"),
+        ("note", "say \"hi\""),
+    ];
+    assert_eq!(
+        app.call(&admin, "/api/addresses/allocate", &form)
+            .await
+            .status(),
+        200
+    );
+    let url = format!("{}/networks/{net}/addresses.csv", app.base);
+
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), 401);
+    let res = viewer.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    let body = res.text().await.unwrap();
+    let lines: Vec<&str> = body.lines().collect();
+    assert_eq!(lines.len(), 1 + 510);
+    assert_eq!(
+        lines[0],
+        "address,status,owner,hostname,note,status_changed_at"
+    );
+    assert!(lines[1].starts_with("198.18.0.1,free,,,,"), "{}", lines[1]);
+    assert!(
+        lines[510].starts_with("198.18.1.254,free,"),
+        "{}",
+        lines[510]
+    );
+    let held = lines.iter().find(|l| l.starts_with("198.18.1.7,")).unwrap();
+    assert!(
+        held.starts_with(r#"198.18.1.7,allocated,"Acme, Inc.",db1.example,"say ""hi""","#),
+        "{held}"
+    );
+
+    let only = viewer
+        .get(format!("{url}?status=allocated"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(only.lines().count(), 2);
+    let searched = viewer
+        .get(format!("{url}?q=acme"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(searched.lines().nth(1).unwrap(), *held);
+    let bad = viewer
+        .get(format!("{url}?status=stolen"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert_eq!(
+        bad.text().await.unwrap(),
+        "`stolen` is not an address status."
+    );
+    let missing = viewer
+        .get(format!("{}/networks/999999/addresses.csv", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}

@@ -62,8 +62,15 @@ pub(crate) async fn client_addr() -> Option<SocketAddr> {
 /// The signed-in user, if any. Ends a session that has outlived its idle timeout or its
 /// absolute lifetime, or whose user is gone or disabled.
 pub async fn current() -> Result<Option<Caller>, AppError> {
-    let state = state()?;
-    let session = session().await?;
+    resolve(state()?, session().await?, client_addr().await).await
+}
+
+/// [`current`] for plain axum handlers, which have no Leptos context.
+pub async fn resolve(
+    state: AppState,
+    session: Session,
+    client: Option<SocketAddr>,
+) -> Result<Option<Caller>, AppError> {
     let Some(user_id) = session.get::<i64>(USER_ID).await.map_err(internal)? else {
         return Ok(None);
     };
@@ -92,10 +99,7 @@ pub async fn current() -> Result<Option<Caller>, AppError> {
     if now - seen_at >= SEEN_RESOLUTION_SECS {
         session.insert(SEEN_AT, now).await.map_err(internal)?;
     }
-    let client_addr = client_addr()
-        .await
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
+    let client_addr = client.map(|a| a.ip().to_string()).unwrap_or_default();
     Ok(Some(Caller {
         user,
         state,
@@ -107,7 +111,12 @@ pub async fn current() -> Result<Option<Caller>, AppError> {
 /// The signed-in user if their role is at least `min`: 401 when nobody is signed in, 403
 /// when the role is too low.
 pub async fn require(min: Role) -> Result<Caller, AppError> {
-    let caller = current().await?.ok_or(AppError::Unauthenticated)?;
+    at_least(current().await?, min)
+}
+
+/// The caller if their role is at least `min`.
+pub fn at_least(caller: Option<Caller>, min: Role) -> Result<Caller, AppError> {
+    let caller = caller.ok_or(AppError::Unauthenticated)?;
     if caller.user.role < min {
         return Err(AppError::Forbidden);
     }
