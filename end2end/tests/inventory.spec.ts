@@ -82,3 +82,42 @@ test('create a network, allocate, release, force-free with a reason', async ({ p
   expect(forged.status()).toBe(403);
   await context.close();
 });
+
+test('bulk release and bulk force-free, all or nothing', async ({ page }) => {
+  await signInOk(page, 'admin', adminPassword);
+  await page.goto('/networks');
+  await waitHydrated(page);
+  const create = page.locator('section.card form');
+  await create.getByLabel('CIDR').fill('198.18.9.0/28');
+  await create.getByLabel('Name').fill('bulk');
+  await create.getByRole('button', { name: 'Create network' }).click();
+  await page.locator('tr[data-network="198.18.9.0/28"] a').click();
+  await waitHydrated(page);
+  const alloc = page.locator('section.card form');
+  for (let i = 1; i <= 3; i++) {
+    await alloc.getByRole('button', { name: 'Allocate' }).click();
+    await expect(page.locator(`tr[data-address="198.18.9.${i}"] .badge`)).toHaveText('Allocated');
+  }
+
+  // A free address in the selection spoils the batch: nothing changes, the reason shows.
+  await page.getByLabel('Select 198.18.9.1', { exact: true }).check();
+  await page.getByLabel('Select 198.18.9.5', { exact: true }).check();
+  await page.getByRole('button', { name: 'Release selected' }).click();
+  await expect(page.getByRole('alert')).toContainText('198.18.9.5: Cannot release an address that is Free');
+  await expect(page.locator('tr[data-address="198.18.9.1"] .badge')).toHaveText('Allocated');
+
+  await page.getByLabel('Select 198.18.9.1', { exact: true }).check();
+  await page.getByLabel('Select 198.18.9.2', { exact: true }).check();
+  await page.getByRole('button', { name: 'Release selected' }).click();
+  await expect(page.locator('tr[data-address="198.18.9.1"] .badge')).toHaveText('Being checked');
+  await expect(page.locator('tr[data-address="198.18.9.2"] .badge')).toHaveText('Being checked');
+  await expect(page.locator('tr[data-address="198.18.9.3"] .badge')).toHaveText('Allocated');
+
+  await page.getByLabel('Select 198.18.9.1', { exact: true }).check();
+  await page.getByLabel('Select 198.18.9.3', { exact: true }).check();
+  await page.getByLabel('Reason for bulk force-free').fill('rack emptied');
+  await page.getByRole('button', { name: 'Force-free selected' }).click();
+  await expect(page.locator('tr[data-address="198.18.9.1"] .badge')).toHaveText('Free');
+  await expect(page.locator('tr[data-address="198.18.9.3"] .badge')).toHaveText('Free');
+  await expect(page.locator('tr[data-address="198.18.9.2"] .badge')).toHaveText('Being checked');
+});

@@ -115,3 +115,36 @@ pub async fn address_detail(address: String) -> Result<crate::model::AddressDeta
     })
     .await
 }
+
+/// Releases every selected address, or none (checkboxes named `addresses[]`).
+#[server(endpoint = "addresses/bulk_release")]
+pub async fn bulk_release(addresses: Option<Vec<String>>) -> Result<Vec<AddressView>, AppError> {
+    use crate::model::Role;
+    use crate::server::{addresses as domain, auth::guard::require, lifecycle::Action, respond};
+    respond(async {
+        let caller = require(Role::Operator).await?;
+        domain::change_many(&caller, &addresses.unwrap_or_default(), Action::Release, "").await
+    })
+    .await
+}
+
+/// Force-frees every selected address without checks, or none.
+#[server(endpoint = "addresses/bulk_force_free")]
+pub async fn bulk_force_free(
+    addresses: Option<Vec<String>>,
+    reason: String,
+) -> Result<Vec<AddressView>, AppError> {
+    use crate::model::Role;
+    use crate::server::{addresses as domain, auth::guard::require, lifecycle::Action, respond};
+    respond(async {
+        let caller = require(Role::Admin).await?;
+        domain::change_many(
+            &caller,
+            &addresses.unwrap_or_default(),
+            Action::ForceFree,
+            &reason,
+        )
+        .await
+    })
+    .await
+}

@@ -6,8 +6,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::addresses::{
-    list_addresses, AllocateAddress, ForceFreeAddress, ReleaseAddress, ReserveAddress,
-    UnreserveAddress,
+    list_addresses, AllocateAddress, BulkForceFree, BulkRelease, ForceFreeAddress, ReleaseAddress,
+    ReserveAddress, UnreserveAddress,
 };
 use crate::api::networks::{get_network, EditNetwork};
 use crate::components::outcome::outcome;
@@ -50,6 +50,10 @@ pub fn NetworkPage() -> impl IntoView {
     let unreserve = ServerAction::<UnreserveAddress>::new();
     let force_free = ServerAction::<ForceFreeAddress>::new();
     let edit = ServerAction::<EditNetwork>::new();
+    // Bulk changes post a plain form (checkboxes across the table join it by id); these
+    // actions only carry a failure back, through the page address, to be shown.
+    let bulk_release = ServerAction::<BulkRelease>::new();
+    let bulk_force_free = ServerAction::<BulkForceFree>::new();
     let changes = move || {
         (
             allocate.version().get(),
@@ -97,6 +101,20 @@ pub fn NetworkPage() -> impl IntoView {
         );
         view! {
             <tr data-address=a.address.clone()>
+                <td>
+                    {(role >= Role::Operator)
+                        .then(|| {
+                            view! {
+                                <input
+                                    type="checkbox"
+                                    name="addresses[]"
+                                    value=a.address.clone()
+                                    form="bulk"
+                                    aria-label=format!("Select {}", a.address)
+                                />
+                            }
+                        })}
+                </td>
                 <td class="ip"><a href=format!("/address?ip={}", a.address)>{a.address.clone()}</a></td>
                 <td><StatusBadge status=a.status/></td>
                 <td>{a.owner.clone()}</td>
@@ -174,6 +192,8 @@ pub fn NetworkPage() -> impl IntoView {
         {outcome(unreserve.value(), "Reservation removed.")}
         {outcome(force_free.value(), "Address freed without checks.")}
         {outcome(edit.value(), "Network updated.")}
+        {outcome(bulk_release.value(), "Released.")}
+        {outcome(bulk_force_free.value(), "Freed without checks.")}
         {(role == Role::Admin)
             .then(|| {
                 view! {
@@ -215,6 +235,24 @@ pub fn NetworkPage() -> impl IntoView {
                             <button type="submit">"Allocate"</button>
                         </ActionForm>
                     </section>
+                }
+            })}
+        {(role >= Role::Operator)
+            .then(|| {
+                view! {
+                    <form id="bulk" method="post" class="bulk">
+                        <span class="muted">"Selected:"</span>
+                        <button type="submit" formaction="/api/addresses/bulk_release">"Release selected"</button>
+                        {(role == Role::Admin)
+                            .then(|| {
+                                view! {
+                                    <input type="text" name="reason" placeholder="Reason" aria-label="Reason for bulk force-free"/>
+                                    <button type="submit" formaction="/api/addresses/bulk_force_free">
+                                        "Force-free selected"
+                                    </button>
+                                }
+                            })}
+                    </form>
                 }
             })}
         <form method="get" class="filter">
@@ -261,6 +299,7 @@ pub fn NetworkPage() -> impl IntoView {
                             <table class="addresses">
                                 <thead>
                                     <tr>
+                                        <th></th>
                                         <th>"Address"</th>
                                         <th>"Status"</th>
                                         <th>"Owner"</th>

@@ -760,3 +760,98 @@ async fn networks_export_as_csv_whole_or_filtered() {
         .unwrap();
     assert_eq!(missing.status(), 404);
 }
+
+#[tokio::test]
+async fn bulk_changes_are_all_or_nothing() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let op = app.signed_in("olga", Role::Operator).await;
+    let net = network(&app, &admin, "198.18.0.0/24").await;
+    let v6 = network(&app, &admin, "2001:2::/64").await;
+    for ip in ["198.18.0.1", "198.18.0.2", "198.18.0.3"] {
+        assert_eq!(allocate(&app, &op, &net, Some(ip)).await.0, 200);
+    }
+    assert_eq!(allocate(&app, &op, &v6, Some("2001:2::5")).await.0, 200);
+
+    // One address that cannot be released spoils the batch, and says which.
+    let form = [
+        ("addresses[]", "198.18.0.1"),
+        ("addresses[]", "198.18.0.9"),
+        ("addresses[]", "198.18.0.2"),
+    ];
+    let (status, body) = error_of(app.call(&op, "/api/addresses/bulk_release", &form).await).await;
+    assert_eq!(status, 409);
+    assert_eq!(
+        body["Conflict"],
+        "198.18.0.9: Cannot release an address that is Free; only one that is Allocated."
+    );
+    let allocated = page(&app, &op, &[("network_id", &net), ("status", "allocated")]).await;
+    assert_eq!(
+        addresses(&allocated),
+        ["198.18.0.1", "198.18.0.2", "198.18.0.3"],
+        "nothing half-done"
+    );
+
+    // Across networks, duplicates folded.
+    let form = [
+        ("addresses[]", "2001:2::5"),
+        ("addresses[]", "198.18.0.2"),
+        ("addresses[]", "198.18.0.1"),
+        ("addresses[]", "198.18.0.1"),
+    ];
+    let (status, body) = error_of(app.call(&op, "/api/addresses/bulk_release", &form).await).await;
+    assert_eq!(status, 200, "{body}");
+    let got: Vec<&str> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, ["198.18.0.1", "198.18.0.2", "2001:2::5"]);
+    assert!(body
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["status"] == "being_checked"));
+
+    assert_eq!(
+        error_of(app.call(&op, "/api/addresses/bulk_release", &[]).await).await,
+        (400, json!({"BadRequest": "Select at least one address."}))
+    );
+    let form = [
+        ("addresses[]", "198.18.0.1"),
+        ("addresses[]", "198.18.0.2"),
+        ("reason", ""),
+    ];
+    assert_eq!(
+        error_of(
+            app.call(&admin, "/api/addresses/bulk_force_free", &form)
+                .await
+        )
+        .await
+        .0,
+        400
+    );
+    assert_eq!(
+        error_of(app.call(&op, "/api/addresses/bulk_force_free", &form).await)
+            .await
+            .0,
+        403
+    );
+    let form = [
+        ("addresses[]", "198.18.0.1"),
+        ("addresses[]", "198.18.0.2"),
+        ("reason", "rack emptied"),
+    ];
+    let (status, body) = error_of(
+        app.call(&admin, "/api/addresses/bulk_force_free", &form)
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["status"] == "free"));
+}

@@ -56,6 +56,16 @@ const MATRIX: &[(&str, Access, Args)] = &[
     ),
     ("/api/networks/list", AtLeast(Role::Viewer), &[]),
     (
+        "/api/addresses/bulk_release",
+        AtLeast(Role::Operator),
+        &[("addresses[]", "198.18.0.12")],
+    ),
+    (
+        "/api/addresses/bulk_force_free",
+        AtLeast(Role::Admin),
+        &[("addresses[]", "198.18.0.12"), ("reason", "matrix")],
+    ),
+    (
         "/api/networks/get",
         AtLeast(Role::Viewer),
         &[("network_id", "{net}")],
