@@ -505,41 +505,6 @@ pub async fn detail(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn n(s: &str) -> u128 {
-        ip::to_u128(s.parse().unwrap())
-    }
-
-    #[test]
-    fn searches_read_as_people_mean_them() {
-        assert_eq!(
-            Search::parse("198.18.3.7"),
-            Some(Search::From(n("198.18.3.7")))
-        );
-        assert_eq!(
-            Search::parse("2001:2::1"),
-            Some(Search::From(n("2001:2::1")))
-        );
-        assert_eq!(
-            Search::parse("198.18.3"),
-            Some(Search::Range(n("198.18.3.0"), n("198.18.3.255")))
-        );
-        assert_eq!(
-            Search::parse("198.18."),
-            Some(Search::Range(n("198.18.0.0"), n("198.18.255.255")))
-        );
-        assert_eq!(Search::parse(" Web1 "), Some(Search::Text("web1".into())));
-        assert_eq!(
-            Search::parse("198.300"),
-            Some(Search::Text("198.300".into()))
-        );
-        assert_eq!(Search::parse("  "), None);
-    }
-}
-
 /// Most addresses one bulk request may change.
 pub const BULK_MAX: usize = 1000;
 
@@ -593,4 +558,39 @@ pub async fn change_many(
     }
     txn.commit().await?;
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> u128 {
+        ip::to_u128(s.parse().unwrap())
+    }
+
+    #[test]
+    fn searches_read_as_people_mean_them() {
+        assert_eq!(
+            Search::parse("198.18.3.7"),
+            Some(Search::From(n("198.18.3.7")))
+        );
+        assert_eq!(
+            Search::parse("2001:2::1"),
+            Some(Search::From(n("2001:2::1")))
+        );
+        assert_eq!(
+            Search::parse("198.18.3"),
+            Some(Search::Range(n("198.18.3.0"), n("198.18.3.255")))
+        );
+        assert_eq!(
+            Search::parse("198.18."),
+            Some(Search::Range(n("198.18.0.0"), n("198.18.255.255")))
+        );
+        assert_eq!(Search::parse(" Web1 "), Some(Search::Text("web1".into())));
+        assert_eq!(
+            Search::parse("198.300"),
+            Some(Search::Text("198.300".into()))
+        );
+        assert_eq!(Search::parse("  "), None);
+    }
 }
