@@ -108,20 +108,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let given = std::env::var("IPVET_ADMIN_PASSWORD")
         .ok()
         .filter(|p| !p.is_empty());
-    let from_env = given.is_some();
-    match users::ensure_first_admin(&app.state.db, given)
+    let generated = users::ensure_first_admin(&app.state.db, given)
         .await
-        .map_err(|e| anyhow!("{e}"))?
-    {
-        Some(password) => {
-            println!(
-                "Created the first admin: user '{}', password: {password}",
-                users::FIRST_ADMIN
-            );
-            println!("This password is shown only this once. Sign in and change it under Users.");
-        }
-        None if from_env => {}
-        None => {}
+        .map_err(|e| anyhow!("{e}"))?;
+    if let Some(password) = generated {
+        println!(
+            "Created the first admin: user '{}', password: {password}",
+            users::FIRST_ADMIN
+        );
+        println!("This password is shown only this once. Sign in and change it under Users.");
     }
     println!("ipvet is listening on http://{}", app.addr);
     app.serve(shutdown_signal()).await

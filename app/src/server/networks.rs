@@ -100,6 +100,16 @@ pub async fn view(db: &impl ConnectionTrait, net: network::Model) -> Result<Netw
         .filter(network_count::Column::NetworkId.eq(net.id))
         .all(db)
         .await?;
+    view_with(net, &counts)
+}
+
+/// A network's view from its counts (other networks' counts in `counts` are ignored).
+fn view_with(
+    net: network::Model,
+    counts: &[network_count::Model],
+) -> Result<NetworkView, AppError> {
+    let counts: Vec<&network_count::Model> =
+        counts.iter().filter(|c| c.network_id == net.id).collect();
     let cidr = cidr_of(&net)?;
     let (first, last) = cidr.allocatable();
     let allocatable = last - first + 1;
@@ -135,11 +145,11 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<NetworkView>, AppErro
         .order_by_asc(network::Column::FirstIp)
         .all(db)
         .await?;
-    let mut out = Vec::with_capacity(nets.len());
-    for net in nets {
-        out.push(view(db, net).await?);
-    }
-    Ok(out)
+    // One query for every network's counts, not one per network.
+    let counts = network_count::Entity::find().all(db).await?;
+    nets.into_iter()
+        .map(|net| view_with(net, &counts))
+        .collect()
 }
 
 async fn refuse_overlap(
