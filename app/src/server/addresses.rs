@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
+    QueryOrder, QuerySelect, Set, SqlErr,
 };
 use time::OffsetDateTime;
 
@@ -282,7 +282,7 @@ pub async fn allocate(
         .filter(|a| !a.is_empty())
         .map(parse)
         .transpose()?;
-    let txn = actor.state.db.begin().await?;
+    let txn = super::db::begin_write(&actor.state.db).await?;
     let net = networks::lock(&txn, network_id).await?;
     let cidr = networks::cidr_of(&net)?;
     let n = match requested {
@@ -338,7 +338,7 @@ pub async fn change(
     let net = networks::containing(&actor.state.db, ip)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("{ip} is in no network.")))?;
-    let txn = actor.state.db.begin().await?;
+    let txn = super::db::begin_write(&actor.state.db).await?;
     let net = networks::lock(&txn, net.id).await?;
     let holder = match action {
         Action::Reserve => Holder {
@@ -546,7 +546,7 @@ pub async fn change_many(
         by_network.push((net.id, n));
     }
     by_network.sort_unstable();
-    let txn = actor.state.db.begin().await?;
+    let txn = super::db::begin_write(&actor.state.db).await?;
     let mut done = Vec::with_capacity(by_network.len());
     let mut locked: Option<network::Model> = None;
     for (network_id, n) in by_network {

@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, TransactionTrait,
+};
 
 use super::auth::session_store::SqlSessionStore;
 use super::config::DatabaseUrl;
@@ -38,4 +41,18 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
         .migrate()
         .await
         .map_err(|e| DbErr::Migration(format!("session table: {e}")))
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock at once: a
+/// deferred transaction that reads before it writes fails with SQLITE_BUSY_SNAPSHOT when
+/// another connection writes in between, where waiting (the busy timeout) is the right
+/// answer. On PostgreSQL it is a plain transaction.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let txn = db.begin().await?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        // Any UPDATE starts SQLite's write transaction, even one that matches no row.
+        txn.execute_unprepared("UPDATE settings SET key = key WHERE 0")
+            .await?;
+    }
+    Ok(txn)
 }

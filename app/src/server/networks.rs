@@ -4,7 +4,7 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, Set, SqlErr, TransactionTrait,
+    QueryOrder, Set, SqlErr,
 };
 use time::OffsetDateTime;
 
@@ -184,7 +184,7 @@ pub async fn create(
     let (first, last) = cidr.range();
     let (alloc_first, alloc_last) = cidr.allocatable();
     let materialize = alloc_last - alloc_first < MATERIALIZE_MAX;
-    let txn = actor.state.db.begin().await?;
+    let txn = super::db::begin_write(&actor.state.db).await?;
     refuse_overlap(&txn, &cidr, None).await?;
     let now = OffsetDateTime::now_utc();
     let inserted = network::ActiveModel {
@@ -263,7 +263,7 @@ pub async fn edit(
     description: &str,
 ) -> Result<NetworkView, AppError> {
     let name = validate_name(name)?;
-    let txn = actor.state.db.begin().await?;
+    let txn = super::db::begin_write(&actor.state.db).await?;
     let before = lock(&txn, id).await?;
     network::Entity::update_many()
         .col_expr(network::Column::Name, Expr::value(name.clone()))
@@ -290,7 +290,7 @@ pub async fn edit(
 
 /// Deletes a network whose addresses are all free; otherwise says which statuses hold it.
 pub async fn delete(actor: &Caller, id: i64) -> Result<(), AppError> {
-    let txn = actor.state.db.begin().await?;
+    let txn = super::db::begin_write(&actor.state.db).await?;
     let net = lock(&txn, id).await?;
     let counts = network_count::Entity::find()
         .filter(network_count::Column::NetworkId.eq(id))
