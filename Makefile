@@ -17,7 +17,7 @@ export LEPTOS_RELOAD_PORT := 3001
 export LEPTOS_HASH_FILES := false
 export LEPTOS_JS_MINIFY := false
 
-.PHONY: run test tools build build-release unit integration e2e lint fmt
+.PHONY: run test tools build build-release unit integration e2e lint fmt bench
 
 ## Build in release mode and serve on http://127.0.0.1:3000 with ./ipvet.db (SQLite).
 run: build-release
@@ -61,3 +61,9 @@ lint: tools
 
 fmt:
 	cargo fmt --all
+
+## Benchmarks (release build): the inventory at a million addresses, on SQLite and, when
+## IPVET_TEST_POSTGRES is set, PostgreSQL. Results go to target/bench/; docs/benchmarks.md
+## keeps them.
+bench:
+	cargo bench -p server --bench inventory

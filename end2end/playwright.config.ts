@@ -55,6 +55,7 @@ export default defineConfig({
       IPVET_DATABASE: `sqlite://${dataDir}/ipvet.db`,
       IPVET_LISTEN: `127.0.0.1:${port}`,
       IPVET_SECURE_COOKIES: 'off',
+      IPVET_IP_CHECKER_SCRIPT: resolve(__dirname, 'fixtures/checker.sh'),
       IPVET_ADMIN_PASSWORD: process.env.IPVET_E2E_ADMIN_PASSWORD!,
       LEPTOS_SITE_ROOT: resolve(root, 'target/site'),
       RUST_LOG: 'warn',

@@ -172,6 +172,23 @@ pub struct AddressPage {
     pub prev_before: Option<String>,
 }
 
+/// What a CSV import did. With errors, nothing was imported.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportReport {
+    pub imported: u64,
+    /// Lines that said `free` for an address that is free.
+    pub unchanged: u64,
+    /// How many lines are wrong; `errors` lists the first of them.
+    pub error_count: u64,
+    pub errors: Vec<ImportLineError>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportLineError {
+    pub line: u64,
+    pub message: String,
+}
+
 /// One entry of an address's history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddressEventView {

@@ -32,8 +32,8 @@ test('create a network, allocate, release, force-free with a reason', async ({ p
   await netRow.getByRole('link', { name: '198.18.7.0/24' }).click();
   await expect(page.getByRole('heading', { name: /198\.18\.7\.0\/24/ })).toBeVisible();
   await waitHydrated(page);
-  await page.locator('details.card summary').click();
-  const edit = page.locator('details.card form');
+  await page.locator('details.edit-network summary').click();
+  const edit = page.locator('details.edit-network form');
   await edit.getByLabel('Name').fill('lab renamed');
   await edit.getByRole('button', { name: 'Save' }).click();
   await expect(page.getByRole('heading', { name: /lab renamed/ })).toBeVisible();
@@ -120,4 +120,37 @@ test('bulk release and bulk force-free, all or nothing', async ({ page }) => {
   await expect(page.locator('tr[data-address="198.18.9.1"] .badge')).toHaveText('Free');
   await expect(page.locator('tr[data-address="198.18.9.3"] .badge')).toHaveText('Free');
   await expect(page.locator('tr[data-address="198.18.9.2"] .badge')).toHaveText('Being checked');
+});
+
+test('CSV import reports every bad line and imports nothing until the file is clean', async ({ page }) => {
+  const errors = watchConsole(page);
+  await signInOk(page, 'admin', adminPassword);
+  await page.goto('/networks');
+  await waitHydrated(page);
+  const create = page.locator('section.card form');
+  await create.getByLabel('CIDR').fill('198.18.11.0/29');
+  await create.getByLabel('Name').fill('import');
+  await create.getByRole('button', { name: 'Create network' }).click();
+  await page.locator('tr[data-network="198.18.11.0/29"] a').click();
+  await waitHydrated(page);
+
+  await page.locator('details.import summary').click();
+  const form = page.locator('details.import form');
+  await form.getByLabel('CSV').fill('198.18.11.2,allocated,Acme,web1.example,\n198.18.12.1,allocated\n198.18.11.3,lent\n');
+  await form.getByRole('button', { name: 'Import' }).click();
+  const report = page.locator('details.import [role="alert"]');
+  await expect(report).toContainText('Nothing was imported: 2 lines have errors.');
+  await expect(report.locator('li')).toHaveText([
+    'Line 2: 198.18.12.1 is not in the network 198.18.11.0/29.',
+    /^Line 3: `lent` is not a status/,
+  ]);
+  await expect(page.locator('tr[data-address="198.18.11.2"] .badge')).toHaveText('Free');
+
+  await form.getByLabel('CSV').fill('198.18.11.2,allocated,Acme,web1.example,\n198.18.11.3,reserved\n');
+  await form.getByRole('button', { name: 'Import' }).click();
+  await expect(page.locator('details.import [role="status"]')).toHaveText('Imported 2 addresses.');
+  await expect(page.locator('tr[data-address="198.18.11.2"] .badge')).toHaveText('Allocated');
+  await expect(page.locator('tr[data-address="198.18.11.2"]')).toContainText('Acme');
+  await expect(page.locator('tr[data-address="198.18.11.3"] .badge')).toHaveText('Reserved');
+  expect(errors).toEqual([]);
 });

@@ -32,6 +32,9 @@ enum Command {
     Serve,
     /// Bring the database schema up to date and exit.
     Migrate,
+    /// Run one check cycle and exit (for cron, as IPmanager's `checkip`): progress on a
+    /// terminal, a summary at the end, a non-zero exit if the cycle could not do its work.
+    Check,
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -100,7 +103,57 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User { action } => user_command(action, config).await,
+        Command::Check => check_command(config).await,
     }
+}
+
+async fn check_command(config: Config) -> anyhow::Result<()> {
+    use std::io::Write;
+
+    use app::server::check::cycle::{self, Trigger};
+    let state = server::startup::prepare(config).await?;
+    let engine = state.checks.clone();
+    if let Some(problem) = engine.checker.prober.problem() {
+        eprintln!("warning: {problem}");
+    }
+    let started = cycle::start(&state, &engine, Trigger::Command)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    let run_id = started.run_id;
+    let terminal = std::io::stderr().is_terminal();
+    let counts = cycle::run(&state, &engine, started, |c| {
+        if terminal {
+            let width = 30usize;
+            let filled = if c.total > 0 {
+                (c.done as usize * width / c.total as usize).min(width)
+            } else {
+                width
+            };
+            eprint!(
+                "\r[{}{}] {}/{} checked",
+                "#".repeat(filled),
+                " ".repeat(width - filled),
+                c.done,
+                c.total
+            );
+            let _ = std::io::stderr().flush();
+        }
+    })
+    .await;
+    if terminal {
+        eprintln!();
+    }
+    let counts = counts.map_err(|e| anyhow!("check cycle {run_id} failed: {e}"))?;
+    println!(
+        "Check cycle {run_id}: {} addresses checked: {} freed, {} used in network, {} blocked by DNSBL, {} inconclusive.",
+        counts.done, counts.freed, counts.still_used, counts.blocked, counts.unknown
+    );
+    if let Some(problem) = engine.checker.prober.problem() {
+        if counts.total > 0 {
+            return Err(anyhow!("availability checks could not run: {problem}"));
+        }
+    }
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -9,12 +9,14 @@ use app::server::csv_export;
 use app::server::error::status_from_error_body;
 use app::server::{db, AppState};
 use app::{shell, App};
+use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::{middleware, Router};
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
 
 /// Opens and migrates the database named by the configuration and builds the state.
 pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
@@ -35,6 +37,9 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     Ok(AppState::new(db, config, leptos_options))
 }
 
+/// Largest request body accepted, in bytes.
+pub const MAX_REQUEST_BODY: usize = 16 * 1024 * 1024;
+
 pub fn router(state: AppState) -> Router {
     // `leptos_routes_with_context` registers every server function too, with the state in
     // their context.
@@ -51,6 +56,11 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::map_response(status_from_error_body))
+        // Every body is read through this cap, whoever reads it (server functions read
+        // theirs before the role guard runs). A CSV import of the largest allowed file
+        // fits.
+        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY))
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY))
         .layer(middleware::from_fn(csrf::refuse_cross_site))
         .layer(session_store::layer(&state.db, &state.config))
         .with_state(state)
@@ -86,11 +96,16 @@ impl Application {
         let cleaner = tokio::spawn(session_store::delete_expired_forever(
             session_store::SqlSessionStore::for_db(&self.state.db),
         ));
+        let checks = tokio::spawn(app::server::check::job::run_forever(
+            self.state.clone(),
+            self.state.checks.clone(),
+        ));
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         cleaner.abort();
+        checks.abort();
         result.context("the server failed")
     }
 }

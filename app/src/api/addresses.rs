@@ -148,3 +148,19 @@ pub async fn bulk_force_free(
     })
     .await
 }
+
+/// Imports addresses from CSV text into a network, all or nothing; the report lists every
+/// bad line.
+#[server(endpoint = "addresses/import")]
+pub async fn import_addresses(
+    network_id: i64,
+    csv: String,
+) -> Result<crate::model::ImportReport, AppError> {
+    use crate::model::Role;
+    use crate::server::{auth::guard::require, csv_import, respond};
+    respond(async {
+        let caller = require(Role::Operator).await?;
+        csv_import::import(&caller, network_id, &csv).await
+    })
+    .await
+}

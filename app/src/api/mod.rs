@@ -3,6 +3,7 @@
 
 pub mod addresses;
 pub mod auth;
+pub mod checks;
 pub mod dashboard;
 pub mod networks;
 pub mod users;

@@ -6,14 +6,15 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::addresses::{
-    list_addresses, AllocateAddress, BulkForceFree, BulkRelease, ForceFreeAddress, ReleaseAddress,
-    ReserveAddress, UnreserveAddress,
+    list_addresses, AllocateAddress, BulkForceFree, BulkRelease, ForceFreeAddress, ImportAddresses,
+    ReleaseAddress, ReserveAddress, UnreserveAddress,
 };
 use crate::api::networks::{get_network, EditNetwork};
 use crate::components::outcome::outcome;
 use crate::components::role::current_role;
 use crate::components::status_badge::StatusBadge;
-use crate::model::{AddressStatus, AddressView, Role};
+use crate::error::AppError;
+use crate::model::{AddressStatus, AddressView, ImportReport, Role};
 use crate::pages::networks::human_count;
 
 /// Percent-encodes a query value (host names and owners may hold anything).
@@ -50,6 +51,7 @@ pub fn NetworkPage() -> impl IntoView {
     let unreserve = ServerAction::<UnreserveAddress>::new();
     let force_free = ServerAction::<ForceFreeAddress>::new();
     let edit = ServerAction::<EditNetwork>::new();
+    let import = ServerAction::<ImportAddresses>::new();
     // Bulk changes post a plain form (checkboxes across the table join it by id); these
     // actions only carry a failure back, through the page address, to be shown.
     let bulk_release = ServerAction::<BulkRelease>::new();
@@ -62,6 +64,7 @@ pub fn NetworkPage() -> impl IntoView {
             unreserve.version().get(),
             force_free.version().get(),
             edit.version().get(),
+            import.version().get(),
         )
     };
     let net = Resource::new(move || (id(), changes()), |(id, _)| get_network(id));
@@ -197,7 +200,7 @@ pub fn NetworkPage() -> impl IntoView {
         {(role == Role::Admin)
             .then(|| {
                 view! {
-                    <details class="card">
+                    <details class="card edit-network">
                         <summary>"Edit name and description"</summary>
                         <Transition fallback=|| ()>
                             {move || Suspend::new(async move {
@@ -240,6 +243,23 @@ pub fn NetworkPage() -> impl IntoView {
         {(role >= Role::Operator)
             .then(|| {
                 view! {
+                    <details class="card import">
+                        <summary>"Import CSV"</summary>
+                        <p class="muted">
+                            "One address per line: " <code>"ip,status,owner,hostname,note"</code>
+                            " (status defaults to allocated; a header line may name the columns, as the export writes them). "
+                            "Only free addresses are imported, and a file with any bad line imports nothing."
+                        </p>
+                        <ActionForm action=import>
+                            <input type="hidden" name="network_id" value=move || id().to_string()/>
+                            <label>
+                                "CSV"
+                                <textarea name="csv" rows="6" required placeholder="198.18.0.10,allocated,Acme,web1.example,"></textarea>
+                            </label>
+                            <button type="submit">"Import"</button>
+                        </ActionForm>
+                        {move || import.value().with(|v| v.as_ref().map(import_outcome))}
+                    </details>
                     <form id="bulk" method="post" class="bulk">
                         <span class="muted">"Selected:"</span>
                         <button type="submit" formaction="/api/addresses/bulk_release">"Release selected"</button>
@@ -318,5 +338,42 @@ pub fn NetworkPage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+fn import_outcome(result: &Result<ImportReport, AppError>) -> AnyView {
+    match result {
+        Ok(r) if r.errors.is_empty() => {
+            let unchanged = (r.unchanged > 0).then(|| {
+                format!(
+                    " {} lines named free addresses and changed nothing.",
+                    r.unchanged
+                )
+            });
+            view! {
+                <p class="ok" role="status">
+                    {format!("Imported {} addresses.", r.imported)} {unchanged}
+                </p>
+            }
+            .into_any()
+        }
+        Ok(r) => {
+            let more = r.error_count.saturating_sub(r.errors.len() as u64);
+            view! {
+                <div class="error" role="alert">
+                    <p>{format!("Nothing was imported: {} lines have errors.", r.error_count)}</p>
+                    <ul class="import-errors">
+                        {r
+                            .errors
+                            .iter()
+                            .map(|e| view! { <li>{format!("Line {}: {}", e.line, e.message)}</li> })
+                            .collect_view()}
+                    </ul>
+                    {(more > 0).then(|| view! { <p>{format!("… and {more} more.")}</p> })}
+                </div>
+            }
+            .into_any()
+        }
+        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
     }
 }

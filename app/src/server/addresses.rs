@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 
 use super::audit;
 use super::auth::guard::Caller;
+use super::check::verdict::Vetted;
 use super::entities::{address, address_event, network};
 use super::ip::{self, Cidr};
 use super::lifecycle::{transition, Action};
@@ -34,7 +35,7 @@ pub struct Holder {
 }
 
 impl Holder {
-    fn validated(self) -> Result<Holder, AppError> {
+    pub(crate) fn validated(self) -> Result<Holder, AppError> {
         let owner = self.owner.trim().to_string();
         let hostname = self.hostname.trim().to_string();
         let note = self.note.trim().to_string();
@@ -98,12 +99,18 @@ pub async fn next_free(
     txn: &impl ConnectionTrait,
     net: &network::Model,
     cidr: &Cidr,
+    from: u128,
 ) -> Result<Option<u128>, AppError> {
     let (first, last) = cidr.allocatable();
+    let first = first.max(from);
+    if first > last {
+        return Ok(None);
+    }
     if net.materialized {
         let row = address::Entity::find()
             .filter(address::Column::NetworkId.eq(net.id))
             .filter(address::Column::Status.eq(AddressStatus::Free))
+            .filter(address::Column::Ip.gte(first.to_be_bytes().to_vec()))
             .order_by_asc(address::Column::Ip)
             .one(txn)
             .await?;
@@ -141,16 +148,6 @@ pub async fn next_free(
     }
 }
 
-/// The one place where a candidate is vetted right before it is handed out. Until the
-/// check engine exists every candidate passes; that issue puts the availability and DNSBL
-/// checks here.
-async fn vet_before_allocation(
-    _txn: &DatabaseTransaction,
-    _candidate: IpAddr,
-) -> Result<bool, AppError> {
-    Ok(true)
-}
-
 /// Applies `action` to the address `n` of `net` inside `txn`, which must hold the
 /// network's lock. Returns the address after the change.
 async fn apply(
@@ -162,15 +159,81 @@ async fn apply(
     reason: &str,
     holder: Holder,
 ) -> Result<AddressView, AppError> {
-    let bytes = n.to_be_bytes().to_vec();
     let shown = ip::from_u128(n).to_string();
-    let row = address::Entity::find()
-        .filter(address::Column::Ip.eq(bytes.clone()))
-        .one(txn)
-        .await?;
+    let row = find_row(txn, n).await?;
     let from = row.as_ref().map_or(AddressStatus::Free, |r| r.status);
     let to = transition(action, from)
         .map_err(|refused| AppError::Conflict(format!("{shown}: {refused}")))?;
+    let change = Change {
+        from,
+        to,
+        reason,
+        set_holder: matches!(action, Action::Allocate | Action::Reserve),
+        problem: None,
+    };
+    let id = write_change(txn, actor, net, n, row, change, holder).await?;
+    if action == Action::ForceFree {
+        audit::record(
+            txn,
+            actor,
+            "address.force_free",
+            &shown,
+            Some(from.as_str().into()),
+            Some(format!("free: {reason}")),
+        )
+        .await?;
+    }
+    let after = address::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .ok_or(AppError::Internal)?;
+    Ok(view(after))
+}
+
+/// The row of address `n`, if it has one.
+pub(crate) async fn find_row(
+    txn: &impl ConnectionTrait,
+    n: u128,
+) -> Result<Option<address::Model>, AppError> {
+    Ok(address::Entity::find()
+        .filter(address::Column::Ip.eq(n.to_be_bytes().to_vec()))
+        .one(txn)
+        .await?)
+}
+
+/// One status change, already allowed by the lifecycle.
+pub(crate) struct Change<'a> {
+    pub from: AddressStatus,
+    pub to: AddressStatus,
+    pub reason: &'a str,
+    /// Whether the holder's owner, host name and note are written (a free address always
+    /// loses them).
+    pub set_holder: bool,
+    /// The problem text for a problem status.
+    pub problem: Option<String>,
+}
+
+/// Writes `change` to address `n` (whose current row is `row`) as one conditional update,
+/// or an insert for an address without a row, then moves the network's counts and writes
+/// the history row. Returns the address's row id.
+pub(crate) async fn write_change(
+    txn: &DatabaseTransaction,
+    actor: &Caller,
+    net: &network::Model,
+    n: u128,
+    row: Option<address::Model>,
+    change: Change<'_>,
+    holder: Holder,
+) -> Result<i64, AppError> {
+    let Change {
+        from,
+        to,
+        reason,
+        set_holder,
+        problem,
+    } = change;
+    let bytes = n.to_be_bytes().to_vec();
+    let shown = ip::from_u128(n).to_string();
     let now = OffsetDateTime::now_utc();
     // A free address keeps nothing of its last holder; history keeps who had it.
     let holder = if to == AddressStatus::Free {
@@ -178,6 +241,7 @@ async fn apply(
     } else {
         holder
     };
+    let problem_since = problem.as_ref().map(|_| now);
     let changed_meanwhile = || {
         AppError::Conflict(format!(
             "Address {shown} changed meanwhile; reload and try again."
@@ -190,7 +254,7 @@ async fn apply(
                 .col_expr(address::Column::StatusChangedAt, Expr::value(now))
                 .filter(address::Column::Id.eq(r.id))
                 .filter(address::Column::Status.eq(from));
-            if matches!(action, Action::Allocate | Action::Reserve) || to == AddressStatus::Free {
+            if set_holder || to == AddressStatus::Free {
                 update = update
                     .col_expr(address::Column::Owner, Expr::value(holder.owner.clone()))
                     .col_expr(
@@ -199,16 +263,10 @@ async fn apply(
                     )
                     .col_expr(address::Column::Note, Expr::value(holder.note.clone()));
             }
-            if to == AddressStatus::Free {
+            if to == AddressStatus::Free || problem.is_some() {
                 update = update
-                    .col_expr(
-                        address::Column::Problem,
-                        Expr::value(Option::<String>::None),
-                    )
-                    .col_expr(
-                        address::Column::ProblemSince,
-                        Expr::value(Option::<OffsetDateTime>::None),
-                    );
+                    .col_expr(address::Column::Problem, Expr::value(problem.clone()))
+                    .col_expr(address::Column::ProblemSince, Expr::value(problem_since));
             }
             if update.exec(txn).await?.rows_affected != 1 {
                 return Err(changed_meanwhile());
@@ -224,6 +282,8 @@ async fn apply(
                 hostname: Set(holder.hostname.clone()),
                 note: Set(holder.note.clone()),
                 status_changed_at: Set(now),
+                problem: Set(problem.clone()),
+                problem_since: Set(problem_since),
                 ..Default::default()
             }
             .insert(txn)
@@ -251,25 +311,17 @@ async fn apply(
     }
     .insert(txn)
     .await?;
-    if action == Action::ForceFree {
-        audit::record(
-            txn,
-            actor,
-            "address.force_free",
-            &shown,
-            Some(from.as_str().into()),
-            Some(format!("free: {reason}")),
-        )
-        .await?;
-    }
-    let after = address::Entity::find_by_id(id)
-        .one(txn)
-        .await?
-        .ok_or(AppError::Internal)?;
-    Ok(view(after))
+    Ok(id)
 }
 
+/// Candidates that may fail the check before allocation before the allocation gives up.
+pub const ALLOCATION_CANDIDATES: usize = 8;
+/// Candidates that may be taken by concurrent allocations meanwhile.
+const LOST_RACES: usize = 200;
+
 /// Allocates `address`, or the lowest free address of the network when none is given.
+/// Unless `DisableIpAllocationChecking` is set, the candidate is checked first; one that
+/// fails gets its problem status and the next is tried, up to [`ALLOCATION_CANDIDATES`].
 pub async fn allocate(
     actor: &Caller,
     network_id: i64,
@@ -282,43 +334,143 @@ pub async fn allocate(
         .filter(|a| !a.is_empty())
         .map(parse)
         .transpose()?;
-    let txn = super::db::begin_write(&actor.state.db).await?;
-    let net = networks::lock(&txn, network_id).await?;
+    let state = &actor.state;
+    let net = networks::find(&state.db, network_id).await?;
     let cidr = networks::cidr_of(&net)?;
-    let n = match requested {
-        Some(ip) => {
-            if !cidr.contains(ip) {
-                return Err(AppError::BadRequest(format!(
-                    "{ip} is not in the network {cidr}."
-                )));
-            }
-            let n = ip::to_u128(ip);
-            let (first, last) = cidr.allocatable();
-            if n < first || n > last {
-                let which = if n < first {
-                    "own address"
-                } else {
-                    "broadcast address"
-                };
-                return Err(AppError::BadRequest(format!(
-                    "{ip} is the network's {which} and is never allocated."
-                )));
-            }
-            n
-        }
-        None => next_free(&txn, &net, &cidr).await?.ok_or_else(|| {
-            AppError::Conflict(format!("The network {cidr} has no free address."))
-        })?,
+    let requested = match requested {
+        Some(ip) => Some(requested_in(&cidr, ip)?),
+        None => None,
     };
-    if !vet_before_allocation(&txn, ip::from_u128(n)).await? {
-        return Err(AppError::Conflict(format!(
-            "{} did not pass the check before allocation.",
-            ip::from_u128(n)
+    if state.config.disable_ip_allocation_checking {
+        // No check to wait for: pick and take the address under one lock.
+        let txn = super::db::begin_write(&state.db).await?;
+        let net = networks::lock(&txn, network_id).await?;
+        let n = match requested {
+            Some(n) => n,
+            None => next_free(&txn, &net, &cidr, 0)
+                .await?
+                .ok_or_else(|| no_free(&cidr, &[]))?,
+        };
+        let done = apply(&txn, actor, &net, n, Action::Allocate, "", holder).await?;
+        txn.commit().await?;
+        return Ok(done);
+    }
+    // The check takes seconds, so no lock is held during it; the allocation that follows
+    // is a conditional update that fails if someone took the address meanwhile.
+    let mut from = 0u128;
+    let mut failed: Vec<String> = Vec::new();
+    let mut races = 0;
+    while failed.len() < ALLOCATION_CANDIDATES {
+        let n = match requested {
+            Some(n) => n,
+            None => next_free(&state.db, &net, &cidr, from)
+                .await?
+                .ok_or_else(|| no_free(&cidr, &failed))?,
+        };
+        let shown = ip::from_u128(n);
+        match super::check::vet(state, &state.checks, n).await? {
+            Vetted::Passed => {}
+            Vetted::Failed(why) | Vetted::Inconclusive(why) => {
+                if requested.is_some() {
+                    return Err(AppError::Conflict(format!(
+                        "{shown} did not pass the check before allocation: {why}"
+                    )));
+                }
+                failed.push(format!("{shown}: {why}"));
+                from = n + 1;
+                continue;
+            }
+        }
+        let txn = super::db::begin_write(&state.db).await?;
+        let locked = networks::lock(&txn, network_id).await?;
+        match apply(
+            &txn,
+            actor,
+            &locked,
+            n,
+            Action::Allocate,
+            "",
+            holder.clone(),
+        )
+        .await
+        {
+            Ok(done) => {
+                txn.commit().await?;
+                return Ok(done);
+            }
+            Err(AppError::Conflict(_)) if requested.is_none() && races < LOST_RACES => {
+                races += 1;
+                from = n + 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(AppError::Conflict(format!(
+        "No address of {cidr} passed the check before allocation after {ALLOCATION_CANDIDATES} tries: {}",
+        failed.join("; ")
+    )))
+}
+
+fn no_free(cidr: &Cidr, failed: &[String]) -> AppError {
+    if failed.is_empty() {
+        AppError::Conflict(format!("The network {cidr} has no free address."))
+    } else {
+        AppError::Conflict(format!(
+            "The network {cidr} has no free address that passed the check before allocation ({}).",
+            failed.join("; ")
+        ))
+    }
+}
+
+/// A requested address, if the network may hand it out.
+fn requested_in(cidr: &Cidr, ip: IpAddr) -> Result<u128, AppError> {
+    if !cidr.contains(ip) {
+        return Err(AppError::BadRequest(format!(
+            "{ip} is not in the network {cidr}."
         )));
     }
-    let done = apply(&txn, actor, &net, n, Action::Allocate, "", holder).await?;
+    let n = ip::to_u128(ip);
+    let (first, last) = cidr.allocatable();
+    if n < first || n > last {
+        let which = if n < first {
+            "own address"
+        } else {
+            "broadcast address"
+        };
+        return Err(AppError::BadRequest(format!(
+            "{ip} is the network's {which} and is never allocated."
+        )));
+    }
+    Ok(n)
+}
+
+/// The row of address `n` of a network, made (free) when a sparse network has none yet, so
+/// a check's verdict has a row to land on.
+pub async fn insert_free_row(
+    state: &super::AppState,
+    network_id: i64,
+    n: u128,
+) -> Result<address::Model, AppError> {
+    let txn = super::db::begin_write(&state.db).await?;
+    networks::lock(&txn, network_id).await?;
+    if let Some(row) = find_row(&txn, n).await? {
+        txn.commit().await?;
+        return Ok(row);
+    }
+    let row = address::ActiveModel {
+        network_id: Set(network_id),
+        ip: Set(n.to_be_bytes().to_vec()),
+        status: Set(AddressStatus::Free),
+        owner: Set(String::new()),
+        hostname: Set(String::new()),
+        note: Set(String::new()),
+        status_changed_at: Set(OffsetDateTime::now_utc()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
     txn.commit().await?;
-    Ok(done)
+    Ok(row)
 }
 
 /// Applies a non-allocating action to one address, found by its network.

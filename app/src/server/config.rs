@@ -76,6 +76,50 @@ impl ConfigValue for Duration {
     }
 }
 
+impl ConfigValue for u32 {
+    fn parse_value(raw: &str) -> Result<Self, String> {
+        match raw.parse::<u32>() {
+            Ok(n) if (1..=100_000).contains(&n) => Ok(n),
+            _ => Err(format!("`{raw}` is not a whole number from 1 to 100000")),
+        }
+    }
+    fn show(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// An optional value; empty text means "not set".
+impl<T: ConfigValue> ConfigValue for Option<T> {
+    fn parse_value(raw: &str) -> Result<Self, String> {
+        if raw.trim().is_empty() {
+            Ok(None)
+        } else {
+            T::parse_value(raw).map(Some)
+        }
+    }
+    fn show(&self) -> String {
+        self.as_ref().map(ConfigValue::show).unwrap_or_default()
+    }
+}
+
+/// A program ipvet runs: an absolute path, so what runs never depends on the working
+/// directory or `PATH`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgramPath(pub PathBuf);
+
+impl ConfigValue for ProgramPath {
+    fn parse_value(raw: &str) -> Result<Self, String> {
+        let path = PathBuf::from(raw.trim());
+        if !path.is_absolute() {
+            return Err(format!("`{raw}` is not an absolute path"));
+        }
+        Ok(ProgramPath(path))
+    }
+    fn show(&self) -> String {
+        self.0.display().to_string()
+    }
+}
+
 /// A database URL: `sqlite://path` (the embedded default) or `postgres://…`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseUrl(String);
@@ -193,6 +237,24 @@ directives! {
     session_idle_timeout: Duration = "SessionIdleTimeout", Duration::from_secs(30 * 60);
     /// A session ends this long after sign-in, however active.
     session_lifetime: Duration = "SessionLifetime", Duration::from_secs(12 * 60 * 60);
+    /// Availability checker script (IPmanager-compatible): gets the address as its first argument and prints OK when the address is free. Unset: the built-in ICMP prober.
+    ip_checker_script: Option<ProgramPath> = "IpCheckerScript", None;
+    /// The DNS server DNSBL queries go to, as host:port. Unset: the servers in /etc/resolv.conf.
+    dns_resolver: Option<SocketAddr> = "DnsResolver", None;
+    /// How often the check cycle runs.
+    check_period: Duration = "CheckPeriod", Duration::from_secs(60 * 60);
+    /// Longest one availability check or DNS query may take; a checker script is killed, with all it started, after it.
+    check_timeout: Duration = "CheckTimeout", Duration::from_secs(10);
+    /// How many addresses are checked at once.
+    check_concurrency: u32 = "CheckConcurrency", 64;
+    /// Echo requests the built-in prober sends to each address.
+    ping_count: u32 = "PingCount", 3;
+    /// How long the built-in prober waits for each echo reply.
+    ping_timeout: Duration = "PingTimeout", Duration::from_secs(1);
+    /// IPv6 addresses skip both checks: released ones become free without checks.
+    disable_ipv6_checking: bool = "DisableIPv6Checking", false;
+    /// Addresses are not checked right before they are allocated.
+    disable_ip_allocation_checking: bool = "DisableIpAllocationChecking", false;
 }
 
 /// The environment variable that overrides a directive: `IPVET_` and the name in upper

@@ -99,6 +99,39 @@ pub fn transition(action: Action, from: AddressStatus) -> Result<AddressStatus, 
     }
 }
 
+/// Statuses the check cycle checks: released addresses, and the problem ones, which are
+/// checked again every cycle until they pass or an admin frees them.
+pub const CHECKED: [AddressStatus; 3] = [BeingChecked, UsedInNetwork, BlockedByDnsbl];
+
+/// What the checks found about one address; the text is the evidence or the error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Finding {
+    /// Both checks passed (or were skipped, as the note says).
+    Clear(String),
+    /// Something answers on the address.
+    InUse(String),
+    /// A healthy DNSBL zone lists it.
+    Listed(String),
+    /// A check could not tell: never frees, never blocks.
+    Inconclusive(String),
+}
+
+/// The status a check's finding moves an address in status `from` to, or `None` when the
+/// checks do not act on that status. Checked addresses go by the finding; a free address
+/// checked right before allocation stays free when it passes and gets a problem status
+/// when it fails. An inconclusive finding keeps every status.
+pub fn verdict(from: AddressStatus, finding: &Finding) -> Option<AddressStatus> {
+    if !(CHECKED.contains(&from) || from == Free) {
+        return None;
+    }
+    Some(match finding {
+        Finding::Clear(_) => Free,
+        Finding::InUse(_) => UsedInNetwork,
+        Finding::Listed(_) => BlockedByDnsbl,
+        Finding::Inconclusive(_) => from,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +178,45 @@ mod tests {
                 to,
                 "{action:?} from {from:?}"
             );
+        }
+    }
+
+    /// Every (status, finding) pair of the check engine, written out in full.
+    #[test]
+    fn every_verdict_applied_or_refused() {
+        let clear = Finding::Clear(String::new());
+        let used = Finding::InUse("ping".into());
+        let listed = Finding::Listed("zone".into());
+        let unknown = Finding::Inconclusive("timeout".into());
+        let expected: &[(AddressStatus, &Finding, Option<AddressStatus>)] = &[
+            (Free, &clear, Some(Free)),
+            (Free, &used, Some(UsedInNetwork)),
+            (Free, &listed, Some(BlockedByDnsbl)),
+            (Free, &unknown, Some(Free)),
+            (Allocated, &clear, None),
+            (Allocated, &used, None),
+            (Allocated, &listed, None),
+            (Allocated, &unknown, None),
+            (Reserved, &clear, None),
+            (Reserved, &used, None),
+            (Reserved, &listed, None),
+            (Reserved, &unknown, None),
+            (BeingChecked, &clear, Some(Free)),
+            (BeingChecked, &used, Some(UsedInNetwork)),
+            (BeingChecked, &listed, Some(BlockedByDnsbl)),
+            (BeingChecked, &unknown, Some(BeingChecked)),
+            (UsedInNetwork, &clear, Some(Free)),
+            (UsedInNetwork, &used, Some(UsedInNetwork)),
+            (UsedInNetwork, &listed, Some(BlockedByDnsbl)),
+            (UsedInNetwork, &unknown, Some(UsedInNetwork)),
+            (BlockedByDnsbl, &clear, Some(Free)),
+            (BlockedByDnsbl, &used, Some(UsedInNetwork)),
+            (BlockedByDnsbl, &listed, Some(BlockedByDnsbl)),
+            (BlockedByDnsbl, &unknown, Some(BlockedByDnsbl)),
+        ];
+        assert_eq!(expected.len(), AddressStatus::ALL.len() * 4);
+        for &(from, finding, to) in expected {
+            assert_eq!(verdict(from, finding), to, "{from:?} with {finding:?}");
         }
     }
 

@@ -4,8 +4,10 @@
 pub mod addresses;
 pub mod audit;
 pub mod auth;
+pub mod check;
 pub mod config;
 pub mod csv_export;
+pub mod csv_import;
 pub mod dashboard;
 pub mod db;
 pub mod entities;

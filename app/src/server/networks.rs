@@ -78,20 +78,29 @@ pub async fn recount(
     from: AddressStatus,
     to: AddressStatus,
 ) -> Result<(), AppError> {
-    for (status, delta) in [(from, -1i64), (to, 1)] {
-        if status == AddressStatus::Free {
-            continue;
-        }
-        network_count::Entity::update_many()
-            .col_expr(
-                network_count::Column::N,
-                Expr::col(network_count::Column::N).add(delta),
-            )
-            .filter(network_count::Column::NetworkId.eq(network_id))
-            .filter(network_count::Column::Status.eq(status))
-            .exec(txn)
-            .await?;
+    shift(txn, network_id, from, -1).await?;
+    shift(txn, network_id, to, 1).await
+}
+
+/// Adds `delta` to the network's count of `status` (free is not counted).
+pub async fn shift(
+    txn: &impl ConnectionTrait,
+    network_id: i64,
+    status: AddressStatus,
+    delta: i64,
+) -> Result<(), AppError> {
+    if status == AddressStatus::Free || delta == 0 {
+        return Ok(());
     }
+    network_count::Entity::update_many()
+        .col_expr(
+            network_count::Column::N,
+            Expr::col(network_count::Column::N).add(delta),
+        )
+        .filter(network_count::Column::NetworkId.eq(network_id))
+        .filter(network_count::Column::Status.eq(status))
+        .exec(txn)
+        .await?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@ use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
 use super::auth::throttle::LoginThrottle;
+use super::check::{Engine, SharedEngine};
 use super::config::Config;
 
 #[derive(Clone, FromRef)]
@@ -15,11 +16,15 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
     pub throttle: Arc<LoginThrottle>,
+    /// The check engine; one per process.
+    pub checks: SharedEngine,
 }
 
 impl AppState {
     pub fn new(db: DatabaseConnection, config: Config, leptos_options: LeptosOptions) -> Self {
+        let checks = Engine::new(&config);
         AppState {
+            checks,
             db,
             config: Arc::new(config),
             leptos_options,

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use app::model::Role;
-use app::server::config::{Config, ConfigValue, DatabaseUrl};
+use app::server::config::{Config, ConfigValue, DatabaseUrl, ProgramPath};
 use app::server::{users, AppState};
 use sea_orm::{ConnectionTrait, Database};
 use server::startup::Application;
@@ -94,6 +94,15 @@ pub fn uuid_like() -> String {
     )
 }
 
+/// A script under `server/tests/fixtures`, as a config value.
+pub fn fixture_program(name: &str) -> ProgramPath {
+    ProgramPath(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name),
+    )
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub base: String,
@@ -115,6 +124,9 @@ impl TestApp {
             database: url,
             listen: "127.0.0.1:0".parse().unwrap(),
             secure_cookies: false,
+            // Tests send nothing into the network unless they set up their own: the
+            // availability check is a script that finds every address free.
+            ip_checker_script: Some(fixture_program("always-free.sh")),
             ..Default::default()
         };
         tweak(&mut config);

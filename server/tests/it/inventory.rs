@@ -855,3 +855,153 @@ async fn bulk_changes_are_all_or_nothing() {
         .iter()
         .all(|a| a["status"] == "free"));
 }
+
+async fn import(app: &TestApp, client: &reqwest::Client, net: &str, csv: &str) -> (u16, Value) {
+    act(app, client, "import", &[("network_id", net), ("csv", csv)]).await
+}
+
+#[tokio::test]
+async fn csv_import_is_all_or_nothing_with_a_report_per_line() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let op = app.signed_in("olga", Role::Operator).await;
+    let viewer = app.signed_in("vera", Role::Viewer).await;
+    let net = network(&app, &admin, "198.18.0.0/24").await;
+    assert_eq!(allocate(&app, &op, &net, Some("198.18.0.9")).await.0, 200);
+
+    // Every bad line is named, and nothing of the good lines is written.
+    let bad = "ip,status,owner,hostname,note\n\
+               198.18.0.10,allocated,Acme,web1.example,\n\
+               198.18.0.9,reserved,,,\n\
+               198.18.5.1,,,,\n\
+               198.18.0.11,stolen,,,\n";
+    let (status, report) = import(&app, &op, &net, bad).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["imported"], 0);
+    assert_eq!(report["error_count"], 2, "{report}");
+    assert_eq!(report["errors"][0]["line"], 4);
+    assert_eq!(
+        report["errors"][0]["message"],
+        "198.18.5.1 is not in the network 198.18.0.0/24."
+    );
+    assert_eq!(report["errors"][1]["line"], 5);
+    // The database is asked only once the file itself is sound.
+    let (_, report) = import(
+        &app,
+        &op,
+        &net,
+        &bad.replace("198.18.5.1", "198.18.0.12")
+            .replace("stolen", ""),
+    )
+    .await;
+    assert_eq!(report["error_count"], 1, "{report}");
+    assert_eq!(report["errors"][0]["line"], 3);
+    assert_eq!(
+        report["errors"][0]["message"],
+        "198.18.0.9 is Allocated here already; only free addresses are imported."
+    );
+    let allocated = page(
+        &app,
+        &admin,
+        &[("network_id", &net), ("status", "allocated")],
+    )
+    .await;
+    assert_eq!(
+        addresses(&allocated),
+        ["198.18.0.9"],
+        "nothing half-imported"
+    );
+
+    // A good file lands whole: statuses, holders, counts and history.
+    let good = "198.18.0.10,allocated,Acme,web1.example,first\n\
+                198.18.0.11,reserved,,,kept for Acme\n\
+                198.18.0.12,used_in_network,,,\n\
+                198.18.0.13,free,,,\n";
+    let (status, report) = import(&app, &op, &net, good).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        report,
+        json!({"imported": 3, "unchanged": 1, "error_count": 0, "errors": []})
+    );
+    let (_, detail) = act(&app, &viewer, "detail", &[("address", "198.18.0.10")]).await;
+    assert_eq!(detail["address"]["status"], "allocated");
+    assert_eq!(detail["address"]["owner"], "Acme");
+    assert_eq!(detail["history"][0]["reason"], "imported from CSV");
+    assert_eq!(detail["history"][0]["actor"], "olga");
+    let (_, problem) = act(&app, &viewer, "detail", &[("address", "198.18.0.12")]).await;
+    assert_eq!(problem["address"]["status"], "used_in_network");
+    assert!(problem["address"]["problem_since"].is_string(), "{problem}");
+    let (_, got) = error_of(
+        app.call(&viewer, "/api/networks/get", &[("network_id", &net)])
+            .await,
+    )
+    .await;
+    assert_eq!(got["free"], "250", "{got}");
+    let in_use = got["in_use"].as_array().unwrap();
+    assert!(in_use.contains(&json!(["allocated", 2])), "{got}");
+    assert!(in_use.contains(&json!(["used_in_network", 1])), "{got}");
+
+    // An export imports back into an empty network as it was.
+    let export = viewer
+        .get(format!("{}/networks/{net}/addresses.csv", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let copy = network(&app, &admin, "198.18.1.0/24").await;
+    let moved = export.replace("198.18.0.", "198.18.1.");
+    let (_, report) = import(&app, &op, &copy, &moved).await;
+    assert_eq!(report["imported"], 4, "{report}");
+    assert_eq!(report["unchanged"], 250, "{report}");
+    let (_, detail) = act(&app, &viewer, "detail", &[("address", "198.18.1.11")]).await;
+    assert_eq!(detail["address"]["status"], "reserved");
+    assert_eq!(detail["address"]["note"], "kept for Acme");
+
+    // Sparse networks take imports too; viewers may not import.
+    let v6 = network(&app, &admin, "2001:2::/64").await;
+    let (_, report) = import(&app, &op, &v6, "2001:2::5,reserved\n").await;
+    assert_eq!(report["imported"], 1, "{report}");
+    assert_eq!(import(&app, &viewer, &v6, "2001:2::6\n").await.0, 403);
+    let (status, body) = import(&app, &op, &v6, "\n\n").await;
+    assert_eq!(
+        (status, body),
+        (400, json!({"BadRequest": "The file holds no addresses."}))
+    );
+}
+
+#[tokio::test]
+async fn large_imports_pass_and_oversized_bodies_are_refused() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let net = network(&app, &admin, "198.18.0.0/16").await;
+    // 60,000 lines: well past axum's default 2 MB body once form-encoded.
+    let csv: String = (1..=60_000u32)
+        .map(|n| {
+            format!(
+                "198.18.{}.{},allocated,bulk owner,host-{n}.example,\n",
+                n / 256,
+                n % 256
+            )
+        })
+        .collect();
+    let (status, report) = import(&app, &admin, &net, &csv).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["imported"], 60_000);
+    let (_, next) = allocate(&app, &admin, &net, None).await;
+    assert_eq!(
+        next["address"], "198.18.234.97",
+        "the lowest free after 60,000"
+    );
+
+    let huge = "x".repeat(server::startup::MAX_REQUEST_BODY + 1);
+    let res = app
+        .call(
+            &admin,
+            "/api/addresses/import",
+            &[("network_id", &net), ("csv", &huge)],
+        )
+        .await;
+    assert_eq!(res.status(), 413);
+}

@@ -1,7 +1,9 @@
 //! Integration tests: one binary, the real application over HTTP.
 
 mod auth;
+mod checks;
 mod cli;
+mod dns;
 mod helpers;
 mod inventory;
 mod pages;

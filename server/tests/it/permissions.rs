@@ -128,6 +128,15 @@ const MATRIX: &[(&str, Access, Args)] = &[
         AtLeast(Role::Operator),
         &[("address", "198.18.0.200")],
     ),
+    ("/api/checks/run_now", AtLeast(Role::Operator), &[]),
+    (
+        "/api/addresses/import",
+        AtLeast(Role::Operator),
+        &[
+            ("network_id", "{net}"),
+            ("csv", "198.18.0.250,reserved,,,matrix"),
+        ],
+    ),
     (
         "/api/addresses/force_free",
         AtLeast(Role::Admin),

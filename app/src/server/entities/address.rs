@@ -18,6 +18,10 @@ pub struct Model {
     pub last_checked_at: Option<TimeDateTimeWithTimeZone>,
     pub problem: Option<String>,
     pub problem_since: Option<TimeDateTimeWithTimeZone>,
+    /// Checks failed since the address last passed, for the Problem IPs page.
+    pub failed_checks: i64,
+    /// Why the last check could not tell, while that is the latest news.
+    pub last_check_error: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

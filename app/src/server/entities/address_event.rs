@@ -15,6 +15,8 @@ pub struct Model {
     pub to_status: AddressStatus,
     pub reason: String,
     pub evidence: Option<String>,
+    /// The check cycle that wrote this verdict, if one did.
+    pub run_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

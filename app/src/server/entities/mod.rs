@@ -4,6 +4,8 @@
 pub mod address;
 pub mod address_event;
 pub mod audit_log;
+pub mod check_run;
+pub mod dnsbl_zone;
 pub mod network;
 pub mod network_count;
 pub mod user;

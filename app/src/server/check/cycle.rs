@@ -1,0 +1,212 @@
+//! One check cycle (IPmanager's hourly `checkip`): every address being checked, used in
+//! the network or blocked by a DNSBL is checked once, many at a time, and each verdict is
+//! applied as it comes. The run's row keeps live counts, so pages can show progress.
+
+use futures::stream::{self, StreamExt};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use time::OffsetDateTime;
+
+use super::verdict::{apply, Applied};
+use super::{dnsbl, Engine};
+use crate::error::AppError;
+use crate::model::AddressStatus;
+use crate::server::entities::{address, check_run};
+use crate::server::lifecycle::CHECKED;
+use crate::server::{ip, AppState};
+
+/// Addresses read per step; progress is written after each.
+const BATCH: u64 = 500;
+
+/// Why a cycle started: shown in the list of runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    Schedule,
+    Manual,
+    Command,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Schedule => "schedule",
+            Trigger::Manual => "manual",
+            Trigger::Command => "command",
+        }
+    }
+}
+
+/// Counts of one cycle, as its row holds them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub total: i64,
+    pub done: i64,
+    pub freed: i64,
+    pub still_used: i64,
+    pub blocked: i64,
+    pub unknown: i64,
+    pub dropped: i64,
+}
+
+impl Counts {
+    fn add(&mut self, applied: Applied) {
+        self.done += 1;
+        match applied {
+            Applied::Now(AddressStatus::Free) => self.freed += 1,
+            Applied::Now(AddressStatus::UsedInNetwork) => self.still_used += 1,
+            Applied::Now(AddressStatus::BlockedByDnsbl) => self.blocked += 1,
+            Applied::Now(_) | Applied::Dropped => self.dropped += 1,
+            Applied::Inconclusive => self.unknown += 1,
+        }
+    }
+}
+
+/// A cycle that is about to run: its row exists, the engine's lock is held.
+pub struct Started {
+    pub run_id: i64,
+    guard: tokio::sync::OwnedMutexGuard<()>,
+}
+
+/// Claims the engine for one cycle and records its start. Refused while one runs.
+pub async fn start(
+    state: &AppState,
+    engine: &std::sync::Arc<Engine>,
+    trigger: Trigger,
+) -> Result<Started, AppError> {
+    let guard = engine.running.clone().try_lock_owned().map_err(|_| {
+        AppError::Conflict("A check cycle is running already; wait for it to finish.".into())
+    })?;
+    let row = check_run::ActiveModel {
+        trigger: Set(trigger.as_str().to_string()),
+        started_at: Set(OffsetDateTime::now_utc()),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await?;
+    Ok(Started {
+        run_id: row.id,
+        guard,
+    })
+}
+
+/// Runs a started cycle to its end, calling `progress` after each batch.
+pub async fn run(
+    state: &AppState,
+    engine: &Engine,
+    started: Started,
+    mut progress: impl FnMut(&Counts),
+) -> Result<Counts, AppError> {
+    let run_id = started.run_id;
+    let result = run_inner(state, engine, run_id, &mut progress).await;
+    let (counts, error) = match &result {
+        Ok((counts, _)) => (counts.clone(), None),
+        Err((counts, e)) => (counts.clone(), Some(e.to_string())),
+    };
+    let zones_unhealthy = result.as_ref().map(|(_, z)| *z).unwrap_or(0);
+    check_run::Entity::update_many()
+        .col_expr(
+            check_run::Column::FinishedAt,
+            Expr::value(OffsetDateTime::now_utc()),
+        )
+        .col_expr(check_run::Column::Total, Expr::value(counts.total))
+        .col_expr(check_run::Column::Done, Expr::value(counts.done))
+        .col_expr(check_run::Column::Freed, Expr::value(counts.freed))
+        .col_expr(check_run::Column::StillUsed, Expr::value(counts.still_used))
+        .col_expr(check_run::Column::Blocked, Expr::value(counts.blocked))
+        .col_expr(check_run::Column::Unknown, Expr::value(counts.unknown))
+        .col_expr(
+            check_run::Column::ZonesUnhealthy,
+            Expr::value(zones_unhealthy),
+        )
+        .col_expr(check_run::Column::Error, Expr::value(error))
+        .filter(check_run::Column::Id.eq(run_id))
+        .exec(&state.db)
+        .await?;
+    drop(started.guard);
+    result.map(|(counts, _)| counts).map_err(|(_, e)| e)
+}
+
+async fn run_inner(
+    state: &AppState,
+    engine: &Engine,
+    run_id: i64,
+    progress: &mut impl FnMut(&Counts),
+) -> Result<(Counts, i32), (Counts, AppError)> {
+    let mut counts = Counts::default();
+    let fail = |counts: &Counts, e: AppError| (counts.clone(), e);
+    let zones = dnsbl::Zones::load_and_test(&state.db, &engine.checker.dnsbl)
+        .await
+        .map_err(|e| fail(&counts, e))?;
+    let unhealthy = zones.unhealthy() as i32;
+    counts.total = address::Entity::find()
+        .filter(address::Column::Status.is_in(CHECKED))
+        .count(&state.db)
+        .await
+        .map_err(|e| fail(&counts, e.into()))? as i64;
+    write_progress(state, run_id, &counts, unhealthy)
+        .await
+        .map_err(|e| fail(&counts, e))?;
+    progress(&counts);
+    let mut after = 0i64;
+    loop {
+        let rows = address::Entity::find()
+            .filter(address::Column::Status.is_in(CHECKED))
+            .filter(address::Column::Id.gt(after))
+            .order_by_asc(address::Column::Id)
+            .limit(BATCH)
+            .all(&state.db)
+            .await
+            .map_err(|e| fail(&counts, e.into()))?;
+        let Some(last) = rows.last() else { break };
+        after = last.id;
+        let zones = &zones;
+        let mut results = stream::iter(rows)
+            .map(|row| async move {
+                let finding = match ip::from_bytes(&row.ip) {
+                    Some(addr) => engine.checker.check(addr, zones).await,
+                    None => crate::server::lifecycle::Finding::Inconclusive(
+                        "the stored address does not parse".into(),
+                    ),
+                };
+                apply(state, &row, &finding, Some(run_id)).await
+            })
+            .buffer_unordered(engine.concurrency.max(1));
+        while let Some(applied) = results.next().await {
+            let applied = applied.map_err(|e| fail(&counts, e))?;
+            counts.add(applied);
+        }
+        // Addresses released during the cycle join it; the total grows with them.
+        counts.total = counts.total.max(counts.done);
+        write_progress(state, run_id, &counts, unhealthy)
+            .await
+            .map_err(|e| fail(&counts, e))?;
+        progress(&counts);
+    }
+    Ok((counts, unhealthy))
+}
+
+async fn write_progress(
+    state: &AppState,
+    run_id: i64,
+    counts: &Counts,
+    zones_unhealthy: i32,
+) -> Result<(), AppError> {
+    check_run::Entity::update_many()
+        .col_expr(check_run::Column::Total, Expr::value(counts.total))
+        .col_expr(check_run::Column::Done, Expr::value(counts.done))
+        .col_expr(check_run::Column::Freed, Expr::value(counts.freed))
+        .col_expr(check_run::Column::StillUsed, Expr::value(counts.still_used))
+        .col_expr(check_run::Column::Blocked, Expr::value(counts.blocked))
+        .col_expr(check_run::Column::Unknown, Expr::value(counts.unknown))
+        .col_expr(
+            check_run::Column::ZonesUnhealthy,
+            Expr::value(zones_unhealthy),
+        )
+        .filter(check_run::Column::Id.eq(run_id))
+        .exec(&state.db)
+        .await?;
+    Ok(())
+}

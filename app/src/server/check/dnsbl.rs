@@ -1,0 +1,269 @@
+//! DNSBL checks (the DNSBL blacklists module): RFC 5782 queries through hickory-resolver
+//! to the configured resolver, with nothing cached between queries. A zone is used only
+//! after its self-test passes in the same cycle (RFC 5782 §5), and an answer that is an
+//! error (a timeout, SERVFAIL, REFUSED, Spamhaus' 127.255.255.0/24 codes) never decides.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use time::OffsetDateTime;
+
+use super::resolver::{Answer, Client};
+use crate::error::AppError;
+use crate::server::entities::dnsbl_zone;
+use crate::server::lifecycle::Finding;
+
+/// What one zone says about one address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    NotListed,
+    /// Listed, with the A answer and the TXT reason if the zone gives one.
+    Listed {
+        answer: Ipv4Addr,
+        reason: Option<String>,
+    },
+    /// The zone could not answer; the text says why.
+    Error(String),
+}
+
+/// The RFC 5782 name for `addr` in `zone`: IPv4 octets reversed, IPv6 nibbles reversed.
+pub fn query_name(addr: IpAddr, zone: &str) -> String {
+    let zone = zone.trim_end_matches('.');
+    match addr {
+        IpAddr::V4(v4) => {
+            let [a, b, c, d] = v4.octets();
+            format!("{d}.{c}.{b}.{a}.{zone}.")
+        }
+        IpAddr::V6(v6) => {
+            let mut name = String::with_capacity(64 + zone.len() + 2);
+            for byte in v6.octets().iter().rev() {
+                name.push(char::from_digit(u32::from(byte & 0x0f), 16).expect("nibble"));
+                name.push('.');
+                name.push(char::from_digit(u32::from(byte >> 4), 16).expect("nibble"));
+                name.push('.');
+            }
+            name.push_str(zone);
+            name.push('.');
+            name
+        }
+    }
+}
+
+/// What an A answer means, per RFC 5782 and Spamhaus' return codes.
+pub fn classify(answers: &[Ipv4Addr]) -> Result<Ipv4Addr, String> {
+    if let Some(code) = answers.iter().find(|a| a.octets()[..3] == [127, 255, 255]) {
+        return Err(format!(
+            "the zone answered {code}, an error code (query refused, typo or rate limit)"
+        ));
+    }
+    match answers.iter().find(|a| a.octets()[0] == 127) {
+        Some(listed) => Ok(*listed),
+        None => Err(format!(
+            "the zone answered {}, outside 127.0.0.0/8",
+            answers
+                .first()
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "nothing".into())
+        )),
+    }
+}
+
+/// Asks `zone` about `addr`.
+pub async fn lookup(client: &Client, zone: &str, addr: IpAddr) -> Verdict {
+    let name = query_name(addr, zone);
+    match client.a(&name).await {
+        Answer::NxDomain | Answer::NoData => Verdict::NotListed,
+        Answer::Error(e) => Verdict::Error(e),
+        Answer::Records(answers) => match classify(&answers) {
+            Err(e) => Verdict::Error(e),
+            Ok(answer) => Verdict::Listed {
+                answer,
+                reason: client.txt(&name).await,
+            },
+        },
+    }
+}
+
+/// RFC 5782 §5 self-test of a zone: the test address must be listed and 127.0.0.1 must
+/// not be. Returns the reason it fails.
+pub async fn self_test(client: &Client, zone: &str, v6: bool) -> Result<(), String> {
+    let (listed, clean): (IpAddr, IpAddr) = if v6 {
+        (
+            Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0x7f00, 2).into(),
+            Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0x7f00, 1).into(),
+        )
+    } else {
+        (
+            Ipv4Addr::new(127, 0, 0, 2).into(),
+            Ipv4Addr::new(127, 0, 0, 1).into(),
+        )
+    };
+    match lookup(client, zone, listed).await {
+        Verdict::Listed { .. } => {}
+        Verdict::NotListed => return Err(format!("the test address {listed} is not listed")),
+        Verdict::Error(e) => return Err(format!("asking for {listed}: {e}")),
+    }
+    match lookup(client, zone, clean).await {
+        Verdict::NotListed => Ok(()),
+        Verdict::Listed { answer, .. } => Err(format!(
+            "{clean} is listed ({answer}), so the zone lists everything"
+        )),
+        Verdict::Error(e) => Err(format!("asking for {clean}: {e}")),
+    }
+}
+
+/// The enabled zones of one cycle, each with its self-test result.
+pub struct Zones {
+    zones: Vec<TestedZone>,
+}
+
+struct TestedZone {
+    name: String,
+    healthy_v4: bool,
+    healthy_v6: bool,
+}
+
+impl Zones {
+    /// Self-tests every enabled zone and records each one's health.
+    pub async fn load_and_test(
+        db: &impl ConnectionTrait,
+        client: &Client,
+    ) -> Result<Zones, AppError> {
+        let rows = dnsbl_zone::Entity::find()
+            .filter(dnsbl_zone::Column::Enabled.eq(true))
+            .order_by_asc(dnsbl_zone::Column::Zone)
+            .all(db)
+            .await?;
+        let tests = rows.iter().map(|row| async move {
+            let v4 = self_test(client, &row.zone, false).await;
+            let v6 = if v4.is_ok() {
+                self_test(client, &row.zone, true).await.is_ok()
+            } else {
+                false
+            };
+            (row, v4, v6)
+        });
+        let results = futures::future::join_all(tests).await;
+        let now = OffsetDateTime::now_utc();
+        let mut zones = Vec::with_capacity(results.len());
+        for (row, v4, v6) in results {
+            let (health, error) = match &v4 {
+                Ok(()) => ("healthy", None),
+                Err(e) => ("failing", Some(e.clone())),
+            };
+            if let Err(e) = &v4 {
+                tracing::warn!(zone = %row.zone, reason = %e, "DNSBL zone failed its self-test");
+            }
+            dnsbl_zone::Entity::update_many()
+                .col_expr(dnsbl_zone::Column::Health, Expr::value(health))
+                .col_expr(dnsbl_zone::Column::LastError, Expr::value(error))
+                .col_expr(dnsbl_zone::Column::LastTestedAt, Expr::value(now))
+                .col_expr(dnsbl_zone::Column::Ipv6, Expr::value(v6))
+                .filter(dnsbl_zone::Column::Id.eq(row.id))
+                .exec(db)
+                .await?;
+            zones.push(TestedZone {
+                name: row.zone.clone(),
+                healthy_v4: v4.is_ok(),
+                healthy_v6: v6,
+            });
+        }
+        Ok(Zones { zones })
+    }
+
+    /// Enabled zones that failed their self-test.
+    pub fn unhealthy(&self) -> usize {
+        self.zones.iter().filter(|z| !z.healthy_v4).count()
+    }
+
+    /// The DNSBL half of a check, for an address that nothing answers on: listed by any
+    /// healthy zone is listed; otherwise an error from any zone that could judge it, or no
+    /// healthy zone able to judge it while zones are enabled, is inconclusive.
+    pub async fn judge(&self, client: &Client, addr: IpAddr) -> Finding {
+        let judges: Vec<&TestedZone> = self
+            .zones
+            .iter()
+            .filter(|z| {
+                if addr.is_ipv6() {
+                    z.healthy_v6
+                } else {
+                    z.healthy_v4
+                }
+            })
+            .collect();
+        if judges.is_empty() {
+            if self.zones.is_empty() {
+                return Finding::Clear(String::new());
+            }
+            let family = if addr.is_ipv6() { "IPv6" } else { "IPv4" };
+            return Finding::Inconclusive(format!(
+                "no enabled DNSBL zone passed its {family} self-test, so none could judge it"
+            ));
+        }
+        let verdicts = futures::future::join_all(
+            judges
+                .iter()
+                .map(|z| async move { (z.name.as_str(), lookup(client, &z.name, addr).await) }),
+        )
+        .await;
+        let mut errors = Vec::new();
+        for (zone, verdict) in verdicts {
+            match verdict {
+                Verdict::Listed { answer, reason } => {
+                    return Finding::Listed(match reason {
+                        Some(r) => format!("listed by {zone} ({answer}): {r}"),
+                        None => format!("listed by {zone} ({answer})"),
+                    })
+                }
+                Verdict::Error(e) => errors.push(format!("{zone}: {e}")),
+                Verdict::NotListed => {}
+            }
+        }
+        if errors.is_empty() {
+            Finding::Clear(String::new())
+        } else {
+            Finding::Inconclusive(format!("DNSBL {}", errors.join("; ")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_names_follow_rfc_5782() {
+        assert_eq!(
+            query_name("192.0.2.99".parse().unwrap(), "bl.example"),
+            "99.2.0.192.bl.example."
+        );
+        // RFC 5782 §2.4's own example.
+        assert_eq!(
+            query_name(
+                "2001:db8:1:2:3:4:567:89ab".parse().unwrap(),
+                "ugly.example.com."
+            ),
+            "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.ugly.example.com."
+        );
+    }
+
+    #[test]
+    fn answers_are_classified_with_error_codes_apart() {
+        assert_eq!(
+            classify(&[Ipv4Addr::new(127, 0, 0, 2)]),
+            Ok(Ipv4Addr::new(127, 0, 0, 2))
+        );
+        assert_eq!(
+            classify(&[Ipv4Addr::new(127, 0, 0, 10), Ipv4Addr::new(127, 0, 0, 4)]),
+            Ok(Ipv4Addr::new(127, 0, 0, 10))
+        );
+        for code in [1, 254, 255] {
+            let err = classify(&[Ipv4Addr::new(127, 255, 255, code)]).unwrap_err();
+            assert!(err.contains("error code"), "{err}");
+        }
+        assert!(classify(&[Ipv4Addr::new(198, 18, 0, 1)])
+            .unwrap_err()
+            .contains("outside 127.0.0.0/8"));
+    }
+}

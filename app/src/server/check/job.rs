@@ -1,0 +1,61 @@
+//! The periodic job: a cycle every `CheckPeriod`, counted from the start of the last cycle
+//! on record, so a restart neither skips a cycle nor runs one early. Never two at once: a
+//! cycle already running (started by hand) makes the job wait for the next period.
+
+use std::time::Duration;
+
+use sea_orm::{EntityTrait, QueryOrder};
+use time::OffsetDateTime;
+
+use super::cycle::{self, Trigger};
+use super::SharedEngine;
+use crate::server::entities::check_run;
+use crate::server::AppState;
+
+/// Sleeps until the next cycle is due, runs it, and again, for as long as the server runs.
+pub async fn run_forever(state: AppState, engine: SharedEngine) {
+    loop {
+        let wait = until_due(&state).await;
+        tokio::time::sleep(wait).await;
+        match cycle::start(&state, &engine, Trigger::Schedule).await {
+            Ok(started) => {
+                let run_id = started.run_id;
+                match cycle::run(&state, &engine, started, |_| {}).await {
+                    Ok(c) => tracing::info!(
+                        run = run_id,
+                        checked = c.done,
+                        freed = c.freed,
+                        used = c.still_used,
+                        blocked = c.blocked,
+                        unknown = c.unknown,
+                        "check cycle finished"
+                    ),
+                    Err(e) => tracing::error!(run = run_id, cause = ?e, "check cycle failed"),
+                }
+            }
+            Err(e) => tracing::info!(cause = %e, "scheduled check cycle skipped"),
+        }
+        // A failing database must not turn this into a busy loop.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// How long until the next cycle: one period after the last cycle started, or one period
+/// from now when none has run.
+async fn until_due(state: &AppState) -> Duration {
+    let period = state.config.check_period;
+    let last = check_run::Entity::find()
+        .order_by_desc(check_run::Column::Id)
+        .one(&state.db)
+        .await
+        .ok()
+        .flatten();
+    match last {
+        None => period,
+        Some(run) => {
+            let since = OffsetDateTime::now_utc() - run.started_at;
+            let since = Duration::try_from(since).unwrap_or(Duration::ZERO);
+            period.saturating_sub(since)
+        }
+    }
+}

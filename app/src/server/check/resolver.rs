@@ -1,0 +1,138 @@
+//! The DNS client behind DNSBL checks: hickory-resolver pointed at `DnsResolver`, or at the
+//! servers in /etc/resolv.conf — never a public resolver built into a library. Nothing is
+//! cached (a delisted address must be seen as delisted in the next cycle), /etc/hosts is
+//! not consulted, and each query is tried once within `CheckTimeout`: a zone that does not
+//! answer is an error for this cycle, not a reason to stall it.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use hickory_resolver::config::{
+    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError, NoRecords};
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::{RData, RecordType};
+use hickory_resolver::TokioResolver;
+
+use crate::server::config::Config;
+
+/// What an A query got.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer {
+    Records(Vec<Ipv4Addr>),
+    NxDomain,
+    /// The name exists without an A record.
+    NoData,
+    Error(String),
+}
+
+pub struct Client {
+    resolver: Result<TokioResolver, String>,
+}
+
+fn options(config: &Config, mut opts: ResolverOpts) -> ResolverOpts {
+    opts.cache_size = 0;
+    opts.timeout = config.check_timeout;
+    // hickory counts retries after the first try.
+    opts.attempts = 0;
+    opts.ndots = 0;
+    opts.use_hosts_file = ResolveHosts::Never;
+    opts
+}
+
+fn build(config: &Config) -> Result<TokioResolver, String> {
+    let (resolver_config, opts) = match config.dns_resolver {
+        Some(server) => (to_server(server), ResolverOpts::default()),
+        None => hickory_resolver::system_conf::read_system_conf()
+            .map_err(|e| format!("cannot read the system's DNS configuration: {e}"))?,
+    };
+    let mut builder =
+        TokioResolver::builder_with_config(resolver_config, TokioRuntimeProvider::default());
+    *builder.options_mut() = options(config, opts);
+    builder
+        .build()
+        .map_err(|e| format!("cannot set up the DNS resolver: {e}"))
+}
+
+fn to_server(server: SocketAddr) -> ResolverConfig {
+    let mut udp = ConnectionConfig::udp();
+    udp.port = server.port();
+    let mut tcp = ConnectionConfig::tcp();
+    tcp.port = server.port();
+    ResolverConfig::from_name_servers(vec![NameServerConfig::new(
+        server.ip(),
+        true,
+        vec![udp, tcp],
+    )])
+}
+
+fn describe(err: &NetError) -> Answer {
+    match err {
+        NetError::Dns(DnsError::NoRecordsFound(NoRecords { response_code, .. })) => {
+            match *response_code {
+                ResponseCode::NXDomain => Answer::NxDomain,
+                ResponseCode::NoError => Answer::NoData,
+                other => Answer::Error(format!("the server answered {other}")),
+            }
+        }
+        NetError::Dns(DnsError::ResponseCode(code)) => {
+            Answer::Error(format!("the server answered {code}"))
+        }
+        NetError::Timeout => Answer::Error("no answer in time".into()),
+        other => Answer::Error(other.to_string()),
+    }
+}
+
+impl Client {
+    pub fn from_config(config: &Config) -> Client {
+        Client {
+            resolver: build(config),
+        }
+    }
+
+    /// The A records of `name` (a fully qualified name ending in a dot).
+    pub async fn a(&self, name: &str) -> Answer {
+        let resolver = match &self.resolver {
+            Ok(r) => r,
+            Err(e) => return Answer::Error(e.clone()),
+        };
+        match resolver.lookup(name, RecordType::A).await {
+            Ok(lookup) => {
+                let records: Vec<Ipv4Addr> = lookup
+                    .answers()
+                    .iter()
+                    .filter_map(|r| match &r.data {
+                        RData::A(a) => Some(a.0),
+                        _ => None,
+                    })
+                    .collect();
+                if records.is_empty() {
+                    Answer::NoData
+                } else {
+                    Answer::Records(records)
+                }
+            }
+            Err(e) => describe(&e),
+        }
+    }
+
+    /// The TXT reason a zone gives for `name`, if any; a failure here only loses the reason.
+    pub async fn txt(&self, name: &str) -> Option<String> {
+        let lookup = self.resolver.as_ref().ok()?.txt_lookup(name).await.ok()?;
+        let texts: Vec<String> = lookup
+            .answers()
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::TXT(txt) => Some(
+                    txt.txt_data
+                        .iter()
+                        .map(|chunk| String::from_utf8_lossy(chunk))
+                        .collect::<String>(),
+                ),
+                _ => None,
+            })
+            .collect();
+        (!texts.is_empty()).then(|| texts.join(" "))
+    }
+}

@@ -1,0 +1,183 @@
+//! Applying what a check found to an address: one conditional update on the status the
+//! address had when its check started, in a transaction with its history row. If anyone
+//! changed the address meanwhile (an admin force-freed it, say), the verdict is dropped.
+
+use std::net::IpAddr;
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use time::OffsetDateTime;
+
+use super::{dnsbl, Engine};
+use crate::error::AppError;
+use crate::model::AddressStatus;
+use crate::server::entities::{address, address_event};
+use crate::server::lifecycle::{verdict, Finding};
+use crate::server::{db, ip, networks, AppState};
+
+/// The name history shows for the check engine.
+pub const CHECKER: &str = "checker";
+
+/// What became of one verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// The address moved to (or stayed in) this status.
+    Now(AddressStatus),
+    /// The check could not tell; the status stayed and the error was recorded.
+    Inconclusive,
+    /// The address changed while it was checked; nothing was written.
+    Dropped,
+}
+
+/// Writes `finding` for `row` (as read before its check), tagged with `run_id` when a cycle
+/// found it.
+pub async fn apply(
+    state: &AppState,
+    row: &address::Model,
+    finding: &Finding,
+    run_id: Option<i64>,
+) -> Result<Applied, AppError> {
+    let from = row.status;
+    let Some(to) = verdict(from, finding) else {
+        return Ok(Applied::Dropped);
+    };
+    let now = OffsetDateTime::now_utc();
+    let txn = db::begin_write(&state.db).await?;
+    // The network's lock orders this write with allocations and bulk changes, as every
+    // other status change is ordered.
+    networks::lock(&txn, row.network_id).await?;
+    let mut update = address::Entity::update_many()
+        .col_expr(address::Column::LastCheckedAt, Expr::value(now))
+        .filter(address::Column::Id.eq(row.id))
+        .filter(address::Column::Status.eq(from));
+    let reason;
+    let evidence;
+    match finding {
+        Finding::Inconclusive(error) => {
+            update = update.col_expr(address::Column::LastCheckError, Expr::value(error.clone()));
+            reason = "check inconclusive; status kept, checked again next cycle".to_string();
+            evidence = Some(error.clone());
+        }
+        Finding::Clear(note) => {
+            update = update
+                .col_expr(address::Column::Status, Expr::value(to))
+                .col_expr(address::Column::StatusChangedAt, Expr::value(now))
+                .col_expr(
+                    address::Column::Problem,
+                    Expr::value(Option::<String>::None),
+                )
+                .col_expr(
+                    address::Column::ProblemSince,
+                    Expr::value(Option::<OffsetDateTime>::None),
+                )
+                .col_expr(address::Column::FailedChecks, Expr::value(0i64))
+                .col_expr(
+                    address::Column::LastCheckError,
+                    Expr::value(Option::<String>::None),
+                );
+            reason = if note.is_empty() {
+                "passed both checks".to_string()
+            } else {
+                note.clone()
+            };
+            evidence = None;
+        }
+        Finding::InUse(found) | Finding::Listed(found) => {
+            update = update
+                .col_expr(address::Column::Status, Expr::value(to))
+                .col_expr(address::Column::Problem, Expr::value(found.clone()))
+                .col_expr(
+                    address::Column::FailedChecks,
+                    Expr::col(address::Column::FailedChecks).add(1),
+                )
+                .col_expr(
+                    address::Column::LastCheckError,
+                    Expr::value(Option::<String>::None),
+                );
+            if to != from {
+                update = update.col_expr(address::Column::StatusChangedAt, Expr::value(now));
+            }
+            // The first failure's time stays, as IPmanager's "time of occurrence".
+            if row.problem_since.is_none() {
+                update = update.col_expr(address::Column::ProblemSince, Expr::value(now));
+            }
+            reason = match finding {
+                Finding::InUse(_) => "availability check: in use".to_string(),
+                _ => "DNSBL check: listed".to_string(),
+            };
+            evidence = Some(found.clone());
+        }
+    }
+    if update.exec(&txn).await?.rows_affected != 1 {
+        txn.rollback().await?;
+        return Ok(Applied::Dropped);
+    }
+    if to != from {
+        networks::recount(&txn, row.network_id, from, to).await?;
+    }
+    address_event::ActiveModel {
+        address_id: Set(row.id),
+        at: Set(now),
+        actor_id: Set(None),
+        actor_name: Set(CHECKER.to_string()),
+        from_status: Set(from),
+        to_status: Set(to),
+        reason: Set(reason),
+        evidence: Set(evidence),
+        run_id: Set(run_id),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(match finding {
+        Finding::Inconclusive(_) => Applied::Inconclusive,
+        _ => Applied::Now(to),
+    })
+}
+
+/// How a candidate fared in the check right before allocation.
+#[derive(Debug)]
+pub enum Vetted {
+    Passed,
+    /// It failed and now has a problem status; the text is the evidence.
+    Failed(String),
+    /// The check could not tell; the address stays free but is not handed out.
+    Inconclusive(String),
+}
+
+/// Checks the free address `n` right before it is allocated. A failure gives the address
+/// its problem status at once, so the next candidate is another address.
+pub async fn vet(state: &AppState, engine: &Engine, n: u128) -> Result<Vetted, AppError> {
+    let addr: IpAddr = ip::from_u128(n);
+    let zones = dnsbl::Zones::load_and_test(&state.db, &engine.checker.dnsbl).await?;
+    let finding = engine.checker.check(addr, &zones).await;
+    match &finding {
+        Finding::Clear(_) => return Ok(Vetted::Passed),
+        Finding::Inconclusive(e) => return Ok(Vetted::Inconclusive(e.clone())),
+        Finding::InUse(_) | Finding::Listed(_) => {}
+    }
+    let row = address::Entity::find()
+        .filter(address::Column::Ip.eq(n.to_be_bytes().to_vec()))
+        .one(&state.db)
+        .await?;
+    let evidence = match &finding {
+        Finding::InUse(e) | Finding::Listed(e) => e.clone(),
+        _ => unreachable!("handled above"),
+    };
+    match row {
+        Some(row) if row.status == AddressStatus::Free => {
+            apply(state, &row, &finding, None).await?;
+        }
+        Some(_) => {}
+        None => {
+            // A sparse network keeps no row for a free address: record the problem as one.
+            let net = networks::containing(&state.db, addr)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("{addr} is in no network.")))?;
+            let inserted = crate::server::addresses::insert_free_row(state, net.id, n).await?;
+            apply(state, &inserted, &finding, None).await?;
+        }
+    }
+    Ok(Vetted::Failed(evidence))
+}

@@ -1,0 +1,24 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "check_runs")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub trigger: String,
+    pub started_at: TimeDateTimeWithTimeZone,
+    pub finished_at: Option<TimeDateTimeWithTimeZone>,
+    pub total: i64,
+    pub done: i64,
+    pub freed: i64,
+    pub still_used: i64,
+    pub blocked: i64,
+    pub unknown: i64,
+    pub zones_unhealthy: i32,
+    pub error: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
