@@ -420,3 +420,56 @@ async fn released_ipv6_addresses_are_freed_without_checks_when_ipv6_checking_is_
         "{d}"
     );
 }
+
+#[tokio::test]
+async fn ipvet_check_runs_one_cycle_and_exits_for_cron() {
+    let app = TestApp::spawn_with(|c: &mut Config| c.disable_ip_allocation_checking = true).await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    network_with_released(&app, &admin, "198.18.0.0/24", &["198.18.0.8", "198.18.0.9"]).await;
+    let free = crate::helpers::fixture_program("always-free.sh");
+    let dir = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ipvet"))
+        .arg("check")
+        .current_dir(dir.path())
+        .env("IPVET_DATABASE", app.state.config.database.as_str())
+        .env("IPVET_IP_CHECKER_SCRIPT", &free.0)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(
+            "2 addresses checked: 2 freed, 0 used in network, 0 blocked by DNSBL, 0 inconclusive."
+        ),
+        "{stdout}"
+    );
+    let run = check_run::Entity::find()
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((run.trigger.as_str(), run.freed), ("command", 2));
+    assert_eq!(
+        detail(&app, &admin, "198.18.0.9").await["address"]["status"],
+        "free"
+    );
+
+    // A configuration it cannot use fails the run.
+    let bad = tokio::process::Command::new(env!("CARGO_BIN_EXE_ipvet"))
+        .arg("check")
+        .current_dir(dir.path())
+        .env("IPVET_DATABASE", app.state.config.database.as_str())
+        .env("IPVET_IP_CHECKER_SCRIPT", "relative/checker.sh")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not an absolute path"));
+}
