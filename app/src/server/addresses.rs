@@ -159,81 +159,12 @@ async fn apply(
     reason: &str,
     holder: Holder,
 ) -> Result<AddressView, AppError> {
+    let bytes = n.to_be_bytes().to_vec();
     let shown = ip::from_u128(n).to_string();
     let row = find_row(txn, n).await?;
     let from = row.as_ref().map_or(AddressStatus::Free, |r| r.status);
     let to = transition(action, from)
         .map_err(|refused| AppError::Conflict(format!("{shown}: {refused}")))?;
-    let change = Change {
-        from,
-        to,
-        reason,
-        set_holder: matches!(action, Action::Allocate | Action::Reserve),
-        problem: None,
-    };
-    let id = write_change(txn, actor, net, n, row, change, holder).await?;
-    if action == Action::ForceFree {
-        audit::record(
-            txn,
-            actor,
-            "address.force_free",
-            &shown,
-            Some(from.as_str().into()),
-            Some(format!("free: {reason}")),
-        )
-        .await?;
-    }
-    let after = address::Entity::find_by_id(id)
-        .one(txn)
-        .await?
-        .ok_or(AppError::Internal)?;
-    Ok(view(after))
-}
-
-/// The row of address `n`, if it has one.
-pub(crate) async fn find_row(
-    txn: &impl ConnectionTrait,
-    n: u128,
-) -> Result<Option<address::Model>, AppError> {
-    Ok(address::Entity::find()
-        .filter(address::Column::Ip.eq(n.to_be_bytes().to_vec()))
-        .one(txn)
-        .await?)
-}
-
-/// One status change, already allowed by the lifecycle.
-pub(crate) struct Change<'a> {
-    pub from: AddressStatus,
-    pub to: AddressStatus,
-    pub reason: &'a str,
-    /// Whether the holder's owner, host name and note are written (a free address always
-    /// loses them).
-    pub set_holder: bool,
-    /// The problem text for a problem status.
-    pub problem: Option<String>,
-}
-
-/// Writes `change` to address `n` (whose current row is `row`) as one conditional update,
-/// or an insert for an address without a row, then moves the network's counts and writes
-/// the history row. Returns the address's row id.
-pub(crate) async fn write_change(
-    txn: &DatabaseTransaction,
-    actor: &Caller,
-    net: &network::Model,
-    n: u128,
-    row: Option<address::Model>,
-    change: Change<'_>,
-    holder: Holder,
-) -> Result<i64, AppError> {
-    let Change {
-        from,
-        to,
-        reason,
-        set_holder,
-        problem,
-    } = change;
-    let bytes = n.to_be_bytes().to_vec();
-    let shown = ip::from_u128(n).to_string();
     let now = OffsetDateTime::now_utc();
     // A free address keeps nothing of its last holder; history keeps who had it.
     let holder = if to == AddressStatus::Free {
@@ -241,7 +172,6 @@ pub(crate) async fn write_change(
     } else {
         holder
     };
-    let problem_since = problem.as_ref().map(|_| now);
     let changed_meanwhile = || {
         AppError::Conflict(format!(
             "Address {shown} changed meanwhile; reload and try again."
@@ -254,7 +184,7 @@ pub(crate) async fn write_change(
                 .col_expr(address::Column::StatusChangedAt, Expr::value(now))
                 .filter(address::Column::Id.eq(r.id))
                 .filter(address::Column::Status.eq(from));
-            if set_holder || to == AddressStatus::Free {
+            if matches!(action, Action::Allocate | Action::Reserve) || to == AddressStatus::Free {
                 update = update
                     .col_expr(address::Column::Owner, Expr::value(holder.owner.clone()))
                     .col_expr(
@@ -263,10 +193,16 @@ pub(crate) async fn write_change(
                     )
                     .col_expr(address::Column::Note, Expr::value(holder.note.clone()));
             }
-            if to == AddressStatus::Free || problem.is_some() {
+            if to == AddressStatus::Free {
                 update = update
-                    .col_expr(address::Column::Problem, Expr::value(problem.clone()))
-                    .col_expr(address::Column::ProblemSince, Expr::value(problem_since));
+                    .col_expr(
+                        address::Column::Problem,
+                        Expr::value(Option::<String>::None),
+                    )
+                    .col_expr(
+                        address::Column::ProblemSince,
+                        Expr::value(Option::<OffsetDateTime>::None),
+                    );
             }
             if update.exec(txn).await?.rows_affected != 1 {
                 return Err(changed_meanwhile());
@@ -282,8 +218,6 @@ pub(crate) async fn write_change(
                 hostname: Set(holder.hostname.clone()),
                 note: Set(holder.note.clone()),
                 status_changed_at: Set(now),
-                problem: Set(problem.clone()),
-                problem_since: Set(problem_since),
                 ..Default::default()
             }
             .insert(txn)
@@ -311,7 +245,30 @@ pub(crate) async fn write_change(
     }
     .insert(txn)
     .await?;
-    Ok(id)
+    if action == Action::ForceFree {
+        audit::record(
+            txn,
+            actor,
+            "address.force_free",
+            &shown,
+            Some(from.as_str().into()),
+            Some(format!("free: {reason}")),
+        )
+        .await?;
+    }
+    let after = address::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .ok_or(AppError::Internal)?;
+    Ok(view(after))
+}
+
+/// The row of address `n`, if it has one.
+async fn find_row(txn: &impl ConnectionTrait, n: u128) -> Result<Option<address::Model>, AppError> {
+    Ok(address::Entity::find()
+        .filter(address::Column::Ip.eq(n.to_be_bytes().to_vec()))
+        .one(txn)
+        .await?)
 }
 
 /// Candidates that may fail the check before allocation before the allocation gives up.
@@ -368,7 +325,7 @@ pub async fn allocate(
                 .ok_or_else(|| no_free(&cidr, &failed))?,
         };
         let shown = ip::from_u128(n);
-        match super::check::vet(state, &state.checks, n).await? {
+        match super::check::vet(state, &state.checks, network_id, n).await? {
             Vetted::Passed => {}
             Vetted::Failed(why) | Vetted::Inconclusive(why) => {
                 if requested.is_some() {
@@ -457,18 +414,9 @@ pub async fn insert_free_row(
         txn.commit().await?;
         return Ok(row);
     }
-    let row = address::ActiveModel {
-        network_id: Set(network_id),
-        ip: Set(n.to_be_bytes().to_vec()),
-        status: Set(AddressStatus::Free),
-        owner: Set(String::new()),
-        hostname: Set(String::new()),
-        note: Set(String::new()),
-        status_changed_at: Set(OffsetDateTime::now_utc()),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
+    let row = networks::free_row(network_id, n, OffsetDateTime::now_utc())
+        .insert(&txn)
+        .await?;
     txn.commit().await?;
     Ok(row)
 }

@@ -234,6 +234,20 @@ pub async fn create(
     view(&actor.state.db, net).await
 }
 
+/// The row of a free address `n` of the network, as materialising writes it.
+pub(crate) fn free_row(network_id: i64, n: u128, now: OffsetDateTime) -> address::ActiveModel {
+    address::ActiveModel {
+        network_id: Set(network_id),
+        ip: Set(n.to_be_bytes().to_vec()),
+        status: Set(AddressStatus::Free),
+        owner: Set(String::new()),
+        hostname: Set(String::new()),
+        note: Set(String::new()),
+        status_changed_at: Set(now),
+        ..Default::default()
+    }
+}
+
 async fn materialize_free(
     txn: &DatabaseTransaction,
     network_id: i64,
@@ -244,16 +258,7 @@ async fn materialize_free(
     let mut next = first;
     while next <= last {
         let end = last.min(next + INSERT_BATCH as u128 - 1);
-        let rows = (next..=end).map(|n| address::ActiveModel {
-            network_id: Set(network_id),
-            ip: Set(n.to_be_bytes().to_vec()),
-            status: Set(AddressStatus::Free),
-            owner: Set(String::new()),
-            hostname: Set(String::new()),
-            note: Set(String::new()),
-            status_changed_at: Set(now),
-            ..Default::default()
-        });
+        let rows = (next..=end).map(|n| free_row(network_id, n, now));
         address::Entity::insert_many(rows)
             .exec_without_returning(txn)
             .await?;

@@ -6,7 +6,7 @@ use futures::stream::{self, StreamExt};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    QuerySelect, Set, UpdateMany,
 };
 use time::OffsetDateTime;
 
@@ -49,6 +49,8 @@ pub struct Counts {
     pub blocked: i64,
     pub unknown: i64,
     pub dropped: i64,
+    /// Enabled DNSBL zones that failed their self-test this cycle.
+    pub zones_unhealthy: i32,
 }
 
 impl Counts {
@@ -102,31 +104,19 @@ pub async fn run(
     let run_id = started.run_id;
     let result = run_inner(state, engine, run_id, &mut progress).await;
     let (counts, error) = match &result {
-        Ok((counts, _)) => (counts.clone(), None),
-        Err((counts, e)) => (counts.clone(), Some(e.to_string())),
+        Ok(counts) => (counts, None),
+        Err((counts, e)) => (counts, Some(e.to_string())),
     };
-    let zones_unhealthy = result.as_ref().map(|(_, z)| *z).unwrap_or(0);
-    check_run::Entity::update_many()
+    counts_update(run_id, counts)
         .col_expr(
             check_run::Column::FinishedAt,
             Expr::value(OffsetDateTime::now_utc()),
         )
-        .col_expr(check_run::Column::Total, Expr::value(counts.total))
-        .col_expr(check_run::Column::Done, Expr::value(counts.done))
-        .col_expr(check_run::Column::Freed, Expr::value(counts.freed))
-        .col_expr(check_run::Column::StillUsed, Expr::value(counts.still_used))
-        .col_expr(check_run::Column::Blocked, Expr::value(counts.blocked))
-        .col_expr(check_run::Column::Unknown, Expr::value(counts.unknown))
-        .col_expr(
-            check_run::Column::ZonesUnhealthy,
-            Expr::value(zones_unhealthy),
-        )
         .col_expr(check_run::Column::Error, Expr::value(error))
-        .filter(check_run::Column::Id.eq(run_id))
         .exec(&state.db)
         .await?;
     drop(started.guard);
-    result.map(|(counts, _)| counts).map_err(|(_, e)| e)
+    result.map_err(|(_, e)| e)
 }
 
 async fn run_inner(
@@ -134,19 +124,19 @@ async fn run_inner(
     engine: &Engine,
     run_id: i64,
     progress: &mut impl FnMut(&Counts),
-) -> Result<(Counts, i32), (Counts, AppError)> {
+) -> Result<Counts, (Counts, AppError)> {
     let mut counts = Counts::default();
     let fail = |counts: &Counts, e: AppError| (counts.clone(), e);
     let zones = dnsbl::Zones::load_and_test(&state.db, &engine.checker.dnsbl)
         .await
         .map_err(|e| fail(&counts, e))?;
-    let unhealthy = zones.unhealthy() as i32;
+    counts.zones_unhealthy = zones.unhealthy() as i32;
     counts.total = address::Entity::find()
         .filter(address::Column::Status.is_in(CHECKED))
         .count(&state.db)
         .await
         .map_err(|e| fail(&counts, e.into()))? as i64;
-    write_progress(state, run_id, &counts, unhealthy)
+    write_progress(state, run_id, &counts)
         .await
         .map_err(|e| fail(&counts, e))?;
     progress(&counts);
@@ -180,20 +170,16 @@ async fn run_inner(
         }
         // Addresses released during the cycle join it; the total grows with them.
         counts.total = counts.total.max(counts.done);
-        write_progress(state, run_id, &counts, unhealthy)
+        write_progress(state, run_id, &counts)
             .await
             .map_err(|e| fail(&counts, e))?;
         progress(&counts);
     }
-    Ok((counts, unhealthy))
+    Ok(counts)
 }
 
-async fn write_progress(
-    state: &AppState,
-    run_id: i64,
-    counts: &Counts,
-    zones_unhealthy: i32,
-) -> Result<(), AppError> {
+/// The update that writes a run's counts; the end of a run adds to it.
+fn counts_update(run_id: i64, counts: &Counts) -> UpdateMany<check_run::Entity> {
     check_run::Entity::update_many()
         .col_expr(check_run::Column::Total, Expr::value(counts.total))
         .col_expr(check_run::Column::Done, Expr::value(counts.done))
@@ -203,10 +189,12 @@ async fn write_progress(
         .col_expr(check_run::Column::Unknown, Expr::value(counts.unknown))
         .col_expr(
             check_run::Column::ZonesUnhealthy,
-            Expr::value(zones_unhealthy),
+            Expr::value(counts.zones_unhealthy),
         )
         .filter(check_run::Column::Id.eq(run_id))
-        .exec(&state.db)
-        .await?;
+}
+
+async fn write_progress(state: &AppState, run_id: i64, counts: &Counts) -> Result<(), AppError> {
+    counts_update(run_id, counts).exec(&state.db).await?;
     Ok(())
 }

@@ -146,38 +146,34 @@ pub enum Vetted {
     Inconclusive(String),
 }
 
-/// Checks the free address `n` right before it is allocated. A failure gives the address
-/// its problem status at once, so the next candidate is another address.
-pub async fn vet(state: &AppState, engine: &Engine, n: u128) -> Result<Vetted, AppError> {
+/// Checks the free address `n` of the network `network_id` right before it is allocated.
+/// A failure gives the address its problem status at once, so the next candidate is
+/// another address.
+pub async fn vet(
+    state: &AppState,
+    engine: &Engine,
+    network_id: i64,
+    n: u128,
+) -> Result<Vetted, AppError> {
     let addr: IpAddr = ip::from_u128(n);
     let zones = dnsbl::Zones::load_and_test(&state.db, &engine.checker.dnsbl).await?;
     let finding = engine.checker.check(addr, &zones).await;
-    match &finding {
+    let evidence = match &finding {
         Finding::Clear(_) => return Ok(Vetted::Passed),
         Finding::Inconclusive(e) => return Ok(Vetted::Inconclusive(e.clone())),
-        Finding::InUse(_) | Finding::Listed(_) => {}
-    }
+        Finding::InUse(e) | Finding::Listed(e) => e.clone(),
+    };
     let row = address::Entity::find()
         .filter(address::Column::Ip.eq(n.to_be_bytes().to_vec()))
         .one(&state.db)
         .await?;
-    let evidence = match &finding {
-        Finding::InUse(e) | Finding::Listed(e) => e.clone(),
-        _ => unreachable!("handled above"),
+    let row = match row {
+        Some(row) => row,
+        // A sparse network keeps no row for a free address: record the problem on one.
+        None => crate::server::addresses::insert_free_row(state, network_id, n).await?,
     };
-    match row {
-        Some(row) if row.status == AddressStatus::Free => {
-            apply(state, &row, &finding, None).await?;
-        }
-        Some(_) => {}
-        None => {
-            // A sparse network keeps no row for a free address: record the problem as one.
-            let net = networks::containing(&state.db, addr)
-                .await?
-                .ok_or_else(|| AppError::NotFound(format!("{addr} is in no network.")))?;
-            let inserted = crate::server::addresses::insert_free_row(state, net.id, n).await?;
-            apply(state, &inserted, &finding, None).await?;
-        }
+    if row.status == AddressStatus::Free {
+        apply(state, &row, &finding, None).await?;
     }
     Ok(Vetted::Failed(evidence))
 }
