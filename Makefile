@@ -63,7 +63,10 @@ fmt:
 	cargo fmt --all
 
 ## Benchmarks (release build): the inventory at a million addresses, on SQLite and, when
-## IPVET_TEST_POSTGRES is set, PostgreSQL. Results go to target/bench/; docs/benchmarks.md
-## keeps them.
+## IPVET_TEST_POSTGRES is set, PostgreSQL; and the check engine over a /16 in network
+## namespaces it makes (root), beside fping and pydnsbl. Results go to target/bench/;
+## docs/benchmarks.md keeps them.
 bench:
+	.ci/install-tools.sh bench >/dev/null
 	cargo bench -p server --bench inventory
+	IPVET_BENCH_PYTHON="$$(.ci/install-tools.sh bench-python)" cargo bench -p server --bench checks

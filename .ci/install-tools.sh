@@ -10,6 +10,8 @@ CARGO_LEPTOS_VERSION=0.3.11
 # Must equal the `wasm-bindgen = "=..."` pin in the workspace Cargo.toml.
 WASM_BINDGEN_VERSION=0.2.130
 BINARYEN_VERSION=132.0.0
+# The DNSBL peer of the check benchmark.
+PYDNSBL_VERSION=1.1.7
 mkdir -p "$TOOLS"
 
 log() { printf '[install-tools] %s\n' "$*" >&2; }
@@ -81,6 +83,19 @@ apt_install() {
   fi
 }
 
+bench_python() {
+  echo "$TOOLS/pydnsbl-$PYDNSBL_VERSION/bin/python"
+}
+
+install_pydnsbl() {
+  local root="$TOOLS/pydnsbl-$PYDNSBL_VERSION"
+  if [ -x "$root/bin/python" ] && "$root/bin/python" -c 'import pydnsbl' 2>/dev/null; then return; fi
+  log "installing pydnsbl $PYDNSBL_VERSION from PyPI"
+  rm -rf "$root"
+  python3 -m venv "$root"
+  "$root/bin/pip" install -q "pydnsbl==$PYDNSBL_VERSION" >&2
+}
+
 tool_path() {
   echo "$TOOLS/cargo-leptos-$CARGO_LEPTOS_VERSION-no-downloads/bin:$TOOLS/wasm-bindgen-$WASM_BINDGEN_VERSION/bin:$TOOLS/binaryen-$BINARYEN_VERSION/node_modules/.bin"
 }
@@ -91,7 +106,10 @@ case "${1:-all}" in
          install_cargo_leptos; install_wasm_bindgen; install_binaryen ;;
   test)  apt_install chromium iproute2 ;;
   all)   "$0" build; "$0" test ;;
+  # The check benchmark's peers: fping, the seeds' ping, pydnsbl.
+  bench) apt_install fping iputils-ping iproute2; install_pydnsbl ;;
+  bench-python) bench_python ;;
   # What to put first on PATH so these tools, and no others of the same name, are used.
   path)  tool_path ;;
-  *) echo "usage: $0 [build|test|all|path]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|test|all|bench|bench-python|path]" >&2; exit 2 ;;
 esac

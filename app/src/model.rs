@@ -124,6 +124,37 @@ pub struct DashboardSummary {
     pub in_use: Vec<(AddressStatus, u64)>,
     /// The networks with the smallest share of free addresses, fullest first.
     pub nearest_full: Vec<NetworkView>,
+    pub checks: ChecksSummary,
+}
+
+/// The check engine as the dashboard shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChecksSummary {
+    /// The availability check in use ("built-in ICMP prober", or the checker script).
+    pub prober: String,
+    /// A configuration problem that makes every availability check inconclusive.
+    pub problem: Option<String>,
+    /// The latest check cycle, running or done.
+    pub last_run: Option<CheckRunView>,
+}
+
+/// One check cycle (a `check_runs` row) as pages and the API show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckRunView {
+    pub id: i64,
+    /// "schedule", "manual" or "command".
+    pub trigger: String,
+    pub started_at: String,
+    /// Absent while the cycle runs.
+    pub finished_at: Option<String>,
+    pub total: i64,
+    pub done: i64,
+    pub freed: i64,
+    pub still_used: i64,
+    pub blocked: i64,
+    pub unknown: i64,
+    pub zones_unhealthy: i32,
+    pub error: Option<String>,
 }
 
 /// A network as pages and the API show it. Sizes are strings: an IPv6 /64 holds more

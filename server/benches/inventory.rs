@@ -203,7 +203,7 @@ async fn run(backend: &str, postgres: Option<&str>) -> Vec<(String, String, Stri
         "–".into(),
     );
     for n in 0..100 {
-        let a = format!("2001:2::{:x}", n * 7919);
+        let a = std::net::Ipv6Addr::from(0x2001_0002_u128 << 96 | (n * 7919)).to_string();
         bench
             .call(
                 "/api/addresses/allocate",

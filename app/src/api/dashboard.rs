@@ -11,7 +11,7 @@ pub async fn load_dashboard() -> Result<DashboardSummary, AppError> {
     use crate::server::{auth::guard::require, dashboard, respond};
     respond(async {
         let caller = require(Role::Viewer).await?;
-        dashboard::summary(&caller.state.db).await
+        dashboard::summary(&caller.state).await
     })
     .await
 }

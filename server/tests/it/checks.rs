@@ -1,12 +1,17 @@
-//! The check engine against real processes (checker scripts) and a real DNS server on
-//! loopback, on SQLite and PostgreSQL. Nothing here sends traffic anywhere else: the
-//! availability checks are scripts, and DNS goes to the test server.
+//! The check engine against real processes (checker scripts), a real DNS server on
+//! loopback and real ICMP in network namespaces the tests make, on SQLite and PostgreSQL.
+//! Nothing here sends traffic anywhere else: DNS goes to the test server, and pings only
+//! to the test namespaces.
 
 use std::net::Ipv4Addr;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use app::model::Role;
+use app::server::check::cycle::{self, Trigger};
+use app::server::check::icmp::IcmpProber;
+use app::server::check::script::ScriptChecker;
+use app::server::check::{resolver, Availability, Checker, Engine, Prober};
 use app::server::config::{Config, ProgramPath};
 use app::server::entities::{check_run, dnsbl_zone};
 use hickory_proto::rr::RecordType;
@@ -472,4 +477,276 @@ async fn ipvet_check_runs_one_cycle_and_exits_for_cron() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not an absolute path"));
+}
+
+#[tokio::test]
+async fn the_built_in_prober_finds_what_answers_in_a_test_network() {
+    let net = crate::netns::TestNet::create();
+    let app = TestApp::spawn_with(|c: &mut Config| c.disable_ip_allocation_checking = true).await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    network_with_released(&app, &admin, "198.18.0.0/24", &["198.18.0.2", "198.18.0.9"]).await;
+    network_with_released(&app, &admin, "2001:2::/64", &["2001:2::2", "2001:2::9"]).await;
+
+    // The prober's sockets are opened inside the test network; the cycle runs here, on
+    // the test's database. No zone is enabled, so DNS is never asked.
+    let runtime = tokio::runtime::Handle::current();
+    let prober = net.in_prober(move || {
+        let _entered = runtime.enter();
+        IcmpProber::new(2, Duration::from_millis(800))
+    });
+    assert_eq!(prober.problem(), None, "root opens raw ICMP sockets");
+    let checker = Checker {
+        prober: Prober::Icmp(prober),
+        dnsbl: resolver::Client::from_config(&app.state.config),
+        disable_ipv6: false,
+    };
+    let engine = Engine::with_checker(checker, 64);
+    let started = cycle::start(&app.state, &engine, Trigger::Manual)
+        .await
+        .unwrap();
+    let counts = cycle::run(&app.state, &engine, started, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (counts.done, counts.freed, counts.still_used, counts.unknown),
+        (4, 2, 2, 0),
+        "{counts:?}"
+    );
+    for used in ["198.18.0.2", "2001:2::2"] {
+        let d = detail(&app, &admin, used).await;
+        assert_eq!(d["address"]["status"], "used_in_network", "{d}");
+        let problem = d["address"]["problem"].as_str().unwrap();
+        assert!(
+            problem.starts_with("answers ICMP echo (reply in "),
+            "{problem}"
+        );
+    }
+    for silent in ["198.18.0.9", "2001:2::9"] {
+        let d = detail(&app, &admin, silent).await;
+        assert_eq!(d["address"]["status"], "free", "{d}");
+        assert_eq!(d["history"][0]["reason"], "passed both checks");
+    }
+    drop(net);
+}
+
+#[tokio::test]
+async fn checker_scripts_are_judged_by_their_output_whatever_they_do() {
+    let addr: std::net::IpAddr = "198.18.0.1".parse().unwrap();
+    let judge = |body: &str| {
+        let s = script(body);
+        async move {
+            ScriptChecker::new(&s.path.0, Duration::from_secs(5))
+                .check(addr)
+                .await
+        }
+    };
+    // A megabyte on stdout is read to the end and capped; the first line decides.
+    assert_eq!(
+        judge("yes \"in use: $1\" | head -c 1000000").await,
+        Availability::InUse("checker script: in use: 198.18.0.1".into())
+    );
+    // A megabyte on stderr does not block the script before it prints OK.
+    assert_eq!(
+        judge("head -c 1000000 /dev/zero >&2\necho OK").await,
+        Availability::Free
+    );
+    // A script that exits before looking at its argument checked nothing.
+    assert_eq!(
+        judge("exit 3").await,
+        Availability::Unknown(
+            "the checker script failed (exit status: 3) and printed nothing".into()
+        )
+    );
+    assert_eq!(
+        judge("echo 'not OK'").await,
+        Availability::InUse("checker script: not OK".into())
+    );
+    // It sees only the environment it is given, and nothing on stdin.
+    assert_eq!(
+        judge("if [ -z \"$HOME$USER\" ] && [ \"$LANG\" = C ] && ! read -r line; then echo OK; else echo \"leaked: $HOME $USER\"; fi").await,
+        Availability::Free
+    );
+    let missing = ScriptChecker::new(
+        std::path::Path::new("/nonexistent/checker"),
+        Duration::from_secs(1),
+    )
+    .check(addr)
+    .await;
+    assert!(
+        matches!(&missing, Availability::Unknown(e) if e.contains("cannot run the checker script")),
+        "{missing:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_cycle_runs_at_most_check_concurrency_scripts_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    // Each run marks itself running, notes how many are, and unmarks itself.
+    let checker = script(&format!(
+        "touch {d}/run.$1\nls {d} | grep -c '^run\\.' >> {d}/seen\nsleep 0.3\nrm {d}/run.$1\necho OK"
+    ));
+    let path = checker.path.clone();
+    let app = TestApp::spawn_with(move |c: &mut Config| {
+        c.ip_checker_script = Some(path);
+        c.check_concurrency = 3;
+        c.disable_ip_allocation_checking = true;
+    })
+    .await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let ips: Vec<String> = (1..=12).map(|i| format!("198.18.0.{i}")).collect();
+    let ips: Vec<&str> = ips.iter().map(String::as_str).collect();
+    network_with_released(&app, &admin, "198.18.0.0/24", &ips).await;
+    let run = run_cycle(&app, &admin).await;
+    assert_eq!((run.done, run.freed), (12, 12), "{run:?}");
+    let seen: Vec<u32> = std::fs::read_to_string(dir.path().join("seen"))
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    assert_eq!(seen.len(), 12);
+    let most = *seen.iter().max().unwrap();
+    assert!(most <= 3, "{most} scripts ran at once: {seen:?}");
+    assert!(most >= 2, "the checks ran one at a time: {seen:?}");
+}
+
+#[tokio::test]
+async fn ipv6_addresses_are_judged_only_by_zones_that_pass_the_ipv6_self_test() {
+    let (v6, v4only) = ("six.ipvet.test", "four.ipvet.test");
+    let listed: std::net::Ipv6Addr = "2001:2::3".parse().unwrap();
+    let dns = DnsServer::start(
+        Zones::default()
+            .healthy(v6)
+            .healthy_v6(v6)
+            .listed_v6(v6, listed, Ipv4Addr::new(127, 0, 0, 3), "listed for tests")
+            .healthy(v4only)
+            // Spamhaus' "error" answer: not a listing.
+            .listed(
+                v4only,
+                Ipv4Addr::new(198, 18, 0, 10),
+                Ipv4Addr::new(127, 255, 255, 254),
+                "query refused",
+            ),
+    )
+    .await;
+    let dns_addr = dns.addr;
+    let app = TestApp::spawn_with(move |c: &mut Config| {
+        c.dns_resolver = Some(dns_addr);
+        c.disable_ip_allocation_checking = true;
+    })
+    .await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    add_zone(&app, v6).await;
+    add_zone(&app, v4only).await;
+    network_with_released(&app, &admin, "2001:2::/64", &["2001:2::3", "2001:2::4"]).await;
+    network_with_released(&app, &admin, "198.18.0.0/24", &["198.18.0.10"]).await;
+    let run = run_cycle(&app, &admin).await;
+    assert_eq!(
+        (
+            run.done,
+            run.freed,
+            run.blocked,
+            run.unknown,
+            run.zones_unhealthy
+        ),
+        (3, 1, 1, 1, 0),
+        "{run:?}"
+    );
+    let blocked = detail(&app, &admin, "2001:2::3").await;
+    assert_eq!(blocked["address"]["status"], "blocked_by_dnsbl");
+    assert_eq!(
+        blocked["address"]["problem"],
+        "listed by six.ipvet.test (127.0.0.3): listed for tests"
+    );
+    assert_eq!(
+        detail(&app, &admin, "2001:2::4").await["address"]["status"],
+        "free"
+    );
+    let refused = detail(&app, &admin, "198.18.0.10").await;
+    assert_eq!(refused["address"]["status"], "being_checked");
+    let why = refused["history"][0]["evidence"].as_str().unwrap();
+    assert!(
+        why.contains("127.255.255.254") && why.contains("error code"),
+        "{why}"
+    );
+
+    // Only the zone that passed the IPv6 self-test was asked about IPv6 addresses.
+    let zones = dnsbl_zone::Entity::find().all(&app.state.db).await.unwrap();
+    let ipv6: Vec<(String, bool)> = zones.iter().map(|z| (z.zone.clone(), z.ipv6)).collect();
+    assert!(
+        ipv6.contains(&(v6.into(), true)) && ipv6.contains(&(v4only.into(), false)),
+        "{ipv6:?}"
+    );
+    let asked = dns.asked.lock().unwrap().clone();
+    let four_nibbles = crate::dns::nibbles("2001:2::4".parse().unwrap(), v4only);
+    assert!(!asked.contains(&format!("{four_nibbles}.")), "{asked:?}");
+    let six_nibbles = crate::dns::nibbles("2001:2::4".parse().unwrap(), v6);
+    assert!(asked.contains(&format!("{six_nibbles}.")), "{asked:?}");
+}
+
+#[tokio::test]
+async fn the_periodic_job_runs_cycles_by_itself() {
+    let app = TestApp::spawn_with(|c: &mut Config| {
+        c.check_period = Duration::from_secs(1);
+        c.disable_ip_allocation_checking = true;
+    })
+    .await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    network_with_released(&app, &admin, "198.18.0.0/24", &["198.18.0.4"]).await;
+    let mut freed = false;
+    for _ in 0..100 {
+        let d = detail(&app, &admin, "198.18.0.4").await;
+        if d["address"]["status"] == "free" {
+            assert_eq!(d["history"][0]["actor"], "checker");
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(freed, "no scheduled cycle freed the address within 10 s");
+    let runs = check_run::Entity::find().all(&app.state.db).await.unwrap();
+    assert!(!runs.is_empty());
+    assert!(runs.iter().all(|r| r.trigger == "schedule"), "{runs:?}");
+}
+
+#[tokio::test]
+async fn with_allocation_checking_off_the_lowest_free_address_is_handed_out_unchecked() {
+    let asked = tempfile::tempdir().unwrap();
+    // A checker that finds everything in use, and notes that it was asked.
+    let checker = script(&format!(
+        "touch {}/asked\necho \"reply from $1\"",
+        asked.path().display()
+    ));
+    let path = checker.path.clone();
+    let app = TestApp::spawn_with(move |c: &mut Config| {
+        c.ip_checker_script = Some(path);
+        c.disable_ip_allocation_checking = true;
+    })
+    .await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let (_, net) = call(
+        &app,
+        &admin,
+        "/api/networks/create",
+        &[
+            ("cidr", "198.18.0.0/24"),
+            ("name", "n"),
+            ("description", ""),
+        ],
+    )
+    .await;
+    let id = net["id"].to_string();
+    let form = [
+        ("network_id", id.as_str()),
+        ("owner", "o"),
+        ("hostname", ""),
+        ("note", ""),
+    ];
+    let (status, got) = call(&app, &admin, "/api/addresses/allocate", &form).await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["address"], "198.18.0.1");
+    assert!(
+        !asked.path().join("asked").exists(),
+        "the checker was not run"
+    );
 }

@@ -2,9 +2,9 @@
 //! zones held in memory, and able to fail the ways real servers fail (SERVFAIL, REFUSED,
 //! silence). A name not in the table is NXDOMAIN; a name with other types only is NODATA.
 
-use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
 
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::rdata::{A, SOA, TXT};
@@ -23,6 +23,7 @@ pub enum Reply {
 #[derive(Default)]
 pub struct Zones {
     entries: HashMap<(String, RecordType), Reply>,
+    names: HashSet<String>,
 }
 
 fn key(name: &str) -> String {
@@ -35,6 +36,7 @@ fn key(name: &str) -> String {
 
 impl Zones {
     pub fn set(mut self, name: &str, rtype: RecordType, reply: Reply) -> Self {
+        self.names.insert(key(name));
         self.entries.insert((key(name), rtype), reply);
         self
     }
@@ -59,41 +61,111 @@ impl Zones {
         )
     }
 
+    /// A zone that also passes the IPv6 self-test (::ffff:7f00:2 listed).
+    pub fn healthy_v6(self, zone: &str) -> Self {
+        let test = Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0x7f00, 2);
+        self.set(
+            &nibbles(test, zone),
+            RecordType::A,
+            Reply::A(vec![Ipv4Addr::new(127, 0, 0, 2)]),
+        )
+    }
+
+    /// `addr` (IPv6) listed in `zone` with answer `answer` and a TXT reason.
+    pub fn listed_v6(self, zone: &str, addr: Ipv6Addr, answer: Ipv4Addr, reason: &str) -> Self {
+        let name = nibbles(addr, zone);
+        self.set(&name, RecordType::A, Reply::A(vec![answer])).set(
+            &name,
+            RecordType::TXT,
+            Reply::Txt(reason.into()),
+        )
+    }
+
     pub fn failing(self, zone: &str, addr: Ipv4Addr, reply: Reply) -> Self {
         let [a, b, c, d] = addr.octets();
         self.set(&format!("{d}.{c}.{b}.{a}.{zone}"), RecordType::A, reply)
     }
 }
 
+/// An IPv6 address's 32 nibbles, least significant first, then the zone (RFC 5782 §2.4).
+pub fn nibbles(addr: Ipv6Addr, zone: &str) -> String {
+    let hex: String = addr.octets().iter().map(|b| format!("{b:02x}")).collect();
+    let mut name: String = hex.chars().rev().flat_map(|c| [c, '.']).collect();
+    name.push_str(zone);
+    name
+}
+
+const WORKERS: usize = 4;
+
 /// The running server; it stops when dropped.
 pub struct DnsServer {
     pub addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
+    /// Every name asked for, in order (not kept by a benchmark's server).
+    pub asked: Arc<Mutex<Vec<String>>>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for DnsServer {
     fn drop(&mut self) {
-        self.task.abort();
+        for w in &self.workers {
+            w.abort();
+        }
     }
 }
 
 impl DnsServer {
     pub async fn start(zones: Zones) -> DnsServer {
-        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on("127.0.0.1:0", zones, true).await
+    }
+
+    pub async fn start_on(addr: &str, zones: Zones, keep_asked: bool) -> DnsServer {
+        let socket = UdpSocket::bind(addr).await.unwrap();
+        grow_receive_buffer(&socket);
         let addr = socket.local_addr().unwrap();
         let zones = Arc::new(zones);
-        let task = tokio::spawn(async move {
-            let mut buf = vec![0u8; 4096];
-            loop {
-                let Ok((len, peer)) = socket.recv_from(&mut buf).await else {
-                    continue;
-                };
-                if let Some(out) = answer(&buf[..len], &zones) {
-                    let _ = socket.send_to(&out, peer).await;
-                }
-            }
-        });
-        DnsServer { addr, task }
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let socket = Arc::new(socket);
+        // A few workers on the one socket, so a benchmark's load is answered on every core.
+        let workers: Vec<_> = (0..WORKERS)
+            .map(|_| {
+                let (socket, zones, log) = (socket.clone(), zones.clone(), asked.clone());
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    loop {
+                        let Ok((len, peer)) = socket.recv_from(&mut buf).await else {
+                            continue;
+                        };
+                        if let Some(out) = answer(&buf[..len], &zones, keep_asked.then_some(&*log))
+                        {
+                            let _ = socket.send_to(&out, peer).await;
+                        }
+                    }
+                })
+            })
+            .collect();
+        DnsServer {
+            addr,
+            asked,
+            workers,
+        }
+    }
+}
+
+/// A DNS server's receive queue is larger than a socket's default (about 200 queries): at
+/// a benchmark's rate the default overflows and queries are lost, which a client sees as
+/// timeouts. As root the limit can be passed (SO_RCVBUFFORCE); otherwise the default stays.
+fn grow_receive_buffer(socket: &UdpSocket) {
+    use std::os::fd::AsRawFd;
+    let bytes: libc::c_int = 8 << 20;
+    // SAFETY: setsockopt on an open socket with a pointer to an int of the stated size.
+    unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            (&bytes as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
     }
 }
 
@@ -110,7 +182,7 @@ fn soa(name: &Name) -> Record {
     Record::from_rdata(name.base_name(), 60, RData::SOA(soa))
 }
 
-fn answer(bytes: &[u8], zones: &Zones) -> Option<Vec<u8>> {
+fn answer(bytes: &[u8], zones: &Zones, asked: Option<&Mutex<Vec<String>>>) -> Option<Vec<u8>> {
     let request = Message::from_vec(bytes).ok()?;
     if request.metadata.message_type != MessageType::Query {
         return None;
@@ -122,7 +194,10 @@ fn answer(bytes: &[u8], zones: &Zones) -> Option<Vec<u8>> {
     response.add_query(query.clone());
     let name = query.name().clone();
     let wanted = key(&name.to_lowercase().to_ascii());
-    let exists = zones.entries.keys().any(|(n, _)| *n == wanted);
+    if let Some(asked) = asked {
+        asked.lock().unwrap().push(wanted.clone());
+    }
+    let exists = zones.names.contains(&wanted);
     match zones.entries.get(&(wanted, query.query_type())) {
         Some(Reply::Silence) => return None,
         Some(Reply::ServFail) => response.metadata.response_code = ResponseCode::ServFail,

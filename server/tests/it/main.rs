@@ -6,6 +6,7 @@ mod cli;
 mod dns;
 mod helpers;
 mod inventory;
+mod netns;
 mod pages;
 mod permissions;
 mod schema;

@@ -1,25 +1,31 @@
 //! One check cycle (IPmanager's hourly `checkip`): every address being checked, used in
-//! the network or blocked by a DNSBL is checked once, many at a time, and each verdict is
-//! applied as it comes. The run's row keeps live counts, so pages can show progress.
+//! the network or blocked by a DNSBL is checked once, many at a time (`CheckConcurrency`),
+//! and the verdicts are written in batches as they come. The run's row keeps live counts,
+//! so pages can show progress.
 
-use futures::stream::{self, StreamExt};
+use std::time::{Duration, Instant};
+
+use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, UpdateMany,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, UpdateMany,
 };
 use time::OffsetDateTime;
+use tokio::sync::mpsc;
 
-use super::verdict::{apply, Applied};
-use super::{dnsbl, Engine};
+use super::verdict::{apply_all, Applied};
+use super::SharedEngine;
 use crate::error::AppError;
 use crate::model::AddressStatus;
 use crate::server::entities::{address, check_run};
-use crate::server::lifecycle::CHECKED;
+use crate::server::lifecycle::{Finding, CHECKED};
 use crate::server::{ip, AppState};
 
-/// Addresses read per step; progress is written after each.
-const BATCH: u64 = 500;
+/// Addresses read per query, and verdicts written per transaction at most.
+const BATCH: usize = 500;
+/// How often a running cycle writes its counts for the pages to show.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
 /// Why a cycle started: shown in the list of runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,7 +81,7 @@ pub struct Started {
 /// Claims the engine for one cycle and records its start. Refused while one runs.
 pub async fn start(
     state: &AppState,
-    engine: &std::sync::Arc<Engine>,
+    engine: &SharedEngine,
     trigger: Trigger,
 ) -> Result<Started, AppError> {
     let guard = engine.running.clone().try_lock_owned().map_err(|_| {
@@ -97,7 +103,7 @@ pub async fn start(
 /// Runs a started cycle to its end, calling `progress` after each batch.
 pub async fn run(
     state: &AppState,
-    engine: &Engine,
+    engine: &SharedEngine,
     started: Started,
     mut progress: impl FnMut(&Counts),
 ) -> Result<Counts, AppError> {
@@ -121,13 +127,14 @@ pub async fn run(
 
 async fn run_inner(
     state: &AppState,
-    engine: &Engine,
+    engine: &SharedEngine,
     run_id: i64,
     progress: &mut impl FnMut(&Counts),
 ) -> Result<Counts, (Counts, AppError)> {
     let mut counts = Counts::default();
     let fail = |counts: &Counts, e: AppError| (counts.clone(), e);
-    let zones = dnsbl::Zones::load_and_test(&state.db, &engine.checker.dnsbl)
+    let zones = engine
+        .refresh_zones(&state.db)
         .await
         .map_err(|e| fail(&counts, e))?;
     counts.zones_unhealthy = zones.unhealthy() as i32;
@@ -140,42 +147,77 @@ async fn run_inner(
         .await
         .map_err(|e| fail(&counts, e))?;
     progress(&counts);
-    let mut after = 0i64;
-    loop {
+
+    // Checks and writes overlap: the checks feed a bounded queue, and the writer takes
+    // whatever has queued up (at most BATCH) into one transaction, so slow checks cost no
+    // idle database and a slow database costs no idle checks.
+    let (found, mut to_write) = mpsc::channel::<(address::Model, Finding)>(BATCH * 4);
+    let checks = async move {
+        let mut judged = std::pin::pin!(checked_addresses(&state.db)
+            .map_ok(|row| {
+                let (engine, zones) = (engine.clone(), zones.clone());
+                async move {
+                    let finding = match ip::from_bytes(&row.ip) {
+                        Some(addr) => engine.check_on_task(addr, zones).await,
+                        None => Finding::Inconclusive("the stored address does not parse".into()),
+                    };
+                    Ok::<_, AppError>((row, finding))
+                }
+            })
+            .try_buffer_unordered(engine.concurrency.max(1)));
+        while let Some(item) = judged.next().await {
+            // A closed queue means the writer failed; its error is the one reported.
+            if found.send(item?).await.is_err() {
+                break;
+            }
+        }
+        Ok::<(), AppError>(())
+    };
+    let writes = async {
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut reported = Instant::now();
+        while to_write.recv_many(&mut batch, BATCH).await > 0 {
+            let applied = apply_all(state, &batch, Some(run_id)).await?;
+            batch.clear();
+            for a in applied {
+                counts.add(a);
+            }
+            // Addresses released during the cycle join it; the total grows with them.
+            counts.total = counts.total.max(counts.done);
+            if reported.elapsed() >= PROGRESS_EVERY {
+                write_progress(state, run_id, &counts).await?;
+                progress(&counts);
+                reported = Instant::now();
+            }
+        }
+        Ok::<(), AppError>(())
+    };
+    let (checked, written) = tokio::join!(checks, writes);
+    if let Err(e) = written.and(checked) {
+        return Err(fail(&counts, e));
+    }
+    progress(&counts);
+    Ok(counts)
+}
+
+/// Every address the cycle checks, read in id order a page at a time as the checks need
+/// them. Each is read once: a page starts after the last id read, whatever verdicts have
+/// done to the rows before it meanwhile.
+fn checked_addresses(
+    db: &DatabaseConnection,
+) -> impl Stream<Item = Result<address::Model, AppError>> + '_ {
+    stream::try_unfold(0i64, move |after| async move {
         let rows = address::Entity::find()
             .filter(address::Column::Status.is_in(CHECKED))
             .filter(address::Column::Id.gt(after))
             .order_by_asc(address::Column::Id)
-            .limit(BATCH)
-            .all(&state.db)
-            .await
-            .map_err(|e| fail(&counts, e.into()))?;
-        let Some(last) = rows.last() else { break };
-        after = last.id;
-        let zones = &zones;
-        let mut results = stream::iter(rows)
-            .map(|row| async move {
-                let finding = match ip::from_bytes(&row.ip) {
-                    Some(addr) => engine.checker.check(addr, zones).await,
-                    None => crate::server::lifecycle::Finding::Inconclusive(
-                        "the stored address does not parse".into(),
-                    ),
-                };
-                apply(state, &row, &finding, Some(run_id)).await
-            })
-            .buffer_unordered(engine.concurrency.max(1));
-        while let Some(applied) = results.next().await {
-            let applied = applied.map_err(|e| fail(&counts, e))?;
-            counts.add(applied);
-        }
-        // Addresses released during the cycle join it; the total grows with them.
-        counts.total = counts.total.max(counts.done);
-        write_progress(state, run_id, &counts)
-            .await
-            .map_err(|e| fail(&counts, e))?;
-        progress(&counts);
-    }
-    Ok(counts)
+            .limit(BATCH as u64)
+            .all(db)
+            .await?;
+        Ok::<_, AppError>(rows.last().map(|last| last.id).map(|next| (rows, next)))
+    })
+    .map_ok(|rows| stream::iter(rows.into_iter().map(Ok)))
+    .try_flatten()
 }
 
 /// The update that writes a run's counts; the end of a run adds to it.

@@ -1,13 +1,14 @@
 //! The built-in availability prober: ICMP echo to IPv4 and IPv6 addresses, one socket per
 //! family shared by every check in flight (thousands at once), replies matched to their
 //! requests by identifier and sequence. No reply within `PingTimeout` to any of `PingCount`
-//! echoes means nothing answers. A socket that cannot be opened (no privilege) makes every
+//! echoes (sent spread over one `PingTimeout`) means nothing answers. A socket that cannot be opened (no privilege) makes every
 //! check inconclusive — never "free" — and is reported as a configuration problem.
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
+use futures::stream::{FuturesUnordered, StreamExt};
 use socket2::Type;
 use surge_ping::{Client, Config, IcmpPacket, PingIdentifier, PingSequence, SurgeError, ICMP};
 
@@ -84,12 +85,21 @@ impl IcmpProber {
         // Raw sockets match replies by identifier; unprivileged ping sockets, whose
         // identifier the kernel sets, only by sequence, so each check gets its own range.
         let token = self.next_ident.fetch_add(1, Ordering::Relaxed);
-        let mut pinger = client.pinger(addr, PingIdentifier(token)).await;
-        pinger.timeout(self.timeout);
+        // The echoes go out spread over one timeout rather than one after another's
+        // timeout, so a silent address costs about two timeouts, not `PingCount` of them.
+        let spacing = self.timeout / self.count;
+        let mut echoes: FuturesUnordered<_> = (0..self.count)
+            .map(|i| async move {
+                tokio::time::sleep(spacing * i).await;
+                let mut pinger = client.pinger(addr, PingIdentifier(token)).await;
+                pinger.timeout(self.timeout);
+                let seq = PingSequence(token.wrapping_mul(16).wrapping_add(i as u16));
+                pinger.ping(seq, &PAYLOAD).await
+            })
+            .collect();
         let mut last_error = None;
-        for i in 0..self.count {
-            let seq = PingSequence(token.wrapping_mul(16).wrapping_add(i as u16));
-            match pinger.ping(seq, &PAYLOAD).await {
+        while let Some(result) = echoes.next().await {
+            match result {
                 Ok((packet, rtt)) if is_echo_reply(&packet) => {
                     return Availability::InUse(format!(
                         "answers ICMP echo (reply in {:.1} ms)",

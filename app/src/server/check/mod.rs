@@ -16,8 +16,12 @@ pub mod verdict;
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sea_orm::ConnectionTrait;
 
 use super::config::Config;
+use crate::error::AppError;
 use crate::server::lifecycle::Finding;
 
 /// What an availability check found.
@@ -94,32 +98,88 @@ impl Checker {
                 "IPv6 checking is disabled (DisableIPv6Checking): freed without checks".into(),
             );
         }
-        match self.prober.check(addr).await {
-            Availability::InUse(evidence) => return Finding::InUse(evidence),
-            Availability::Unknown(error) => return Finding::Inconclusive(error),
-            Availability::Free => {}
+        // Both checks at once: a silent address's ping costs a whole timeout, which its
+        // DNSBL queries need not wait out. Availability still decides first.
+        let (availability, listing) =
+            tokio::join!(self.prober.check(addr), zones.judge(&self.dnsbl, addr));
+        match availability {
+            Availability::InUse(evidence) => Finding::InUse(evidence),
+            Availability::Unknown(error) => Finding::Inconclusive(error),
+            Availability::Free => listing,
         }
-        zones.judge(&self.dnsbl, addr).await
     }
 }
 
-/// The engine as the server holds it: the checker, and the one lock that keeps two cycles
-/// from running at once in this process.
+/// The engine as the server holds it: the checker, the one lock that keeps two cycles
+/// from running at once in this process, and the zones' last self-test.
 pub struct Engine {
     pub checker: Checker,
     pub concurrency: usize,
     pub running: Arc<tokio::sync::Mutex<()>>,
+    zones: tokio::sync::Mutex<Option<(Instant, Arc<dnsbl::Zones>)>>,
 }
 
 pub type SharedEngine = Arc<Engine>;
 
+/// How long a self-test vouches for a zone when an allocation checks a candidate. A cycle
+/// always tests afresh; an allocation reuses a recent result instead of asking every zone
+/// twice more for each address it hands out.
+const ZONE_TEST_VALID: Duration = Duration::from_secs(60);
+
 impl Engine {
     pub fn new(config: &Config) -> SharedEngine {
+        Self::with_checker(Checker::from_config(config), config.check_concurrency)
+    }
+
+    /// An engine around a checker built elsewhere (a prober whose sockets were opened in
+    /// another network namespace, say).
+    pub fn with_checker(checker: Checker, concurrency: u32) -> SharedEngine {
         Arc::new(Engine {
-            checker: Checker::from_config(config),
-            concurrency: config.check_concurrency as usize,
+            checker,
+            concurrency: concurrency as usize,
             running: Arc::new(tokio::sync::Mutex::new(())),
+            zones: tokio::sync::Mutex::new(None),
         })
+    }
+
+    /// Checks `addr` on a task of its own: a cycle's thousands of checks then share every
+    /// core, where polled inside one task they would all run on one.
+    pub async fn check_on_task(self: Arc<Self>, addr: IpAddr, zones: Arc<dnsbl::Zones>) -> Finding {
+        tokio::spawn(async move { self.checker.check(addr, &zones).await })
+            .await
+            .unwrap_or_else(|e| Finding::Inconclusive(format!("the check stopped: {e}")))
+    }
+
+    /// Self-tests every enabled zone now, records the result and keeps it.
+    pub async fn refresh_zones(
+        &self,
+        db: &impl ConnectionTrait,
+    ) -> Result<Arc<dnsbl::Zones>, AppError> {
+        let mut kept = self.zones.lock().await;
+        let zones = Arc::new(dnsbl::Zones::load_and_test(db, &self.checker.dnsbl).await?);
+        *kept = Some((Instant::now(), zones.clone()));
+        Ok(zones)
+    }
+
+    /// The zones as last self-tested, tested again if that was over a minute ago.
+    pub async fn recent_zones(
+        &self,
+        db: &impl ConnectionTrait,
+    ) -> Result<Arc<dnsbl::Zones>, AppError> {
+        {
+            let kept = self.zones.lock().await;
+            if let Some((at, zones)) = kept.as_ref() {
+                if at.elapsed() < ZONE_TEST_VALID {
+                    return Ok(zones.clone());
+                }
+            }
+        }
+        self.refresh_zones(db).await
+    }
+
+    /// Forgets the last self-test, so a changed list of zones is tested before use.
+    pub async fn forget_zones(&self) {
+        *self.zones.lock().await = None;
     }
 }
 

@@ -29,7 +29,14 @@ pub enum Answer {
 
 pub struct Client {
     resolver: Result<TokioResolver, String>,
+    in_flight: tokio::sync::Semaphore,
 }
+
+/// Queries outstanding at once. A cycle has thousands of addresses in flight, and their
+/// DNSBL queries would otherwise all leave together the moment their pings time out: a
+/// burst that overflows the resolver's receive queue and turns into timeouts, which are
+/// inconclusive checks. Bounded, they go out as fast as answers come back.
+const QUERIES_IN_FLIGHT: usize = 256;
 
 fn options(config: &Config, mut opts: ResolverOpts) -> ResolverOpts {
     opts.cache_size = 0;
@@ -88,6 +95,7 @@ impl Client {
     pub fn from_config(config: &Config) -> Client {
         Client {
             resolver: build(config),
+            in_flight: tokio::sync::Semaphore::new(QUERIES_IN_FLIGHT),
         }
     }
 
@@ -97,6 +105,7 @@ impl Client {
             Ok(r) => r,
             Err(e) => return Answer::Error(e.clone()),
         };
+        let _permit = self.in_flight.acquire().await;
         match resolver.lookup(name, RecordType::A).await {
             Ok(lookup) => {
                 let records: Vec<Ipv4Addr> = lookup
@@ -119,7 +128,9 @@ impl Client {
 
     /// The TXT reason a zone gives for `name`, if any; a failure here only loses the reason.
     pub async fn txt(&self, name: &str) -> Option<String> {
-        let lookup = self.resolver.as_ref().ok()?.txt_lookup(name).await.ok()?;
+        let resolver = self.resolver.as_ref().ok()?;
+        let _permit = self.in_flight.acquire().await;
+        let lookup = resolver.txt_lookup(name).await.ok()?;
         let texts: Vec<String> = lookup
             .answers()
             .iter()

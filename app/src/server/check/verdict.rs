@@ -2,13 +2,14 @@
 //! address had when its check started, in a transaction with its history row. If anyone
 //! changed the address meanwhile (an admin force-freed it, say), the verdict is dropped.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, UpdateMany};
 use time::OffsetDateTime;
 
-use super::{dnsbl, Engine};
+use super::Engine;
 use crate::error::AppError;
 use crate::model::AddressStatus;
 use crate::server::entities::{address, address_event};
@@ -37,26 +38,103 @@ pub async fn apply(
     finding: &Finding,
     run_id: Option<i64>,
 ) -> Result<Applied, AppError> {
-    let from = row.status;
-    let Some(to) = verdict(from, finding) else {
-        return Ok(Applied::Dropped);
-    };
+    let judged = [(row.clone(), finding.clone())];
+    let applied = apply_all(state, &judged, run_id).await?;
+    Ok(applied[0])
+}
+
+/// Writes a batch of verdicts in one transaction: for each address one conditional update
+/// on the status it had when its check started, then the history rows and the network
+/// counts of the whole batch. A cycle writes its verdicts this way, so a million addresses
+/// do not cost a million commits. Returns what became of each, in order.
+pub async fn apply_all(
+    state: &AppState,
+    judged: &[(address::Model, Finding)],
+    run_id: Option<i64>,
+) -> Result<Vec<Applied>, AppError> {
+    if judged.is_empty() {
+        return Ok(Vec::new());
+    }
     let now = OffsetDateTime::now_utc();
     let txn = db::begin_write(&state.db).await?;
-    // The network's lock orders this write with allocations and bulk changes, as every
-    // other status change is ordered.
-    networks::lock(&txn, row.network_id).await?;
+    // The networks' locks order these writes with allocations and bulk changes, as every
+    // other status change is ordered; taken in id order so two batches cannot deadlock.
+    let networks: BTreeSet<i64> = judged.iter().map(|(row, _)| row.network_id).collect();
+    for id in &networks {
+        networks::lock(&txn, *id).await?;
+    }
+    let mut applied = Vec::with_capacity(judged.len());
+    let mut moved: BTreeMap<(i64, AddressStatus), i64> = BTreeMap::new();
+    let mut events = Vec::with_capacity(judged.len());
+    for (row, finding) in judged {
+        let from = row.status;
+        let Some(to) = verdict(from, finding) else {
+            applied.push(Applied::Dropped);
+            continue;
+        };
+        let (update, reason, evidence) = update_for(row, finding, to, now);
+        if update.exec(&txn).await?.rows_affected != 1 {
+            applied.push(Applied::Dropped);
+            continue;
+        }
+        if to != from {
+            *moved.entry((row.network_id, from)).or_default() -= 1;
+            *moved.entry((row.network_id, to)).or_default() += 1;
+        }
+        events.push(address_event::ActiveModel {
+            address_id: Set(row.id),
+            at: Set(now),
+            actor_id: Set(None),
+            actor_name: Set(CHECKER.to_string()),
+            from_status: Set(from),
+            to_status: Set(to),
+            reason: Set(reason),
+            evidence: Set(evidence),
+            run_id: Set(run_id),
+            ..Default::default()
+        });
+        applied.push(match finding {
+            Finding::Inconclusive(_) => Applied::Inconclusive,
+            _ => Applied::Now(to),
+        });
+    }
+    for ((network_id, status), delta) in moved {
+        networks::shift(&txn, network_id, status, delta).await?;
+    }
+    // Bounded so a batch stays under every backend's limit on bound parameters.
+    let mut events = events.into_iter().peekable();
+    while events.peek().is_some() {
+        let chunk: Vec<_> = events.by_ref().take(EVENTS_PER_INSERT).collect();
+        address_event::Entity::insert_many(chunk).exec(&txn).await?;
+    }
+    txn.commit().await?;
+    Ok(applied)
+}
+
+/// History rows written per statement.
+const EVENTS_PER_INSERT: usize = 500;
+
+/// The conditional update that writes `finding` for `row`, with the history row's reason
+/// and evidence.
+fn update_for(
+    row: &address::Model,
+    finding: &Finding,
+    to: AddressStatus,
+    now: OffsetDateTime,
+) -> (UpdateMany<address::Entity>, String, Option<String>) {
+    let from = row.status;
     let mut update = address::Entity::update_many()
         .col_expr(address::Column::LastCheckedAt, Expr::value(now))
         .filter(address::Column::Id.eq(row.id))
         .filter(address::Column::Status.eq(from));
-    let reason;
-    let evidence;
     match finding {
         Finding::Inconclusive(error) => {
             update = update.col_expr(address::Column::LastCheckError, Expr::value(error.clone()));
-            reason = "check inconclusive; status kept, checked again next cycle".to_string();
-            evidence = Some(error.clone());
+            (
+                update,
+                "check inconclusive; status kept, checked again next cycle".to_string(),
+                Some(error.clone()),
+            )
         }
         Finding::Clear(note) => {
             update = update
@@ -75,12 +153,12 @@ pub async fn apply(
                     address::Column::LastCheckError,
                     Expr::value(Option::<String>::None),
                 );
-            reason = if note.is_empty() {
+            let reason = if note.is_empty() {
                 "passed both checks".to_string()
             } else {
                 note.clone()
             };
-            evidence = None;
+            (update, reason, None)
         }
         Finding::InUse(found) | Finding::Listed(found) => {
             update = update
@@ -101,39 +179,13 @@ pub async fn apply(
             if row.problem_since.is_none() {
                 update = update.col_expr(address::Column::ProblemSince, Expr::value(now));
             }
-            reason = match finding {
+            let reason = match finding {
                 Finding::InUse(_) => "availability check: in use".to_string(),
                 _ => "DNSBL check: listed".to_string(),
             };
-            evidence = Some(found.clone());
+            (update, reason, Some(found.clone()))
         }
     }
-    if update.exec(&txn).await?.rows_affected != 1 {
-        txn.rollback().await?;
-        return Ok(Applied::Dropped);
-    }
-    if to != from {
-        networks::recount(&txn, row.network_id, from, to).await?;
-    }
-    address_event::ActiveModel {
-        address_id: Set(row.id),
-        at: Set(now),
-        actor_id: Set(None),
-        actor_name: Set(CHECKER.to_string()),
-        from_status: Set(from),
-        to_status: Set(to),
-        reason: Set(reason),
-        evidence: Set(evidence),
-        run_id: Set(run_id),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    txn.commit().await?;
-    Ok(match finding {
-        Finding::Inconclusive(_) => Applied::Inconclusive,
-        _ => Applied::Now(to),
-    })
 }
 
 /// How a candidate fared in the check right before allocation.
@@ -156,7 +208,7 @@ pub async fn vet(
     n: u128,
 ) -> Result<Vetted, AppError> {
     let addr: IpAddr = ip::from_u128(n);
-    let zones = dnsbl::Zones::load_and_test(&state.db, &engine.checker.dnsbl).await?;
+    let zones = engine.recent_zones(&state.db).await?;
     let finding = engine.checker.check(addr, &zones).await;
     let evidence = match &finding {
         Finding::Clear(_) => return Ok(Vetted::Passed),

@@ -1,0 +1,62 @@
+import { expect, test } from '@playwright/test';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { adminPassword, signInOk, waitHydrated, watchConsole } from './helpers';
+
+// The e2e server's checker script finds an address in use when this directory holds a
+// file named after it (see fixtures/checker.sh).
+const answering = resolve(__dirname, '../../target/e2e/answering');
+
+test('released addresses are checked by "Run check now": one freed, one a problem with its reason', async ({ page }) => {
+  const errors = watchConsole(page);
+  await signInOk(page, 'admin', adminPassword);
+  await page.goto('/networks');
+  await waitHydrated(page);
+  const create = page.locator('section.card form');
+  await create.getByLabel('CIDR').fill('198.18.9.0/24');
+  await create.getByLabel('Name').fill('checked');
+  await create.getByRole('button', { name: 'Create network' }).click();
+  await page.locator('tr[data-network="198.18.9.0/24"]').getByRole('link', { name: '198.18.9.0/24' }).click();
+  await waitHydrated(page);
+  const alloc = page.locator('section.card form');
+  for (const ip of ['198.18.9.1', '198.18.9.2']) {
+    await alloc.getByRole('button', { name: 'Allocate' }).click();
+    await expect(page.locator(`tr[data-address="${ip}"] .badge`)).toHaveText('Allocated');
+  }
+  // Something starts answering on .2 after it was handed out.
+  mkdirSync(answering, { recursive: true });
+  writeFileSync(resolve(answering, '198.18.9.2'), '');
+  for (const ip of ['198.18.9.1', '198.18.9.2']) {
+    const row = page.locator(`tr[data-address="${ip}"]`);
+    await row.getByRole('button', { name: 'Release' }).click();
+    await expect(row.locator('.badge')).toHaveText('Being checked');
+  }
+
+  await page.getByRole('link', { name: 'Dashboard' }).click();
+  await expect(page.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
+  await expect(page.locator('section.checks')).toContainText('Availability is checked by the checker script');
+  await page.getByRole('button', { name: 'Run check now' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Check cycle started.' })).toBeVisible();
+  // The cycle runs in the background; the dashboard shows it once it is over.
+  await expect(async () => {
+    await page.reload();
+    // Other tests' addresses may be in the same cycle, so the counts are at least ours.
+    await expect(page.locator('section.checks .last-run')).toContainText(
+      /finished .*\. \d+ checked: [1-9]\d* freed, [1-9]\d* used in network, \d+ blocked by DNSBL, 0 inconclusive\./,
+      { timeout: 1000 },
+    );
+  }).toPass({ timeout: 20_000 });
+
+  await page.goto('/networks');
+  await page.locator('tr[data-network="198.18.9.0/24"]').getByRole('link', { name: '198.18.9.0/24' }).click();
+  await expect(page.locator('tr[data-address="198.18.9.1"] .badge')).toHaveText('Free');
+  const used = page.locator('tr[data-address="198.18.9.2"]');
+  await expect(used.locator('.badge')).toHaveText('Used in network');
+  await used.getByRole('link', { name: '198.18.9.2' }).click();
+  await expect(page.locator('dl')).toContainText('checker script: reply from 198.18.9.2 (test marker)');
+  const latest = page.locator('ol.timeline li').first();
+  await expect(latest).toContainText('checker');
+  await expect(latest).toContainText('availability check: in use');
+  await expect(latest.locator('.evidence')).toHaveText('checker script: reply from 198.18.9.2 (test marker)');
+  expect(errors).toEqual([]);
+});
