@@ -139,3 +139,39 @@ async fn admin_creates_a_user_without_javascript() {
     let (_, html) = page(&app, &admin, "/users").await;
     assert!(html.contains(r#"data-user="nora""#), "{html}");
 }
+
+#[tokio::test]
+async fn the_dashboard_shows_the_checks_and_lets_operators_start_one() {
+    let app = TestApp::spawn().await;
+    let operator = app.signed_in("olga", Role::Operator).await;
+    let viewer = app.signed_in("vera", Role::Viewer).await;
+    let (_, html) = page(&app, &operator, "/").await;
+    assert!(
+        html.contains("Availability is checked by the checker script /"),
+        "{html}"
+    );
+    assert!(html.contains("No check cycle has run yet."), "{html}");
+    assert!(html.contains("Run check now"), "{html}");
+    assert!(!html.contains("Configuration problem"), "{html}");
+    let (_, html) = page(&app, &viewer, "/").await;
+    assert!(!html.contains("Run check now"), "{html}");
+
+    let res = app.call(&operator, "/api/checks/run_now", &[]).await;
+    assert_eq!(res.status(), 200);
+    let mut shown = false;
+    for _ in 0..100 {
+        let (_, html) = page(&app, &viewer, "/").await;
+        if html.contains("(manual) finished") {
+            assert!(
+                html.contains(
+                    "0 checked: 0 freed, 0 used in network, 0 blocked by DNSBL, 0 inconclusive."
+                ),
+                "{html}"
+            );
+            shown = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(shown, "the finished cycle never showed on the dashboard");
+}

@@ -1,7 +1,7 @@
 import { expect, test } from '@playwright/test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { adminPassword, signInOk, waitHydrated, watchConsole } from './helpers';
+import { adminPassword, signInOk, waitHydrated, watchConsole } from '../tests/helpers';
 
 // The e2e server's checker script finds an address in use when this directory holds a
 // file named after it (see fixtures/checker.sh).
