@@ -117,6 +117,30 @@ async fn network_with_released(
     id
 }
 
+/// Creates a network and returns its id, as the allocation forms send it.
+async fn new_network(app: &TestApp, admin: &reqwest::Client, cidr: &str) -> String {
+    let (status, net) = call(
+        app,
+        admin,
+        "/api/networks/create",
+        &[("cidr", cidr), ("name", "n"), ("description", "")],
+    )
+    .await;
+    assert_eq!(status, 200, "{net}");
+    net["id"].to_string()
+}
+
+/// Allocates the lowest free address of network `id`.
+async fn allocate_lowest(app: &TestApp, client: &reqwest::Client, id: &str) -> (u16, Value) {
+    let form = [
+        ("network_id", id),
+        ("owner", "o"),
+        ("hostname", ""),
+        ("note", ""),
+    ];
+    call(app, client, "/api/addresses/allocate", &form).await
+}
+
 fn processes_running(marker: &str) -> usize {
     std::fs::read_dir("/proc")
         .unwrap()
@@ -346,25 +370,8 @@ async fn allocation_checks_each_candidate_and_skips_the_failing_ones() {
     let path = checker.path.clone();
     let app = TestApp::spawn_with(move |c: &mut Config| c.ip_checker_script = Some(path)).await;
     let admin = app.signed_in("root", Role::Admin).await;
-    let (_, net) = call(
-        &app,
-        &admin,
-        "/api/networks/create",
-        &[
-            ("cidr", "198.18.0.0/24"),
-            ("name", "n"),
-            ("description", ""),
-        ],
-    )
-    .await;
-    let id = net["id"].to_string();
-    let form = [
-        ("network_id", id.as_str()),
-        ("owner", "o"),
-        ("hostname", ""),
-        ("note", ""),
-    ];
-    let (status, got) = call(&app, &admin, "/api/addresses/allocate", &form).await;
+    let id = new_network(&app, &admin, "198.18.0.0/24").await;
+    let (status, got) = allocate_lowest(&app, &admin, &id).await;
     assert_eq!(status, 200, "{got}");
     assert_eq!(got["address"], "198.18.0.3");
     for ip in ["198.18.0.1", "198.18.0.2"] {
@@ -722,25 +729,8 @@ async fn with_allocation_checking_off_the_lowest_free_address_is_handed_out_unch
     })
     .await;
     let admin = app.signed_in("root", Role::Admin).await;
-    let (_, net) = call(
-        &app,
-        &admin,
-        "/api/networks/create",
-        &[
-            ("cidr", "198.18.0.0/24"),
-            ("name", "n"),
-            ("description", ""),
-        ],
-    )
-    .await;
-    let id = net["id"].to_string();
-    let form = [
-        ("network_id", id.as_str()),
-        ("owner", "o"),
-        ("hostname", ""),
-        ("note", ""),
-    ];
-    let (status, got) = call(&app, &admin, "/api/addresses/allocate", &form).await;
+    let id = new_network(&app, &admin, "198.18.0.0/24").await;
+    let (status, got) = allocate_lowest(&app, &admin, &id).await;
     assert_eq!(status, 200, "{got}");
     assert_eq!(got["address"], "198.18.0.1");
     assert!(
