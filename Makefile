@@ -50,6 +50,7 @@ integration: tools
 	fi
 
 e2e: build
+	cargo build -p server --example e2e_dns
 	cd end2end
 	npm ci --no-audit --no-fund --silent
 	npx playwright test

@@ -6,6 +6,9 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 const port = Number(process.env.IPVET_E2E_PORT ?? 3100);
+// The test DNS server (server/examples/e2e_dns.rs) answers DNSBL queries from the zone
+// files the tests write under target/e2e/dnsbl/.
+const dnsPort = Number(process.env.IPVET_E2E_DNS_PORT ?? 3153);
 const baseURL = `http://127.0.0.1:${port}`;
 const root = resolve(__dirname, '..');
 const dataDir = resolve(root, 'target/e2e');
@@ -43,7 +46,16 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
+  webServer: [
+  {
+    command: `${resolve(root, 'target/debug/examples/e2e_dns')} 127.0.0.1:${dnsPort} ${dataDir}/dnsbl`,
+    port: dnsPort,
+    timeout: 30_000,
+    reuseExistingServer: false,
+    stdout: 'ignore',
+    stderr: 'pipe',
+  },
+  {
     command: `${resolve(root, 'target/debug/ipvet')} serve`,
     cwd: root,
     url: `${baseURL}/login`,
@@ -56,9 +68,13 @@ export default defineConfig({
       IPVET_LISTEN: `127.0.0.1:${port}`,
       IPVET_SECURE_COOKIES: 'off',
       IPVET_IP_CHECKER_SCRIPT: resolve(__dirname, 'fixtures/checker.sh'),
+      IPVET_DNS_RESOLVER: `127.0.0.1:${dnsPort}`,
+      // Set in the environment, so the config page shows it read-only.
+      IPVET_PING_COUNT: '2',
       IPVET_ADMIN_PASSWORD: process.env.IPVET_E2E_ADMIN_PASSWORD!,
       LEPTOS_SITE_ROOT: resolve(root, 'target/site'),
       RUST_LOG: 'warn',
     },
   },
+  ],
 });

@@ -9,8 +9,9 @@ use leptos_router::{path, SsrMode};
 use crate::components::layout::SignedIn;
 use crate::components::not_built::NotBuilt;
 use crate::pages::{
-    address::AddressPage, dashboard::DashboardPage, login::LoginPage, network::NetworkPage,
-    networks::NetworksPage, users::UsersPage,
+    address::AddressPage, audit::AuditPage, checks::CheckRunPage, checks::CheckRunsPage,
+    dashboard::DashboardPage, dnsbl::DnsblPage, login::LoginPage, network::NetworkPage,
+    networks::NetworksPage, problems::ProblemsPage, settings::SettingsPage, users::UsersPage,
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -45,12 +46,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("networks") view=NetworksPage ssr=SsrMode::Async/>
                     <Route path=path!("networks/:id") view=NetworkPage ssr=SsrMode::Async/>
                     <Route path=path!("address") view=AddressPage ssr=SsrMode::Async/>
-                    <Route path=path!("problems") view=|| view! { <NotBuilt title="Problem IPs"/> } ssr=SsrMode::Async/>
-                    <Route path=path!("dnsbl") view=|| view! { <NotBuilt title="DNSBL blacklists"/> } ssr=SsrMode::Async/>
-                    <Route path=path!("checks") view=|| view! { <NotBuilt title="Check runs"/> } ssr=SsrMode::Async/>
-                    <Route path=path!("settings") view=|| view! { <NotBuilt title="Settings"/> } ssr=SsrMode::Async/>
+                    <Route path=path!("problems") view=ProblemsPage ssr=SsrMode::Async/>
+                    <Route path=path!("dnsbl") view=DnsblPage ssr=SsrMode::Async/>
+                    <Route path=path!("checks") view=CheckRunsPage ssr=SsrMode::Async/>
+                    <Route path=path!("checks/:id") view=CheckRunPage ssr=SsrMode::Async/>
+                    <Route path=path!("settings") view=SettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("users") view=UsersPage ssr=SsrMode::Async/>
-                    <Route path=path!("audit") view=|| view! { <NotBuilt title="Audit log"/> } ssr=SsrMode::Async/>
+                    <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -125,6 +125,8 @@ pub struct DashboardSummary {
     /// The networks with the smallest share of free addresses, fullest first.
     pub nearest_full: Vec<NetworkView>,
     pub checks: ChecksSummary,
+    /// Problem addresses over the last 30 days, oldest first.
+    pub problem_days: Vec<ProblemDayView>,
 }
 
 /// The check engine as the dashboard shows it.
@@ -136,6 +138,10 @@ pub struct ChecksSummary {
     pub problem: Option<String>,
     /// The latest check cycle, running or done.
     pub last_run: Option<CheckRunView>,
+    /// When the periodic job starts the next cycle.
+    pub next_run_at: Option<String>,
+    /// Enabled DNSBL zones whose last self-test failed, with the reason.
+    pub unhealthy_zones: Vec<(String, String)>,
 }
 
 /// One check cycle (a `check_runs` row) as pages and the API show it.
@@ -155,6 +161,40 @@ pub struct CheckRunView {
     pub unknown: i64,
     pub zones_unhealthy: i32,
     pub error: Option<String>,
+    /// Seconds from start to end, or so far while it runs.
+    pub seconds: i64,
+    /// Who asked the cycle to stop.
+    pub cancelled_by: Option<String>,
+}
+
+/// A page of check cycles, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckRunList {
+    pub runs: Vec<CheckRunView>,
+    /// Pass as `before` for the next (older) page.
+    pub older_than: Option<i64>,
+    /// When the periodic job starts the next cycle, if it runs in this server.
+    pub next_run_at: Option<String>,
+}
+
+/// One verdict of a cycle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerdictView {
+    pub event_id: i64,
+    pub address: String,
+    pub from: AddressStatus,
+    pub to: AddressStatus,
+    pub reason: String,
+    pub evidence: Option<String>,
+}
+
+/// A cycle with a page of its verdicts, in the order they were written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckRunDetail {
+    pub run: CheckRunView,
+    pub verdicts: Vec<VerdictView>,
+    /// Pass as `after` for the next page of verdicts.
+    pub more_after: Option<i64>,
 }
 
 /// A network as pages and the API show it. Sizes are strings: an IPv6 /64 holds more
@@ -237,4 +277,157 @@ pub struct AddressDetail {
     pub network_cidr: String,
     /// Newest first.
     pub history: Vec<AddressEventView>,
+}
+
+/// One address on the Problem IPs page: what the checks found and since when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProblemView {
+    pub address: String,
+    pub network_id: i64,
+    pub network_cidr: String,
+    pub status: AddressStatus,
+    /// The evidence: the checker's output line, or the zone with its answer and reason.
+    pub problem: Option<String>,
+    /// The listing zone, when a DNSBL blocks the address.
+    pub zone: Option<String>,
+    /// The first failure (IPmanager's "time of occurrence"), kept through re-checks.
+    pub problem_since: Option<String>,
+    pub last_checked_at: Option<String>,
+    pub failed_checks: i64,
+    /// Why the latest check could not tell, if it could not.
+    pub last_check_error: Option<String>,
+}
+
+/// One page of Problem IPs in numeric order, paged by key like the address lists.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProblemPage {
+    pub rows: Vec<ProblemView>,
+    pub next_after: Option<String>,
+    pub prev_before: Option<String>,
+    /// Problem addresses matching the filter, on every page.
+    pub matching: u64,
+    /// For the empty state: when the checks last ran.
+    pub last_run: Option<CheckRunView>,
+}
+
+/// What a re-check did to one address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecheckOutcome {
+    pub address: String,
+    pub from: AddressStatus,
+    pub to: AddressStatus,
+    /// The evidence, the reason the check could not tell, or why nothing was written.
+    pub detail: String,
+}
+
+/// A DNSBL zone as the DNSBL blacklists page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneView {
+    pub id: i64,
+    pub zone: String,
+    pub enabled: bool,
+    /// "never_tested", "healthy" or "failing".
+    pub health: String,
+    /// Why the last self-test failed.
+    pub last_error: Option<String>,
+    pub last_tested_at: Option<String>,
+    /// Whether the zone passed the IPv6 self-test and so judges IPv6 addresses.
+    pub ipv6: bool,
+    /// Addresses this zone currently blocks.
+    pub blocking: u64,
+}
+
+/// What one zone said about one address, raw, for the "test an address" form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneAnswer {
+    pub zone: String,
+    /// The name asked (RFC 5782).
+    pub query: String,
+    /// "listed", "not_listed" or "error".
+    pub outcome: String,
+    /// The A answer when listed.
+    pub answer: Option<String>,
+    /// The TXT reason when listed, or the error.
+    pub detail: Option<String>,
+}
+
+/// A well-known public zone the DNSBL page offers to add (disabled: each has its own terms
+/// of use, which the admin should read first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SuggestedZone {
+    pub zone: &'static str,
+    pub about: &'static str,
+}
+
+pub const SUGGESTED_ZONES: [SuggestedZone; 5] = [
+    SuggestedZone {
+        zone: "zen.spamhaus.org",
+        about: "Spamhaus ZEN (SBL, XBL, PBL); free only for low-volume, non-commercial use, and refuses queries that come through large public resolvers",
+    },
+    SuggestedZone {
+        zone: "bl.spamcop.net",
+        about: "SpamCop; free, listings expire by themselves within a day",
+    },
+    SuggestedZone {
+        zone: "b.barracudacentral.org",
+        about: "Barracuda Reputation Block List; requires registering the resolver's addresses",
+    },
+    SuggestedZone {
+        zone: "psbl.surriel.com",
+        about: "Passive Spam Block List; free, easy self-removal",
+    },
+    SuggestedZone {
+        zone: "dnsbl.dronebl.org",
+        about: "DroneBL (botnets, open proxies); free for non-commercial use",
+    },
+];
+
+/// One day of the dashboard's Problem IPs chart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProblemDayView {
+    /// "YYYY-MM-DD".
+    pub day: String,
+    /// (used in network, blocked by DNSBL) as the day's last cycle left them; none when no
+    /// cycle ran that day.
+    pub counts: Option<(u64, u64)>,
+}
+
+/// One audit log entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntryView {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub client_addr: String,
+    pub action: String,
+    pub target: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// A page of the audit log, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntryView>,
+    /// Pass as `before` for the next (older) page.
+    pub older_than: Option<i64>,
+    /// Every action name on record, for the filter.
+    pub actions: Vec<String>,
+}
+
+/// One directive on the config page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingView {
+    pub key: String,
+    /// The effective value, as the config file would spell it (secrets hidden).
+    pub value: String,
+    /// "default", "file:line", "environment variable …" or "saved here by … at …".
+    pub source: String,
+    /// Whether an admin may change it here now.
+    pub editable: bool,
+    /// Why it may not be changed here, when it may not.
+    pub read_only_because: Option<String>,
+    /// An on/off flag (a select), not text.
+    pub flag: bool,
+    pub help: String,
 }

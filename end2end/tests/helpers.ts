@@ -35,3 +35,64 @@ export async function signInOk(page: Page, name: string, password: string, opts 
 export function unique(prefix: string) {
   return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1000)}`;
 }
+
+/** Creates a network on the Networks page and opens it. */
+export async function openNewNetwork(page: Page, cidr: string, name: string) {
+  await page.goto('/networks');
+  await waitHydrated(page);
+  const create = page.locator('section.card form');
+  await create.getByLabel('CIDR').fill(cidr);
+  await create.getByLabel('Name').fill(name);
+  await create.getByRole('button', { name: 'Create network' }).click();
+  await page.locator(`tr[data-network="${cidr}"]`).getByRole('link', { name: cidr }).click();
+  await waitHydrated(page);
+}
+
+/** On an open network page: allocates the lowest free address once per entry of `ips`
+ * (which must be those addresses, in order). */
+export async function allocate(page: Page, ips: string[]) {
+  const alloc = page.locator('section.card form');
+  for (const ip of ips) {
+    await alloc.getByRole('button', { name: 'Allocate' }).click();
+    await expect(page.locator(`tr[data-address="${ip}"] .badge`)).toHaveText('Allocated');
+  }
+}
+
+/** On an open network page: allocates `ips` as `allocate` does, then releases each. */
+export async function allocateAndRelease(page: Page, ips: string[]) {
+  await allocate(page, ips);
+  await release(page, ips);
+}
+
+/** On an open network page: releases each of `ips`. */
+export async function release(page: Page, ips: string[]) {
+  for (const ip of ips) {
+    const row = page.locator(`tr[data-address="${ip}"]`);
+    await row.getByRole('button', { name: 'Release' }).click();
+    await expect(row.locator('.badge')).toHaveText('Being checked');
+  }
+}
+
+/** Starts a cycle from the dashboard and waits, without reloading, until the dashboard's
+ * live view of it says it finished. */
+export async function runCycleFromDashboard(page: Page) {
+  await page.goto('/');
+  await waitHydrated(page);
+  await page.getByRole('button', { name: 'Run check now' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Check cycle started.' })).toBeVisible();
+  await expect(page.locator('section.checks .run-progress')).toHaveAttribute('data-state', 'finished', {
+    timeout: 20_000,
+  });
+}
+
+/** Creates a user on the Users page (as a signed-in admin). */
+export async function createUser(page: Page, name: string, role: string, password: string) {
+  await page.goto('/users');
+  await waitHydrated(page);
+  const form = page.locator('section.card form');
+  await form.getByLabel('Name').fill(name);
+  await form.getByLabel('Role').selectOption(role);
+  await form.getByLabel('Password').fill(password);
+  await form.getByRole('button', { name: 'Create user' }).click();
+  await expect(page.locator(`tr[data-user="${name}"]`)).toContainText(role);
+}

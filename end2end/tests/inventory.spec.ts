@@ -1,16 +1,5 @@
-import { expect, test, type Page } from '@playwright/test';
-import { adminPassword, signInOk, unique, waitHydrated, watchConsole } from './helpers';
-
-async function createUser(page: Page, name: string, role: string, password: string) {
-  await page.goto('/users');
-  await waitHydrated(page);
-  const form = page.locator('section.card form');
-  await form.getByLabel('Name').fill(name);
-  await form.getByLabel('Role').selectOption(role);
-  await form.getByLabel('Password').fill(password);
-  await form.getByRole('button', { name: 'Create user' }).click();
-  await expect(page.locator(`tr[data-user="${name}"]`)).toBeVisible();
-}
+import { expect, test } from '@playwright/test';
+import { adminPassword, createUser, signInOk, unique, waitHydrated, watchConsole } from './helpers';
 
 test('create a network, allocate, release, force-free with a reason', async ({ page, browser }) => {
   const errors = watchConsole(page);

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { adminPassword, signInOk, unique, waitHydrated, watchConsole } from './helpers';
+import { adminPassword, createUser, signInOk, unique, waitHydrated, watchConsole } from './helpers';
 
 test('an admin creates an operator, who sees no Users page and is refused admin functions', async ({
   page,
@@ -49,13 +49,7 @@ test('an admin disables a user and that user is signed out at once', async ({ pa
   const name = unique('viewer');
   const password = 'viewer long password';
   await signInOk(page, 'admin', adminPassword);
-  await page.goto('/users');
-  await waitHydrated(page);
-  const form = page.locator('section.card form');
-  await form.getByLabel('Name').fill(name);
-  await form.getByLabel('Role').selectOption('viewer');
-  await form.getByLabel('Password').fill(password);
-  await form.getByRole('button', { name: 'Create user' }).click();
+  await createUser(page, name, 'viewer', password);
   const row = page.locator(`tr[data-user="${name}"]`);
   await expect(row).toContainText('active');
 

@@ -263,7 +263,7 @@ async fn inside() {
     for _ in 0..CYCLES {
         release_all(&state.db, network_id).await;
         let engine = Engine::new(&config);
-        assert_eq!(engine.checker.prober.problem(), None);
+        assert_eq!(engine.checker().prober.problem(), None);
         let started = cycle::start(&state, &engine, Trigger::Command)
             .await
             .unwrap();
@@ -335,7 +335,7 @@ async fn inside() {
             async move {
                 let judged = tokio::spawn(async move {
                     zones
-                        .judge(&engine.checker.dnsbl, IpAddr::V4(addr(n)))
+                        .judge(&engine.checker().dnsbl, IpAddr::V4(addr(n)))
                         .await
                 });
                 (n, judged.await.unwrap())
@@ -346,7 +346,7 @@ async fn inside() {
         .await;
     let ours = t.elapsed();
     for (n, finding) in &found {
-        let listed = matches!(finding, Finding::Listed(_));
+        let listed = matches!(finding, Finding::Listed { .. });
         assert!(
             !matches!(finding, Finding::Inconclusive(_)),
             "{}: {finding:?}",

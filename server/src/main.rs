@@ -113,7 +113,7 @@ async fn check_command(config: Config) -> anyhow::Result<()> {
     use app::server::check::cycle::{self, Trigger};
     let state = server::startup::prepare(config).await?;
     let engine = state.checks.clone();
-    if let Some(problem) = engine.checker.prober.problem() {
+    if let Some(problem) = engine.checker().prober.problem() {
         eprintln!("warning: {problem}");
     }
     let started = cycle::start(&state, &engine, Trigger::Command)
@@ -148,7 +148,12 @@ async fn check_command(config: Config) -> anyhow::Result<()> {
         "Check cycle {run_id}: {} addresses checked: {} freed, {} used in network, {} blocked by DNSBL, {} inconclusive.",
         counts.done, counts.freed, counts.still_used, counts.blocked, counts.unknown
     );
-    if let Some(problem) = engine.checker.prober.problem() {
+    if let Some(who) = &counts.cancelled_by {
+        return Err(anyhow!(
+            "check cycle {run_id} was cancelled by {who} before it checked every address"
+        ));
+    }
+    if let Some(problem) = engine.checker().prober.problem() {
         if counts.total > 0 {
             return Err(anyhow!("availability checks could not run: {problem}"));
         }

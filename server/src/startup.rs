@@ -7,6 +7,7 @@ use app::server::auth::{csrf, session_store};
 use app::server::config::Config;
 use app::server::csv_export;
 use app::server::error::status_from_error_body;
+use app::server::settings::Live;
 use app::server::{db, AppState};
 use app::{shell, App};
 use axum::extract::DefaultBodyLimit;
@@ -34,7 +35,10 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         .site_addr(config.listen)
         .env(Env::PROD)
         .build();
-    Ok(AppState::new(db, config, leptos_options))
+    let settings = Live::load(&db, config)
+        .await
+        .context("cannot read the settings saved on the config page")?;
+    Ok(AppState::new(db, settings, leptos_options))
 }
 
 /// Largest request body accepted, in bytes.
@@ -62,7 +66,7 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY))
         .layer(middleware::from_fn(csrf::refuse_cross_site))
-        .layer(session_store::layer(&state.db, &state.config))
+        .layer(session_store::layer(&state.db, &state.config()))
         .with_state(state)
 }
 

@@ -25,3 +25,55 @@ pub async fn run_check_now() -> Result<i64, AppError> {
     })
     .await
 }
+
+/// Check cycles, newest first (50 a page).
+#[server(endpoint = "checks/list")]
+pub async fn list_check_runs(before: Option<i64>) -> Result<crate::model::CheckRunList, AppError> {
+    use crate::model::Role;
+    use crate::server::{auth::guard::require, check_runs, respond};
+    respond(async {
+        let caller = require(Role::Viewer).await?;
+        check_runs::list(&caller.state, before).await
+    })
+    .await
+}
+
+/// One cycle's counts: what the pages poll while it runs.
+#[server(endpoint = "checks/get")]
+pub async fn get_check_run(run_id: i64) -> Result<crate::model::CheckRunView, AppError> {
+    use crate::model::Role;
+    use crate::server::{auth::guard::require, check_runs, respond};
+    respond(async {
+        let caller = require(Role::Viewer).await?;
+        check_runs::get(&caller.state.db, run_id).await
+    })
+    .await
+}
+
+/// One cycle with a page of its verdicts.
+#[server(endpoint = "checks/detail")]
+pub async fn check_run_detail(
+    run_id: i64,
+    after: Option<i64>,
+) -> Result<crate::model::CheckRunDetail, AppError> {
+    use crate::model::Role;
+    use crate::server::{auth::guard::require, check_runs, respond};
+    respond(async {
+        let caller = require(Role::Viewer).await?;
+        check_runs::detail(&caller.state.db, run_id, after).await
+    })
+    .await
+}
+
+/// Asks a running cycle to stop.
+#[server(endpoint = "checks/cancel")]
+pub async fn cancel_check_run(run_id: i64) -> Result<(), AppError> {
+    use crate::model::Role;
+    use crate::server::check::cycle;
+    use crate::server::{auth::guard::require, respond};
+    respond(async {
+        let caller = require(Role::Admin).await?;
+        cycle::cancel(&caller, run_id).await
+    })
+    .await
+}

@@ -2,8 +2,12 @@
 //! permission-matrix test enumerates every registered function to prove it.
 
 pub mod addresses;
+pub mod audit;
 pub mod auth;
 pub mod checks;
 pub mod dashboard;
+pub mod dnsbl;
 pub mod networks;
+pub mod problems;
+pub mod settings;
 pub mod users;

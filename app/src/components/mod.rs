@@ -3,5 +3,8 @@
 pub mod layout;
 pub mod not_built;
 pub mod outcome;
+pub mod problem_chart;
+pub mod query;
 pub mod role;
+pub mod run_progress;
 pub mod status_badge;

@@ -3,17 +3,16 @@ use leptos_meta::Title;
 
 use crate::api::checks::RunCheckNow;
 use crate::api::dashboard::load_dashboard;
-use crate::components::outcome::outcome;
-use crate::components::role::current_role;
+use crate::components::problem_chart::ProblemChart;
+use crate::components::run_progress::{RunCheckNowButton, RunProgress};
 use crate::components::status_badge::StatusBadge;
-use crate::model::{AddressStatus, ChecksSummary, Role};
+use crate::model::{AddressStatus, ChecksSummary};
 use crate::pages::networks::human_count;
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let run_now = ServerAction::<RunCheckNow>::new();
     let summary = Resource::new(move || run_now.version().get(), |_| load_dashboard());
-    let role = current_role();
     view! {
         <Title text="Dashboard · ipvet"/>
         <h1>"Dashboard"</h1>
@@ -24,6 +23,8 @@ pub fn DashboardPage() -> impl IntoView {
                         view! {
                             <p>{format!("{} network(s).", s.networks)}</p>
                             <Checks checks=s.checks.clone()/>
+                            <h2>"Problem IPs, last 30 days"</h2>
+                            <ProblemChart days=s.problem_days.clone()/>
                             <table class="counts">
                                 <thead>
                                     <tr><th>"Status"</th><th class="num">"Addresses"</th></tr>
@@ -77,48 +78,14 @@ pub fn DashboardPage() -> impl IntoView {
                 }
             })}
         </Suspense>
-        {(role >= Role::Operator)
-            .then(|| {
-                view! {
-                    <ActionForm action=run_now attr:class="run-now">
-                        <button type="submit">"Run check now"</button>
-                    </ActionForm>
-                    {outcome(run_now.value(), "Check cycle started.")}
-                }
-            })}
+        <RunCheckNowButton action=run_now/>
     }
 }
 
-/// The check engine's state: what checks availability, whether it can, and the latest
-/// cycle.
+/// The check engine's state: what checks availability, whether it can, the zones that
+/// fail their self-test, the latest cycle and the next.
 #[component]
 fn Checks(checks: ChecksSummary) -> impl IntoView {
-    let last = checks.last_run.map(|r| {
-        let when = match &r.finished_at {
-            Some(end) => format!("Cycle {} ({}) finished {end}", r.id, r.trigger),
-            None => format!(
-                "Cycle {} ({}) is running since {}: {} of {} checked",
-                r.id, r.trigger, r.started_at, r.done, r.total
-            ),
-        };
-        let counts = format!(
-            "{} checked: {} freed, {} used in network, {} blocked by DNSBL, {} inconclusive{}.",
-            r.done,
-            r.freed,
-            r.still_used,
-            r.blocked,
-            r.unknown,
-            if r.zones_unhealthy > 0 {
-                format!("; {} DNSBL zone(s) failed their self-test", r.zones_unhealthy)
-            } else {
-                String::new()
-            }
-        );
-        view! {
-            <p class="last-run">{when}". "{counts}</p>
-            {r.error.map(|e| view! { <p class="error" role="alert">{format!("The cycle failed: {e}")}</p> })}
-        }
-    });
     view! {
         <section class="card checks">
             <h2>"Checks"</h2>
@@ -132,10 +99,26 @@ fn Checks(checks: ChecksSummary) -> impl IntoView {
                         </p>
                     }
                 })}
-            {match last {
-                Some(v) => v.into_any(),
+            {(!checks.unhealthy_zones.is_empty())
+                .then(|| {
+                    view! {
+                        <div class="error unhealthy-zones" role="alert">
+                            <p>"DNSBL zones failing their self-test (their answers are not used):"</p>
+                            <ul>
+                                {checks
+                                    .unhealthy_zones
+                                    .into_iter()
+                                    .map(|(zone, why)| view! { <li><a href="/dnsbl">{zone}</a> ": " {why}</li> })
+                                    .collect_view()}
+                            </ul>
+                        </div>
+                    }
+                })}
+            {match checks.last_run {
+                Some(run) => view! { <RunProgress run/> }.into_any(),
                 None => view! { <p class="muted">"No check cycle has run yet."</p> }.into_any(),
             }}
+            {checks.next_run_at.map(|at| view! { <p class="next-run">{format!("Next scheduled cycle: {at}.")}</p> })}
         </section>
     }
 }

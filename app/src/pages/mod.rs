@@ -1,8 +1,13 @@
 //! One module per page.
 
 pub mod address;
+pub mod audit;
+pub mod checks;
 pub mod dashboard;
+pub mod dnsbl;
 pub mod login;
 pub mod network;
 pub mod networks;
+pub mod problems;
+pub mod settings;
 pub mod users;

@@ -11,27 +11,12 @@ use crate::api::addresses::{
 };
 use crate::api::networks::{get_network, EditNetwork};
 use crate::components::outcome::outcome;
+use crate::components::query::{kept, parse_status};
 use crate::components::role::current_role;
 use crate::components::status_badge::StatusBadge;
 use crate::error::AppError;
 use crate::model::{AddressStatus, AddressView, ImportReport, Role};
 use crate::pages::networks::human_count;
-
-/// Percent-encodes a query value (host names and owners may hold anything).
-fn urlencode(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn parse_status(s: &str) -> Option<AddressStatus> {
-    AddressStatus::ALL.into_iter().find(|st| st.as_str() == s)
-}
 
 #[component]
 pub fn NetworkPage() -> impl IntoView {
@@ -82,16 +67,7 @@ pub fn NetworkPage() -> impl IntoView {
         },
     );
     // The filter part of the page address, kept by the paging links.
-    let status_q = move || {
-        let q = query.read();
-        let mut out = String::new();
-        for key in ["status", "q"] {
-            if let Some(v) = q.get(key).filter(|v| !v.is_empty()) {
-                out.push_str(&format!("{key}={}&", urlencode(&v)));
-            }
-        }
-        out
-    };
+    let status_q = move || kept(&query.read(), &["status", "q"]);
 
     let row = move |a: AddressView| {
         let status = a.status;

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, SqlErr,
+    QueryOrder, QuerySelect, Select, Set, SqlErr,
 };
 use time::OffsetDateTime;
 
@@ -88,7 +88,7 @@ pub fn view(row: address::Model) -> AddressView {
     }
 }
 
-fn parse(address: &str) -> Result<IpAddr, AppError> {
+pub(crate) fn parse(address: &str) -> Result<IpAddr, AppError> {
     ip::parse_address(address).map_err(|e| AppError::BadRequest(e.to_string()))
 }
 
@@ -202,6 +202,15 @@ async fn apply(
                     .col_expr(
                         address::Column::ProblemSince,
                         Expr::value(Option::<OffsetDateTime>::None),
+                    )
+                    .col_expr(
+                        address::Column::ProblemZone,
+                        Expr::value(Option::<String>::None),
+                    )
+                    .col_expr(address::Column::FailedChecks, Expr::value(0i64))
+                    .col_expr(
+                        address::Column::LastCheckError,
+                        Expr::value(Option::<String>::None),
                     );
             }
             if update.exec(txn).await?.rows_affected != 1 {
@@ -298,7 +307,7 @@ pub async fn allocate(
         Some(ip) => Some(requested_in(&cidr, ip)?),
         None => None,
     };
-    if state.config.disable_ip_allocation_checking {
+    if state.config().disable_ip_allocation_checking {
         // No check to wait for: pick and take the address under one lock.
         let txn = super::db::begin_write(&state.db).await?;
         let net = networks::lock(&txn, network_id).await?;
@@ -492,6 +501,32 @@ impl Search {
         }
         Some(Search::Text(q.to_lowercase()))
     }
+
+    /// The search as a condition on addresses: a range of `ip`, or text that starts one
+    /// of `text_columns` (case-insensitive).
+    pub fn condition(self, text_columns: &[address::Column]) -> sea_orm::Condition {
+        use sea_orm::sea_query::{Func, LikeExpr, SimpleExpr};
+        use sea_orm::Condition;
+        match self {
+            Search::From(n) => {
+                Condition::all().add(address::Column::Ip.gte(n.to_be_bytes().to_vec()))
+            }
+            Search::Range(lo, hi) => Condition::all()
+                .add(address::Column::Ip.gte(lo.to_be_bytes().to_vec()))
+                .add(address::Column::Ip.lte(hi.to_be_bytes().to_vec())),
+            Search::Text(text) => {
+                let escaped = text
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                let pattern = LikeExpr::new(format!("{escaped}%")).escape('\\');
+                text_columns.iter().fold(Condition::any(), |any, c| {
+                    let lower: SimpleExpr = Func::lower(Expr::col(*c)).into();
+                    any.add(Expr::expr(lower).like(pattern.clone()))
+                })
+            }
+        }
+    }
 }
 
 /// A page of a network's addresses in numeric order: after `after`, before `before`, the
@@ -507,38 +542,38 @@ pub async fn page(
     before: Option<&str>,
     last: bool,
 ) -> Result<crate::model::AddressPage, AppError> {
-    use sea_orm::sea_query::{Func, SimpleExpr};
     networks::find(db, network_id).await?;
     let mut q = address::Entity::find().filter(address::Column::NetworkId.eq(network_id));
     if let Some(s) = status {
         q = q.filter(address::Column::Status.eq(s));
     }
-    match search.and_then(Search::parse) {
-        Some(Search::From(n)) => q = q.filter(address::Column::Ip.gte(n.to_be_bytes().to_vec())),
-        Some(Search::Range(lo, hi)) => {
-            q = q
-                .filter(address::Column::Ip.gte(lo.to_be_bytes().to_vec()))
-                .filter(address::Column::Ip.lte(hi.to_be_bytes().to_vec()))
-        }
-        Some(Search::Text(text)) => {
-            let escaped = text
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            let pattern = sea_orm::sea_query::LikeExpr::new(format!("{escaped}%")).escape('\\');
-            let lower = |c: address::Column| -> SimpleExpr { Func::lower(Expr::col(c)).into() };
-            q = q.filter(
-                sea_orm::Condition::any()
-                    .add(Expr::expr(lower(address::Column::Hostname)).like(pattern.clone()))
-                    .add(Expr::expr(lower(address::Column::Owner)).like(pattern)),
-            );
-        }
-        None => {}
+    if let Some(search) = search.and_then(Search::parse) {
+        q = q.filter(search.condition(&[address::Column::Hostname, address::Column::Owner]));
     }
+    let (rows, next_after, prev_before) = page_by_key(db, q, after, before, last).await?;
+    Ok(crate::model::AddressPage {
+        rows: rows.into_iter().map(view).collect(),
+        next_after,
+        prev_before,
+    })
+}
+
+/// One page of the addresses `q` selects, in numeric order and by key: after `after`,
+/// before `before`, the last page when `last`, else the first. Returns the rows and the
+/// keys of the next and the previous page, where there is one.
+pub(crate) async fn page_by_key(
+    db: &impl ConnectionTrait,
+    mut q: Select<address::Entity>,
+    after: Option<&str>,
+    before: Option<&str>,
+    last: bool,
+) -> Result<(Vec<address::Model>, Option<String>, Option<String>), AppError> {
+    let after = after.map(str::trim).filter(|a| !a.is_empty());
+    let before = before.map(str::trim).filter(|b| !b.is_empty());
     let backwards = before.is_some() || last;
-    if let Some(a) = after.map(str::trim).filter(|a| !a.is_empty()) {
+    if let Some(a) = after {
         q = q.filter(address::Column::Ip.gt(ip::to_bytes(parse(a)?)));
-    } else if let Some(b) = before.map(str::trim).filter(|b| !b.is_empty()) {
+    } else if let Some(b) = before {
         q = q.filter(address::Column::Ip.lt(ip::to_bytes(parse(b)?)));
     }
     q = if backwards {
@@ -552,19 +587,18 @@ pub async fn page(
     if backwards {
         rows.reverse();
     }
-    let rows: Vec<AddressView> = rows.into_iter().map(view).collect();
-    let first = rows.first().map(|r| r.address.clone());
-    let last_shown = rows.last().map(|r| r.address.clone());
-    let (has_prev, has_next) = if backwards {
-        (more, before.is_some_and(|b| !b.trim().is_empty()))
-    } else {
-        (after.is_some_and(|a| !a.trim().is_empty()), more)
+    let shown = |row: Option<&address::Model>| {
+        row.and_then(|r| ip::from_bytes(&r.ip))
+            .map(|a| a.to_string())
     };
-    Ok(crate::model::AddressPage {
-        next_after: if has_next { last_shown } else { None },
-        prev_before: if has_prev { first } else { None },
-        rows,
-    })
+    let (has_prev, has_next) = if backwards {
+        (more, before.is_some())
+    } else {
+        (after.is_some(), more)
+    };
+    let next_after = if has_next { shown(rows.last()) } else { None };
+    let prev_before = if has_prev { shown(rows.first()) } else { None };
+    Ok((rows, next_after, prev_before))
 }
 
 /// An address with its history, newest first.

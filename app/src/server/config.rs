@@ -14,8 +14,23 @@ use std::time::Duration;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
     Default,
-    File { path: PathBuf, line: usize },
+    File {
+        path: PathBuf,
+        line: usize,
+    },
     Env(String),
+    /// Saved on the config page.
+    Saved {
+        by: String,
+        at: String,
+    },
+}
+
+impl Source {
+    /// Set where the web may not change it: the config file or the environment.
+    pub fn is_fixed(&self) -> bool {
+        matches!(self, Source::File { .. } | Source::Env(_))
+    }
 }
 
 impl fmt::Display for Source {
@@ -24,6 +39,7 @@ impl fmt::Display for Source {
             Source::Default => f.write_str("default"),
             Source::File { path, line } => write!(f, "{}:{}", path.display(), line),
             Source::Env(var) => write!(f, "environment variable {var}"),
+            Source::Saved { by, at } => write!(f, "saved here by {by} at {at}"),
         }
     }
 }
@@ -200,7 +216,7 @@ macro_rules! directives {
 
         impl Config {
             /// Sets a directive from text. `Ok(false)`: no such directive.
-            fn set(&mut self, key: &str, raw: &str, source: Source) -> Result<bool, String> {
+            pub fn set(&mut self, key: &str, raw: &str, source: Source) -> Result<bool, String> {
                 $(
                     if key.eq_ignore_ascii_case($key) {
                         self.$field = <$ty as ConfigValue>::parse_value(raw)?;
@@ -211,7 +227,7 @@ macro_rules! directives {
                 Ok(false)
             }
 
-            fn is_flag(key: &str) -> bool {
+            pub fn is_flag(key: &str) -> bool {
                 $( if key.eq_ignore_ascii_case($key) {
                     return std::any::TypeId::of::<$ty>() == std::any::TypeId::of::<bool>();
                 } )*

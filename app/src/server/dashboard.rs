@@ -1,12 +1,16 @@
 //! Figures for the dashboard, from the per-network counts (never by counting addresses).
 
-use sea_orm::{EntityTrait, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use super::entities::check_run;
+use super::check::dnsbl::FAILING;
+use super::check::job;
+use super::entities::dnsbl_zone;
 use super::networks::{self, COUNTED};
-use super::{time_fmt, AppState};
+use super::time_fmt::show;
+use super::AppState;
+use super::{check_runs, problem_days};
 use crate::error::AppError;
-use crate::model::{CheckRunView, ChecksSummary, DashboardSummary};
+use crate::model::{ChecksSummary, DashboardSummary};
 
 /// How many of the fullest networks the dashboard lists.
 const NEAREST_FULL: usize = 5;
@@ -32,10 +36,16 @@ pub async fn summary(state: &AppState) -> Result<DashboardSummary, AppError> {
         })
         .collect();
     let count = nets.len() as u64;
-    let last_run = check_run::Entity::find()
-        .order_by_desc(check_run::Column::Id)
-        .one(db)
-        .await?;
+    let last_run = check_runs::latest(db).await?;
+    let unhealthy_zones = dnsbl_zone::Entity::find()
+        .filter(dnsbl_zone::Column::Enabled.eq(true))
+        .filter(dnsbl_zone::Column::Health.eq(FAILING))
+        .order_by_asc(dnsbl_zone::Column::Zone)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|z| (z.zone, z.last_error.unwrap_or_default()))
+        .collect();
     nets.sort_by(|a, b| b.used_percent.total_cmp(&a.used_percent));
     nets.truncate(NEAREST_FULL);
     Ok(DashboardSummary {
@@ -44,26 +54,12 @@ pub async fn summary(state: &AppState) -> Result<DashboardSummary, AppError> {
         in_use,
         nearest_full: nets,
         checks: ChecksSummary {
-            prober: state.checks.checker.prober.describe(),
-            problem: state.checks.checker.prober.problem(),
-            last_run: last_run.map(run_view),
+            prober: state.checks.checker().prober.describe(),
+            problem: state.checks.checker().prober.problem(),
+            last_run,
+            next_run_at: Some(show(job::next_due(state).await)),
+            unhealthy_zones,
         },
+        problem_days: problem_days::recent(db).await?,
     })
-}
-
-pub fn run_view(run: check_run::Model) -> CheckRunView {
-    CheckRunView {
-        id: run.id,
-        trigger: run.trigger,
-        started_at: time_fmt::show(run.started_at),
-        finished_at: run.finished_at.map(time_fmt::show),
-        total: run.total,
-        done: run.done,
-        freed: run.freed,
-        still_used: run.still_used,
-        blocked: run.blocked,
-        unknown: run.unknown,
-        zones_unhealthy: run.zones_unhealthy,
-        error: run.error,
-    }
 }

@@ -110,8 +110,8 @@ pub enum Finding {
     Clear(String),
     /// Something answers on the address.
     InUse(String),
-    /// A healthy DNSBL zone lists it.
-    Listed(String),
+    /// A healthy DNSBL zone lists it; the evidence gives its answer and reason.
+    Listed { zone: String, evidence: String },
     /// A check could not tell: never frees, never blocks.
     Inconclusive(String),
 }
@@ -127,7 +127,7 @@ pub fn verdict(from: AddressStatus, finding: &Finding) -> Option<AddressStatus> 
     Some(match finding {
         Finding::Clear(_) => Free,
         Finding::InUse(_) => UsedInNetwork,
-        Finding::Listed(_) => BlockedByDnsbl,
+        Finding::Listed { .. } => BlockedByDnsbl,
         Finding::Inconclusive(_) => from,
     })
 }
@@ -186,7 +186,10 @@ mod tests {
     fn every_verdict_applied_or_refused() {
         let clear = Finding::Clear(String::new());
         let used = Finding::InUse("ping".into());
-        let listed = Finding::Listed("zone".into());
+        let listed = Finding::Listed {
+            zone: "bl.test".into(),
+            evidence: "listed".into(),
+        };
         let unknown = Finding::Inconclusive("timeout".into());
         let expected: &[(AddressStatus, &Finding, Option<AddressStatus>)] = &[
             (Free, &clear, Some(Free)),

@@ -9,11 +9,13 @@ use sea_orm::DatabaseConnection;
 use super::auth::throttle::LoginThrottle;
 use super::check::{Engine, SharedEngine};
 use super::config::Config;
+use super::settings::Live;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub db: DatabaseConnection,
-    pub config: Arc<Config>,
+    /// The configuration, with the settings saved on the config page.
+    pub settings: Arc<Live>,
     pub leptos_options: LeptosOptions,
     pub throttle: Arc<LoginThrottle>,
     /// The check engine; one per process.
@@ -21,14 +23,19 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection, config: Config, leptos_options: LeptosOptions) -> Self {
-        let checks = Engine::new(&config);
+    pub fn new(db: DatabaseConnection, settings: Live, leptos_options: LeptosOptions) -> Self {
+        let checks = Engine::new(&settings.current());
         AppState {
             checks,
             db,
-            config: Arc::new(config),
+            settings: Arc::new(settings),
             leptos_options,
             throttle: Arc::new(LoginThrottle::default()),
         }
+    }
+
+    /// The configuration in effect now.
+    pub fn config(&self) -> Arc<Config> {
+        self.settings.current()
     }
 }

@@ -22,12 +22,12 @@ use crate::dns::{DnsServer, Reply, Zones};
 use crate::helpers::{error_of, TestApp};
 
 /// A checker script written for one test.
-struct Script {
+pub(crate) struct Script {
     _dir: tempfile::TempDir,
-    path: ProgramPath,
+    pub path: ProgramPath,
 }
 
-fn script(body: &str) -> Script {
+pub(crate) fn script(body: &str) -> Script {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("checker.sh");
     std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
@@ -38,7 +38,7 @@ fn script(body: &str) -> Script {
     }
 }
 
-async fn add_zone(app: &TestApp, zone: &str) {
+pub(crate) async fn add_zone(app: &TestApp, zone: &str) {
     dnsbl_zone::ActiveModel {
         zone: Set(zone.into()),
         enabled: Set(true),
@@ -52,7 +52,7 @@ async fn add_zone(app: &TestApp, zone: &str) {
     .unwrap();
 }
 
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     client: &reqwest::Client,
     path: &str,
@@ -62,10 +62,14 @@ async fn call(
 }
 
 /// Starts a cycle through the server function and waits (bounded) for it to finish.
-async fn run_cycle(app: &TestApp, client: &reqwest::Client) -> check_run::Model {
+pub(crate) async fn run_cycle(app: &TestApp, client: &reqwest::Client) -> check_run::Model {
     let (status, id) = call(app, client, "/api/checks/run_now", &[]).await;
     assert_eq!(status, 200, "{id}");
-    let id = id.as_i64().unwrap();
+    wait_for_run(app, id.as_i64().unwrap()).await
+}
+
+/// Waits (bounded) for cycle `id` to finish.
+pub(crate) async fn wait_for_run(app: &TestApp, id: i64) -> check_run::Model {
     for _ in 0..240 {
         let run = check_run::Entity::find_by_id(id)
             .one(&app.state.db)
@@ -80,13 +84,13 @@ async fn run_cycle(app: &TestApp, client: &reqwest::Client) -> check_run::Model 
     panic!("check cycle {id} did not finish in 60 s");
 }
 
-async fn detail(app: &TestApp, client: &reqwest::Client, ip: &str) -> Value {
+pub(crate) async fn detail(app: &TestApp, client: &reqwest::Client, ip: &str) -> Value {
     let (status, body) = call(app, client, "/api/addresses/detail", &[("address", ip)]).await;
     assert_eq!(status, 200, "{body}");
     body
 }
 
-async fn network_with_released(
+pub(crate) async fn network_with_released(
     app: &TestApp,
     admin: &reqwest::Client,
     cidr: &str,
@@ -118,7 +122,7 @@ async fn network_with_released(
 }
 
 /// Creates a network and returns its id, as the allocation forms send it.
-async fn new_network(app: &TestApp, admin: &reqwest::Client, cidr: &str) -> String {
+pub(crate) async fn new_network(app: &TestApp, admin: &reqwest::Client, cidr: &str) -> String {
     let (status, net) = call(
         app,
         admin,
@@ -443,7 +447,7 @@ async fn ipvet_check_runs_one_cycle_and_exits_for_cron() {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ipvet"))
         .arg("check")
         .current_dir(dir.path())
-        .env("IPVET_DATABASE", app.state.config.database.as_str())
+        .env("IPVET_DATABASE", app.state.config().database.as_str())
         .env("IPVET_IP_CHECKER_SCRIPT", &free.0)
         .env("RUST_LOG", "warn")
         .output()
@@ -477,7 +481,7 @@ async fn ipvet_check_runs_one_cycle_and_exits_for_cron() {
     let bad = tokio::process::Command::new(env!("CARGO_BIN_EXE_ipvet"))
         .arg("check")
         .current_dir(dir.path())
-        .env("IPVET_DATABASE", app.state.config.database.as_str())
+        .env("IPVET_DATABASE", app.state.config().database.as_str())
         .env("IPVET_IP_CHECKER_SCRIPT", "relative/checker.sh")
         .output()
         .await
@@ -504,7 +508,7 @@ async fn the_built_in_prober_finds_what_answers_in_a_test_network() {
     assert_eq!(prober.problem(), None, "root opens raw ICMP sockets");
     let checker = Checker {
         prober: Prober::Icmp(prober),
-        dnsbl: resolver::Client::from_config(&app.state.config),
+        dnsbl: resolver::Client::from_config(&app.state.config()),
         disable_ipv6: false,
     };
     let engine = Engine::with_checker(checker, 64);

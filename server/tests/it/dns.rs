@@ -95,6 +95,18 @@ pub fn nibbles(addr: Ipv6Addr, zone: &str) -> String {
     name
 }
 
+/// Where the server reads its zones from on each query: fixed for a test, or rebuilt from
+/// files for the end-to-end server, whose tests change them while it runs.
+pub trait ZoneSource: Send + Sync + 'static {
+    fn zones(&self) -> Arc<Zones>;
+}
+
+impl ZoneSource for Arc<Zones> {
+    fn zones(&self) -> Arc<Zones> {
+        self.clone()
+    }
+}
+
 const WORKERS: usize = 4;
 
 /// The running server; it stops when dropped.
@@ -119,10 +131,13 @@ impl DnsServer {
     }
 
     pub async fn start_on(addr: &str, zones: Zones, keep_asked: bool) -> DnsServer {
+        Self::serve(addr, Arc::new(Arc::new(zones)), keep_asked).await
+    }
+
+    pub async fn serve(addr: &str, zones: Arc<dyn ZoneSource>, keep_asked: bool) -> DnsServer {
         let socket = UdpSocket::bind(addr).await.unwrap();
         grow_receive_buffer(&socket);
         let addr = socket.local_addr().unwrap();
-        let zones = Arc::new(zones);
         let asked = Arc::new(Mutex::new(Vec::new()));
         let socket = Arc::new(socket);
         // A few workers on the one socket, so a benchmark's load is answered on every core.
@@ -135,8 +150,8 @@ impl DnsServer {
                         let Ok((len, peer)) = socket.recv_from(&mut buf).await else {
                             continue;
                         };
-                        if let Some(out) = answer(&buf[..len], &zones, keep_asked.then_some(&*log))
-                        {
+                        let now = zones.zones();
+                        if let Some(out) = answer(&buf[..len], &now, keep_asked.then_some(&*log)) {
                             let _ = socket.send_to(&out, peer).await;
                         }
                     }

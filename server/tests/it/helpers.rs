@@ -127,6 +127,9 @@ impl TestApp {
             // Tests send nothing into the network unless they set up their own: the
             // availability check is a script that finds every address free.
             ip_checker_script: Some(fixture_program("always-free.sh")),
+            // Nor DNS: a test that asks a zone without its own server gets "connection
+            // refused" from a closed loopback port, never the machine's resolver.
+            dns_resolver: Some("127.0.0.1:9".parse().unwrap()),
             ..Default::default()
         };
         tweak(&mut config);

@@ -441,7 +441,7 @@ async fn page(app: &TestApp, client: &reqwest::Client, form: &[(&str, &str)]) ->
     res.json().await.unwrap()
 }
 
-fn addresses(p: &Value) -> Vec<String> {
+pub(crate) fn addresses(p: &Value) -> Vec<String> {
     p["rows"]
         .as_array()
         .unwrap()

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, the real application over HTTP.
 
+mod admin;
 mod auth;
 mod checks;
 mod cli;

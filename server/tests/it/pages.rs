@@ -175,3 +175,80 @@ async fn the_dashboard_shows_the_checks_and_lets_operators_start_one() {
     }
     assert!(shown, "the finished cycle never showed on the dashboard");
 }
+
+#[tokio::test]
+async fn admin_pages_render_on_the_server_with_the_actions_of_each_role() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let operator = app.signed_in("olga", Role::Operator).await;
+    let viewer = app.signed_in("vera", Role::Viewer).await;
+    let (status, body) = crate::checks::call(
+        &app,
+        &admin,
+        "/api/dnsbl/add",
+        &[("zone", "bl.pages.test"), ("disabled", "true")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    crate::checks::network_with_released(&app, &admin, "198.18.0.0/24", &["198.18.0.5"]).await;
+    crate::checks::run_cycle(&app, &admin).await;
+
+    // What every role sees.
+    for client in [&admin, &operator, &viewer] {
+        let (status, html) = page(&app, client, "/problems").await;
+        assert_eq!(status, 200);
+        assert!(html.contains("<h1>Problem IPs"), "{html}");
+        assert!(html.contains("No problem addresses."), "{html}");
+        assert!(html.contains("The checks last ran at "), "{html}");
+        let (_, html) = page(&app, client, "/dnsbl").await;
+        assert!(html.contains(r#"data-zone="bl.pages.test""#), "{html}");
+        assert!(html.contains("Never tested"), "{html}");
+        let (_, html) = page(&app, client, "/checks").await;
+        assert!(html.contains(r#"data-run="1""#), "{html}");
+        assert!(html.contains("Next scheduled cycle:"), "{html}");
+        let (_, html) = page(&app, client, "/checks/1").await;
+        assert!(html.contains(r#"data-address="198.18.0.5""#), "{html}");
+        assert!(html.contains("passed both checks"), "{html}");
+        let (_, html) = page(&app, client, "/").await;
+        assert!(html.contains(r#"class="problem-chart""#), "{html}");
+        assert!(html.contains("<svg"), "{html}");
+    }
+
+    // Actions by role: a viewer gets none, an operator re-checks and tests, an admin
+    // manages zones and settings.
+    let (_, html) = page(&app, &viewer, "/dnsbl").await;
+    for absent in ["Self-test now", "Add zone", "Test an address", "Delete"] {
+        assert!(!html.contains(absent), "viewer sees {absent}");
+    }
+    let (_, html) = page(&app, &viewer, "/checks").await;
+    assert!(!html.contains("Run check now"), "{html}");
+    let (_, html) = page(&app, &operator, "/dnsbl").await;
+    assert!(
+        html.contains("Self-test now") && html.contains("Test an address"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("Add zone") && !html.contains(">Delete<"),
+        "{html}"
+    );
+    let (_, html) = page(&app, &admin, "/dnsbl").await;
+    assert!(
+        html.contains("Add zone") && html.contains("Well-known zones"),
+        "{html}"
+    );
+    assert!(html.contains("Add zen.spamhaus.org"), "{html}");
+
+    for (path, marker) in [
+        ("/settings", r#"data-key="CheckPeriod""#),
+        ("/audit", r#"data-action="dnsbl.add""#),
+    ] {
+        let (_, html) = page(&app, &admin, path).await;
+        assert!(html.contains(marker), "{path}: {html}");
+        let (_, html) = page(&app, &operator, path).await;
+        assert!(
+            html.contains("Your role does not allow this."),
+            "{path}: {html}"
+        );
+        assert!(!html.contains(marker), "{path}: {html}");
+    }
+}

@@ -17,7 +17,8 @@ use Access::*;
 
 /// Path, who may call it, and valid arguments. `{target}` stands for the id of a user the
 /// calls may act on, `{net}` for a network with 198.18.0.10 and .11 allocated, `{spare}`
-/// for an empty network that may be deleted.
+/// for an empty network that may be deleted, `{zone}` and `{spare_zone}` for disabled
+/// DNSBL zones, `{run}` for a finished check cycle.
 type Args = &'static [(&'static str, &'static str)];
 
 const MATRIX: &[(&str, Access, Args)] = &[
@@ -142,6 +143,71 @@ const MATRIX: &[(&str, Access, Args)] = &[
         AtLeast(Role::Admin),
         &[("address", "198.18.0.11"), ("reason", "matrix")],
     ),
+    ("/api/problems/page", AtLeast(Role::Viewer), &[]),
+    (
+        "/api/problems/recheck",
+        AtLeast(Role::Operator),
+        &[("addresses[]", "198.18.0.10")],
+    ),
+    ("/api/dnsbl/list", AtLeast(Role::Viewer), &[]),
+    (
+        "/api/dnsbl/add",
+        AtLeast(Role::Admin),
+        &[("zone", "added.matrix.test"), ("disabled", "true")],
+    ),
+    (
+        "/api/dnsbl/rename",
+        AtLeast(Role::Admin),
+        &[("zone_id", "{zone}"), ("zone", "renamed.matrix.test")],
+    ),
+    (
+        "/api/dnsbl/set_enabled",
+        AtLeast(Role::Admin),
+        &[("zone_id", "{zone}"), ("enabled", "false")],
+    ),
+    (
+        "/api/dnsbl/self_test",
+        AtLeast(Role::Operator),
+        &[("zone_id", "{zone}")],
+    ),
+    (
+        "/api/dnsbl/ask",
+        AtLeast(Role::Operator),
+        &[("address", "198.18.0.10"), ("zone", "matrix.test")],
+    ),
+    (
+        "/api/dnsbl/delete",
+        AtLeast(Role::Admin),
+        &[("zone_id", "{spare_zone}")],
+    ),
+    ("/api/checks/list", AtLeast(Role::Viewer), &[]),
+    (
+        "/api/checks/get",
+        AtLeast(Role::Viewer),
+        &[("run_id", "{run}")],
+    ),
+    (
+        "/api/checks/detail",
+        AtLeast(Role::Viewer),
+        &[("run_id", "{run}")],
+    ),
+    (
+        "/api/checks/cancel",
+        AtLeast(Role::Admin),
+        &[("run_id", "{run}")],
+    ),
+    ("/api/audit/list", AtLeast(Role::Admin), &[]),
+    ("/api/settings/list", AtLeast(Role::Admin), &[]),
+    (
+        "/api/settings/save",
+        AtLeast(Role::Admin),
+        &[("key", "CheckConcurrency"), ("value", "8")],
+    ),
+    (
+        "/api/settings/reset",
+        AtLeast(Role::Admin),
+        &[("key", "CheckConcurrency")],
+    ),
 ];
 
 #[test]
@@ -194,6 +260,13 @@ async fn each_function_checks_the_role_first() {
         assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     }
 
+    let zone = add_zone(&app, admin, "matrix.test").await;
+    let spare_zone = add_zone(&app, admin, "spare.matrix.test").await;
+    let (status, run) = crate::checks::call(&app, admin, "/api/checks/run_now", &[]).await;
+    assert_eq!(status, 200, "{run}");
+    let run = run.to_string();
+    crate::checks::wait_for_run(&app, run.parse().unwrap()).await;
+
     for (path, access, args) in MATRIX {
         let args: Vec<(&str, String)> = args
             .iter()
@@ -202,7 +275,10 @@ async fn each_function_checks_the_role_first() {
                     *k,
                     v.replace("{target}", &target_id)
                         .replace("{net}", &net)
-                        .replace("{spare}", &spare),
+                        .replace("{spare_zone}", &spare_zone)
+                        .replace("{spare}", &spare)
+                        .replace("{zone}", &zone)
+                        .replace("{run}", &run),
                 )
             })
             .collect();
@@ -243,5 +319,17 @@ async fn create_network(app: &TestApp, admin: &reqwest::Client, cidr: &str) -> S
         .await;
     assert_eq!(res.status(), 200);
     let body: serde_json::Value = res.json().await.unwrap();
+    body["id"].to_string()
+}
+
+async fn add_zone(app: &TestApp, admin: &reqwest::Client, zone: &str) -> String {
+    let (status, body) = crate::checks::call(
+        app,
+        admin,
+        "/api/dnsbl/add",
+        &[("zone", zone), ("disabled", "true")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
     body["id"].to_string()
 }

@@ -85,8 +85,8 @@ pub async fn resolve(
         .await
         .map_err(internal)?
         .unwrap_or(0);
-    let lifetime = state.config.session_lifetime.as_secs() as i64;
-    let idle = state.config.session_idle_timeout.as_secs() as i64;
+    let lifetime = state.config().session_lifetime.as_secs() as i64;
+    let idle = state.config().session_idle_timeout.as_secs() as i64;
     let user = user::Entity::find_by_id(user_id).one(&state.db).await?;
     let valid = now - signed_in_at < lifetime && now - seen_at < idle;
     let user = match user {

@@ -12,19 +12,21 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set, UpdateMany,
 };
 use time::OffsetDateTime;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::verdict::{apply_all, Applied};
 use super::SharedEngine;
 use crate::error::AppError;
 use crate::model::AddressStatus;
+use crate::server::auth::guard::Caller;
 use crate::server::entities::{address, check_run};
 use crate::server::lifecycle::{Finding, CHECKED};
-use crate::server::{ip, AppState};
+use crate::server::{audit, db, ip, problem_days, AppState};
 
 /// Addresses read per query, and verdicts written per transaction at most.
 const BATCH: usize = 500;
-/// How often a running cycle writes its counts for the pages to show.
+/// How often a running cycle writes its counts for the pages to show, and looks whether it
+/// was asked to stop.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
 /// Why a cycle started: shown in the list of runs.
@@ -57,6 +59,8 @@ pub struct Counts {
     pub dropped: i64,
     /// Enabled DNSBL zones that failed their self-test this cycle.
     pub zones_unhealthy: i32,
+    /// Who stopped the cycle before it checked every address, if anyone did.
+    pub cancelled_by: Option<String>,
 }
 
 impl Counts {
@@ -100,6 +104,43 @@ pub async fn start(
     })
 }
 
+/// Asks a running cycle to stop: it stops taking addresses within a second, writes what it
+/// found so far and ends with the cancel as its error.
+pub async fn cancel(caller: &Caller, run_id: i64) -> Result<(), AppError> {
+    let txn = db::begin_write(&caller.state.db).await?;
+    let marked = check_run::Entity::update_many()
+        .col_expr(
+            check_run::Column::CancelledBy,
+            Expr::value(caller.user.name.clone()),
+        )
+        .filter(check_run::Column::Id.eq(run_id))
+        .filter(check_run::Column::FinishedAt.is_null())
+        .filter(check_run::Column::CancelledBy.is_null())
+        .exec(&txn)
+        .await?;
+    if marked.rows_affected != 1 {
+        let run = check_run::Entity::find_by_id(run_id).one(&txn).await?;
+        return Err(match run {
+            None => AppError::NotFound(format!("There is no check cycle {run_id}.")),
+            Some(r) if r.finished_at.is_some() => {
+                AppError::Conflict(format!("Cycle {run_id} has finished already."))
+            }
+            Some(_) => AppError::Conflict(format!("Cycle {run_id} is being cancelled already.")),
+        });
+    }
+    audit::record(
+        &txn,
+        caller,
+        "check.cancel",
+        &format!("cycle {run_id}"),
+        None,
+        None,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 /// Runs a started cycle to its end, calling `progress` after each batch.
 pub async fn run(
     state: &AppState,
@@ -121,6 +162,9 @@ pub async fn run(
         .col_expr(check_run::Column::Error, Expr::value(error))
         .exec(&state.db)
         .await?;
+    if let Err(e) = problem_days::record_today(&state.db).await {
+        tracing::warn!(run = run_id, cause = ?e, "recording today's problem count failed");
+    }
     drop(started.guard);
     result.map_err(|(_, e)| e)
 }
@@ -152,6 +196,26 @@ async fn run_inner(
     // whatever has queued up (at most BATCH) into one transaction, so slow checks cost no
     // idle database and a slow database costs no idle checks.
     let (found, mut to_write) = mpsc::channel::<(address::Model, Finding)>(BATCH * 4);
+    // A cancel is a mark on the run's row, so any instance sharing the database can ask;
+    // the checks stop taking addresses, and what was found so far is still written.
+    let (cancel, mut cancelled) = watch::channel::<Option<String>>(None);
+    let cancel_seen = cancelled.clone();
+    let watch_cancel = async move {
+        loop {
+            tokio::time::sleep(PROGRESS_EVERY).await;
+            match check_run::Entity::find_by_id(run_id).one(&state.db).await {
+                Ok(Some(run)) if run.cancelled_by.is_some() => {
+                    let _ = cancel.send(run.cancelled_by);
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(run = run_id, cause = %e, "reading the run's cancel mark failed")
+                }
+            }
+        }
+        std::future::pending::<()>().await
+    };
     let checks = async move {
         let mut judged = std::pin::pin!(checked_addresses(&state.db)
             .map_ok(|row| {
@@ -164,8 +228,14 @@ async fn run_inner(
                     Ok::<_, AppError>((row, finding))
                 }
             })
-            .try_buffer_unordered(engine.concurrency.max(1)));
-        while let Some(item) = judged.next().await {
+            .try_buffer_unordered(engine.concurrency()));
+        loop {
+            let item = tokio::select! {
+                biased;
+                _ = cancelled.changed() => break,
+                item = judged.next() => item,
+            };
+            let Some(item) = item else { break };
             // A closed queue means the writer failed; its error is the one reported.
             if found.send(item?).await.is_err() {
                 break;
@@ -192,11 +262,15 @@ async fn run_inner(
         }
         Ok::<(), AppError>(())
     };
-    let (checked, written) = tokio::join!(checks, writes);
+    let (checked, written) = tokio::select! {
+        done = async { tokio::join!(checks, writes) } => done,
+        _ = watch_cancel => unreachable!("the cancel watch never ends by itself"),
+    };
     if let Err(e) = written.and(checked) {
         return Err(fail(&counts, e));
     }
     progress(&counts);
+    counts.cancelled_by = cancel_seen.borrow().clone();
     Ok(counts)
 }
 

@@ -113,6 +113,53 @@ pub async fn self_test(client: &Client, zone: &str, v6: bool) -> Result<(), Stri
     }
 }
 
+/// A zone's self-test result: the IPv4 test decides its health; a zone that passes it is
+/// also asked the IPv6 test, which decides whether it judges IPv6 addresses.
+pub struct Health {
+    pub v4: Result<(), String>,
+    pub v6: bool,
+}
+
+impl Health {
+    pub async fn test(client: &Client, zone: &str) -> Health {
+        let v4 = self_test(client, zone, false).await;
+        let v6 = v4.is_ok() && self_test(client, zone, true).await.is_ok();
+        Health { v4, v6 }
+    }
+
+    /// Writes the result on the zone's row for the DNSBL page.
+    pub async fn record(
+        &self,
+        db: &impl ConnectionTrait,
+        row: &dnsbl_zone::Model,
+    ) -> Result<(), AppError> {
+        let (health, error) = match &self.v4 {
+            Ok(()) => (HEALTHY, None),
+            Err(e) => {
+                tracing::warn!(zone = %row.zone, reason = %e, "DNSBL zone failed its self-test");
+                (FAILING, Some(e.clone()))
+            }
+        };
+        dnsbl_zone::Entity::update_many()
+            .col_expr(dnsbl_zone::Column::Health, Expr::value(health))
+            .col_expr(dnsbl_zone::Column::LastError, Expr::value(error))
+            .col_expr(
+                dnsbl_zone::Column::LastTestedAt,
+                Expr::value(OffsetDateTime::now_utc()),
+            )
+            .col_expr(dnsbl_zone::Column::Ipv6, Expr::value(self.v6))
+            .filter(dnsbl_zone::Column::Id.eq(row.id))
+            .exec(db)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The values of `dnsbl_zones.health`.
+pub const NEVER_TESTED: &str = "never_tested";
+pub const HEALTHY: &str = "healthy";
+pub const FAILING: &str = "failing";
+
 /// The enabled zones of one cycle, each with its self-test result.
 pub struct Zones {
     zones: Vec<TestedZone>,
@@ -135,38 +182,17 @@ impl Zones {
             .order_by_asc(dnsbl_zone::Column::Zone)
             .all(db)
             .await?;
-        let tests = rows.iter().map(|row| async move {
-            let v4 = self_test(client, &row.zone, false).await;
-            let v6 = if v4.is_ok() {
-                self_test(client, &row.zone, true).await.is_ok()
-            } else {
-                false
-            };
-            (row, v4, v6)
-        });
+        let tests = rows
+            .iter()
+            .map(|row| async move { (row, Health::test(client, &row.zone).await) });
         let results = futures::future::join_all(tests).await;
-        let now = OffsetDateTime::now_utc();
         let mut zones = Vec::with_capacity(results.len());
-        for (row, v4, v6) in results {
-            let (health, error) = match &v4 {
-                Ok(()) => ("healthy", None),
-                Err(e) => ("failing", Some(e.clone())),
-            };
-            if let Err(e) = &v4 {
-                tracing::warn!(zone = %row.zone, reason = %e, "DNSBL zone failed its self-test");
-            }
-            dnsbl_zone::Entity::update_many()
-                .col_expr(dnsbl_zone::Column::Health, Expr::value(health))
-                .col_expr(dnsbl_zone::Column::LastError, Expr::value(error))
-                .col_expr(dnsbl_zone::Column::LastTestedAt, Expr::value(now))
-                .col_expr(dnsbl_zone::Column::Ipv6, Expr::value(v6))
-                .filter(dnsbl_zone::Column::Id.eq(row.id))
-                .exec(db)
-                .await?;
+        for (row, health) in results {
+            health.record(db, row).await?;
             zones.push(TestedZone {
                 name: row.zone.clone(),
-                healthy_v4: v4.is_ok(),
-                healthy_v6: v6,
+                healthy_v4: health.v4.is_ok(),
+                healthy_v6: health.v6,
             });
         }
         Ok(Zones { zones })
@@ -211,10 +237,13 @@ impl Zones {
         for (zone, verdict) in verdicts {
             match verdict {
                 Verdict::Listed { answer, reason } => {
-                    return Finding::Listed(match reason {
-                        Some(r) => format!("listed by {zone} ({answer}): {r}"),
-                        None => format!("listed by {zone} ({answer})"),
-                    })
+                    return Finding::Listed {
+                        zone: zone.to_string(),
+                        evidence: match reason {
+                            Some(r) => format!("listed by {zone} ({answer}): {r}"),
+                            None => format!("listed by {zone} ({answer})"),
+                        },
+                    }
                 }
                 Verdict::Error(e) => errors.push(format!("{zone}: {e}")),
                 Verdict::NotListed => {}

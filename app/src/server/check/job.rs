@@ -16,7 +16,12 @@ use crate::server::AppState;
 pub async fn run_forever(state: AppState, engine: SharedEngine) {
     loop {
         let wait = until_due(&state).await;
-        tokio::time::sleep(wait).await;
+        // A new period saved on the config page counts at once: wake and work out the
+        // wait again.
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = state.settings.changed.notified() => continue,
+        }
         match cycle::start(&state, &engine, Trigger::Schedule).await {
             Ok(started) => {
                 let run_id = started.run_id;
@@ -28,6 +33,7 @@ pub async fn run_forever(state: AppState, engine: SharedEngine) {
                         used = c.still_used,
                         blocked = c.blocked,
                         unknown = c.unknown,
+                        cancelled_by = ?c.cancelled_by,
                         "check cycle finished"
                     ),
                     Err(e) => tracing::error!(run = run_id, cause = ?e, "check cycle failed"),
@@ -40,22 +46,25 @@ pub async fn run_forever(state: AppState, engine: SharedEngine) {
     }
 }
 
-/// How long until the next cycle: one period after the last cycle started, or one period
-/// from now when none has run.
+/// How long until the next cycle.
 async fn until_due(state: &AppState) -> Duration {
-    let period = state.config.check_period;
+    let now = OffsetDateTime::now_utc();
+    Duration::try_from(next_due(state).await - now).unwrap_or(Duration::ZERO)
+}
+
+/// When the next cycle is due: one period after the last cycle started, or one period from
+/// now when none has run (or the database cannot tell).
+pub async fn next_due(state: &AppState) -> OffsetDateTime {
+    let period = state.config().check_period;
     let last = check_run::Entity::find()
         .order_by_desc(check_run::Column::Id)
         .one(&state.db)
         .await
         .ok()
         .flatten();
+    let now = OffsetDateTime::now_utc();
     match last {
-        None => period,
-        Some(run) => {
-            let since = OffsetDateTime::now_utc() - run.started_at;
-            let since = Duration::try_from(since).unwrap_or(Duration::ZERO);
-            period.saturating_sub(since)
-        }
+        None => now + period,
+        Some(run) => (run.started_at + period).max(now),
     }
 }

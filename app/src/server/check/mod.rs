@@ -15,6 +15,7 @@ pub mod script;
 pub mod verdict;
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -111,10 +112,11 @@ impl Checker {
 }
 
 /// The engine as the server holds it: the checker, the one lock that keeps two cycles
-/// from running at once in this process, and the zones' last self-test.
+/// from running at once in this process, and the zones' last self-test. The checker is
+/// replaced whole when a setting changes; a check holds the one it started with.
 pub struct Engine {
-    pub checker: Checker,
-    pub concurrency: usize,
+    checker: std::sync::RwLock<Arc<Checker>>,
+    concurrency: AtomicUsize,
     pub running: Arc<tokio::sync::Mutex<()>>,
     zones: tokio::sync::Mutex<Option<(Instant, Arc<dnsbl::Zones>)>>,
 }
@@ -135,17 +137,42 @@ impl Engine {
     /// another network namespace, say).
     pub fn with_checker(checker: Checker, concurrency: u32) -> SharedEngine {
         Arc::new(Engine {
-            checker,
-            concurrency: concurrency as usize,
+            checker: std::sync::RwLock::new(Arc::new(checker)),
+            concurrency: AtomicUsize::new(concurrency as usize),
             running: Arc::new(tokio::sync::Mutex::new(())),
             zones: tokio::sync::Mutex::new(None),
         })
     }
 
+    /// The checker in effect now.
+    pub fn checker(&self) -> Arc<Checker> {
+        self.checker
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// How many addresses a cycle checks at once.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency.load(Ordering::Relaxed).max(1)
+    }
+
+    /// Puts changed settings into effect: checks that start from now on use them.
+    pub fn reconfigure(&self, config: &Config) {
+        *self
+            .checker
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            Arc::new(Checker::from_config(config));
+        self.concurrency
+            .store(config.check_concurrency as usize, Ordering::Relaxed);
+    }
+
     /// Checks `addr` on a task of its own: a cycle's thousands of checks then share every
     /// core, where polled inside one task they would all run on one.
     pub async fn check_on_task(self: Arc<Self>, addr: IpAddr, zones: Arc<dnsbl::Zones>) -> Finding {
-        tokio::spawn(async move { self.checker.check(addr, &zones).await })
+        let checker = self.checker();
+        tokio::spawn(async move { checker.check(addr, &zones).await })
             .await
             .unwrap_or_else(|e| Finding::Inconclusive(format!("the check stopped: {e}")))
     }
@@ -156,7 +183,7 @@ impl Engine {
         db: &impl ConnectionTrait,
     ) -> Result<Arc<dnsbl::Zones>, AppError> {
         let mut kept = self.zones.lock().await;
-        let zones = Arc::new(dnsbl::Zones::load_and_test(db, &self.checker.dnsbl).await?);
+        let zones = Arc::new(dnsbl::Zones::load_and_test(db, &self.checker().dnsbl).await?);
         *kept = Some((Instant::now(), zones.clone()));
         Ok(zones)
     }

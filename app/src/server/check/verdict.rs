@@ -150,6 +150,10 @@ fn update_for(
                 )
                 .col_expr(address::Column::FailedChecks, Expr::value(0i64))
                 .col_expr(
+                    address::Column::ProblemZone,
+                    Expr::value(Option::<String>::None),
+                )
+                .col_expr(
                     address::Column::LastCheckError,
                     Expr::value(Option::<String>::None),
                 );
@@ -160,9 +164,17 @@ fn update_for(
             };
             (update, reason, None)
         }
-        Finding::InUse(found) | Finding::Listed(found) => {
+        Finding::InUse(found)
+        | Finding::Listed {
+            evidence: found, ..
+        } => {
+            let zone = match finding {
+                Finding::Listed { zone, .. } => Some(zone.clone()),
+                _ => None,
+            };
             update = update
                 .col_expr(address::Column::Status, Expr::value(to))
+                .col_expr(address::Column::ProblemZone, Expr::value(zone))
                 .col_expr(address::Column::Problem, Expr::value(found.clone()))
                 .col_expr(
                     address::Column::FailedChecks,
@@ -209,11 +221,11 @@ pub async fn vet(
 ) -> Result<Vetted, AppError> {
     let addr: IpAddr = ip::from_u128(n);
     let zones = engine.recent_zones(&state.db).await?;
-    let finding = engine.checker.check(addr, &zones).await;
+    let finding = engine.checker().check(addr, &zones).await;
     let evidence = match &finding {
         Finding::Clear(_) => return Ok(Vetted::Passed),
         Finding::Inconclusive(e) => return Ok(Vetted::Inconclusive(e.clone())),
-        Finding::InUse(e) | Finding::Listed(e) => e.clone(),
+        Finding::InUse(e) | Finding::Listed { evidence: e, .. } => e.clone(),
     };
     let row = address::Entity::find()
         .filter(address::Column::Ip.eq(n.to_be_bytes().to_vec()))

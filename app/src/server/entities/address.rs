@@ -22,6 +22,8 @@ pub struct Model {
     pub failed_checks: i64,
     /// Why the last check could not tell, while that is the latest news.
     pub last_check_error: Option<String>,
+    /// The DNSBL zone that lists the address, while it is blocked.
+    pub problem_zone: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,8 @@ pub struct Model {
     pub unknown: i64,
     pub zones_unhealthy: i32,
     pub error: Option<String>,
+    /// Who asked the running cycle to stop; the cycle reads it as it goes.
+    pub cancelled_by: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,4 +8,6 @@ pub mod check_run;
 pub mod dnsbl_zone;
 pub mod network;
 pub mod network_count;
+pub mod problem_day;
+pub mod setting;
 pub mod user;

@@ -1,7 +1,7 @@
 import { expect, test } from '@playwright/test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { adminPassword, signInOk, waitHydrated, watchConsole } from '../tests/helpers';
+import { adminPassword, allocate, openNewNetwork, release, signInOk, watchConsole } from './helpers';
 
 // The e2e server's checker script finds an address in use when this directory holds a
 // file named after it (see fixtures/checker.sh).
@@ -10,27 +10,12 @@ const answering = resolve(__dirname, '../../target/e2e/answering');
 test('released addresses are checked by "Run check now": one freed, one a problem with its reason', async ({ page }) => {
   const errors = watchConsole(page);
   await signInOk(page, 'admin', adminPassword);
-  await page.goto('/networks');
-  await waitHydrated(page);
-  const create = page.locator('section.card form');
-  await create.getByLabel('CIDR').fill('198.18.9.0/24');
-  await create.getByLabel('Name').fill('checked');
-  await create.getByRole('button', { name: 'Create network' }).click();
-  await page.locator('tr[data-network="198.18.9.0/24"]').getByRole('link', { name: '198.18.9.0/24' }).click();
-  await waitHydrated(page);
-  const alloc = page.locator('section.card form');
-  for (const ip of ['198.18.9.1', '198.18.9.2']) {
-    await alloc.getByRole('button', { name: 'Allocate' }).click();
-    await expect(page.locator(`tr[data-address="${ip}"] .badge`)).toHaveText('Allocated');
-  }
+  await openNewNetwork(page, '198.18.30.0/24', 'checked');
+  await allocate(page, ['198.18.30.1', '198.18.30.2']);
   // Something starts answering on .2 after it was handed out.
   mkdirSync(answering, { recursive: true });
-  writeFileSync(resolve(answering, '198.18.9.2'), '');
-  for (const ip of ['198.18.9.1', '198.18.9.2']) {
-    const row = page.locator(`tr[data-address="${ip}"]`);
-    await row.getByRole('button', { name: 'Release' }).click();
-    await expect(row.locator('.badge')).toHaveText('Being checked');
-  }
+  writeFileSync(resolve(answering, '198.18.30.2'), '');
+  await release(page, ['198.18.30.1', '198.18.30.2']);
 
   await page.getByRole('link', { name: 'Dashboard' }).click();
   await expect(page.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
@@ -48,15 +33,15 @@ test('released addresses are checked by "Run check now": one freed, one a proble
   }).toPass({ timeout: 20_000 });
 
   await page.goto('/networks');
-  await page.locator('tr[data-network="198.18.9.0/24"]').getByRole('link', { name: '198.18.9.0/24' }).click();
-  await expect(page.locator('tr[data-address="198.18.9.1"] .badge')).toHaveText('Free');
-  const used = page.locator('tr[data-address="198.18.9.2"]');
+  await page.locator('tr[data-network="198.18.30.0/24"]').getByRole('link', { name: '198.18.30.0/24' }).click();
+  await expect(page.locator('tr[data-address="198.18.30.1"] .badge')).toHaveText('Free');
+  const used = page.locator('tr[data-address="198.18.30.2"]');
   await expect(used.locator('.badge')).toHaveText('Used in network');
-  await used.getByRole('link', { name: '198.18.9.2' }).click();
-  await expect(page.locator('dl')).toContainText('checker script: reply from 198.18.9.2 (test marker)');
+  await used.getByRole('link', { name: '198.18.30.2' }).click();
+  await expect(page.locator('dl')).toContainText('checker script: reply from 198.18.30.2 (test marker)');
   const latest = page.locator('ol.timeline li').first();
   await expect(latest).toContainText('checker');
   await expect(latest).toContainText('availability check: in use');
-  await expect(latest.locator('.evidence')).toHaveText('checker script: reply from 198.18.9.2 (test marker)');
+  await expect(latest.locator('.evidence')).toHaveText('checker script: reply from 198.18.30.2 (test marker)');
   expect(errors).toEqual([]);
 });

@@ -1,0 +1,95 @@
+//! The dashboard's chart of Problem IPs over the last 30 days: an SVG built with the page,
+//! so it is there without JavaScript; each bar names its figures for screen readers and on
+//! hover.
+
+use leptos::prelude::*;
+
+use crate::model::ProblemDayView;
+
+const WIDTH: f64 = 600.0;
+const HEIGHT: f64 = 160.0;
+const AXIS: f64 = 30.0;
+const FOOT: f64 = 18.0;
+
+#[component]
+pub fn ProblemChart(days: Vec<ProblemDayView>) -> impl IntoView {
+    let peak = days
+        .iter()
+        .filter_map(|d| d.counts.map(|(u, b)| u + b))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let plot = HEIGHT - FOOT;
+    let step = (WIDTH - AXIS) / days.len().max(1) as f64;
+    let bar = (step * 0.7).max(1.0);
+    let first = days.first().map(|d| d.day.clone()).unwrap_or_default();
+    let last = days.last().map(|d| d.day.clone()).unwrap_or_default();
+    let described = days
+        .iter()
+        .filter_map(|d| {
+            d.counts
+                .map(|(u, b)| format!("{}: {u} used, {b} blocked", d.day))
+        })
+        .collect::<Vec<_>>();
+    let label = if described.is_empty() {
+        "Problem IPs over the last 30 days: no check cycle has recorded figures yet.".to_string()
+    } else {
+        format!(
+            "Problem IPs over the last 30 days. {}.",
+            described.join("; ")
+        )
+    };
+    let bars = days
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let x = AXIS + i as f64 * step + (step - bar) / 2.0;
+            match d.counts {
+                None => view! {
+                    <g class="no-data" data-day=d.day.clone()>
+                        <title>{format!("{}: no check cycle", d.day)}</title>
+                        <rect x=x y={plot - 1.0} width=bar height=1.0/>
+                    </g>
+                }
+                .into_any(),
+                Some((used, blocked)) => {
+                    let h = |n: u64| n as f64 / peak as f64 * (plot - 4.0);
+                    let (hu, hb) = (h(used), h(blocked));
+                    view! {
+                        <g class="day" data-day=d.day.clone() data-used=used data-blocked=blocked>
+                            <title>{format!("{}: {used} used in network, {blocked} blocked by DNSBL", d.day)}</title>
+                            <rect class="used" x=x y={plot - hu} width=bar height=hu/>
+                            <rect class="blocked" x=x y={plot - hu - hb} width=bar height=hb/>
+                        </g>
+                    }
+                    .into_any()
+                }
+            }
+        })
+        .collect_view();
+    let aria = label.clone();
+    view! {
+        <figure class="problem-chart">
+            <svg
+                viewBox=format!("0 0 {WIDTH} {HEIGHT}")
+                role="img"
+                aria-label=aria
+                xmlns="http://www.w3.org/2000/svg"
+            >
+                <desc>{label}</desc>
+                <line class="axis" x1=AXIS y1=plot x2=WIDTH y2=plot/>
+                <text class="tick" x={AXIS - 4.0} y=12.0 text-anchor="end">{peak}</text>
+                <text class="tick" x={AXIS - 4.0} y=plot text-anchor="end">"0"</text>
+                {bars}
+                <text class="tick" x=AXIS y={HEIGHT - 4.0}>{first}</text>
+                <text class="tick" x=WIDTH y={HEIGHT - 4.0} text-anchor="end">{last}</text>
+            </svg>
+            <figcaption>
+                <span class="key used">"Used in network"</span>
+                " "
+                <span class="key blocked">"Blocked by DNSBL"</span>
+                <span class="muted">" — as each day's last check cycle left them."</span>
+            </figcaption>
+        </figure>
+    }
+}

@@ -1,0 +1,160 @@
+//! Check runs: every cycle with its counts, the running one live; one cycle with its
+//! verdicts, each linking to its address.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::api::checks::{check_run_detail, list_check_runs, RunCheckNow};
+use crate::components::run_progress::{RunCheckNowButton, RunProgress};
+use crate::components::status_badge::StatusBadge;
+use crate::model::CheckRunView;
+
+/// "1 h 2 min", "3 min 4 s", "5 s".
+fn duration(seconds: i64) -> String {
+    let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    if h > 0 {
+        format!("{h} h {m} min")
+    } else if m > 0 {
+        format!("{m} min {s} s")
+    } else {
+        format!("{s} s")
+    }
+}
+
+#[component]
+pub fn CheckRunsPage() -> impl IntoView {
+    let query = use_query_map();
+    let run_now = ServerAction::<RunCheckNow>::new();
+    let list = Resource::new(
+        move || (query.get().get("before"), run_now.version().get()),
+        |(before, _)| list_check_runs(before.and_then(|b| b.parse().ok())),
+    );
+    let row = |r: CheckRunView| {
+        let state = match (&r.finished_at, &r.error, &r.cancelled_by) {
+            (None, _, _) => "running".to_string(),
+            (Some(_), Some(e), _) => format!("failed: {e}"),
+            (Some(_), None, Some(who)) => format!("cancelled by {who}"),
+            (Some(_), None, None) => "finished".to_string(),
+        };
+        view! {
+            <tr data-run=r.id>
+                <td><a href=format!("/checks/{}", r.id)>{r.id}</a></td>
+                <td>{r.started_at.clone()}</td>
+                <td>{duration(r.seconds)}</td>
+                <td>{r.trigger.clone()}</td>
+                <td class="num">{r.done}</td>
+                <td class="num">{r.freed}</td>
+                <td class="num">{r.still_used}</td>
+                <td class="num">{r.blocked}</td>
+                <td class="num">{r.unknown}</td>
+                <td class="num">{r.zones_unhealthy}</td>
+                <td class="state">{state}</td>
+            </tr>
+        }
+    };
+    view! {
+        <Title text="Check runs · ipvet"/>
+        <h1>"Check runs"</h1>
+        <RunCheckNowButton action=run_now/>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Ok(l) => {
+                        let running = l.runs.iter().find(|r| r.finished_at.is_none()).cloned();
+                        view! {
+                            {l.next_run_at.map(|at| view! { <p class="next-run">{format!("Next scheduled cycle: {at}.")}</p> })}
+                            {running.map(|run| view! { <section class="card running"><RunProgress run/></section> })}
+                            {l.runs.is_empty().then(|| view! { <p class="empty">"No check cycle has run yet."</p> })}
+                            <table class="runs">
+                                <thead>
+                                    <tr>
+                                        <th>"Cycle"</th>
+                                        <th>"Started"</th>
+                                        <th>"Duration"</th>
+                                        <th>"Trigger"</th>
+                                        <th class="num">"Checked"</th>
+                                        <th class="num">"Freed"</th>
+                                        <th class="num">"Still used"</th>
+                                        <th class="num">"Blocked"</th>
+                                        <th class="num">"Unknown"</th>
+                                        <th class="num">"Zones unhealthy"</th>
+                                        <th>"State"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>{l.runs.into_iter().map(row).collect_view()}</tbody>
+                            </table>
+                            {l.older_than.map(|b| view! { <nav class="pager"><a href=format!("?before={b}")>"Older"</a></nav> })}
+                        }
+                            .into_any()
+                    }
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn CheckRunPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let detail = Resource::new(
+        move || (id(), query.get().get("after")),
+        |(id, after)| check_run_detail(id, after.and_then(|a| a.parse().ok())),
+    );
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(d) => {
+                        let run_id = d.run.id;
+                        view! {
+                            <Title text=format!("Cycle {run_id} · ipvet")/>
+                            <h1>{format!("Check cycle {run_id}")}</h1>
+                            <p class="muted">{format!("Started {} ({}), {} so far.", d.run.started_at, d.run.trigger, duration(d.run.seconds))}</p>
+                            <section class="card"><RunProgress run=d.run.clone()/></section>
+                            <h2>"Verdicts"</h2>
+                            {d.verdicts.is_empty().then(|| view! { <p class="empty">"No verdicts on this page."</p> })}
+                            <table class="verdicts">
+                                <thead>
+                                    <tr><th>"Address"</th><th>"From"</th><th>"To"</th><th>"Reason"</th><th>"Evidence"</th></tr>
+                                </thead>
+                                <tbody>
+                                    {d
+                                        .verdicts
+                                        .into_iter()
+                                        .map(|v| {
+                                            view! {
+                                                <tr data-address=v.address.clone()>
+                                                    <td class="ip"><a href=format!("/address?ip={}", v.address)>{v.address.clone()}</a></td>
+                                                    <td><StatusBadge status=v.from/></td>
+                                                    <td><StatusBadge status=v.to/></td>
+                                                    <td>{v.reason}</td>
+                                                    <td class="evidence">{v.evidence.unwrap_or_default()}</td>
+                                                </tr>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </tbody>
+                            </table>
+                            <nav class="pager">
+                                <a href="?">"First"</a>
+                                {d.more_after.map(|a| view! { <a href=format!("?after={a}")>"Next"</a> })}
+                            </nav>
+                        }
+                            .into_any()
+                    }
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}

@@ -1,0 +1,139 @@
+//! Check cycles as the pages and the API show them: the list, one cycle with its verdicts,
+//! and the time of the next one.
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use time::OffsetDateTime;
+
+use super::check::job;
+use super::entities::{address, address_event, check_run};
+use super::time_fmt::show;
+use super::{ip, AppState};
+use crate::error::AppError;
+use crate::model::{CheckRunDetail, CheckRunList, CheckRunView, VerdictView};
+
+/// Cycles per page of the list.
+pub const RUNS_PER_PAGE: u64 = 50;
+/// Verdicts per page of a cycle.
+pub const VERDICTS_PER_PAGE: u64 = 100;
+
+pub fn run_view(run: check_run::Model) -> CheckRunView {
+    let end = run.finished_at.unwrap_or_else(OffsetDateTime::now_utc);
+    CheckRunView {
+        id: run.id,
+        trigger: run.trigger,
+        started_at: show(run.started_at),
+        finished_at: run.finished_at.map(show),
+        total: run.total,
+        done: run.done,
+        freed: run.freed,
+        still_used: run.still_used,
+        blocked: run.blocked,
+        unknown: run.unknown,
+        zones_unhealthy: run.zones_unhealthy,
+        error: run.error,
+        seconds: (end - run.started_at).whole_seconds().max(0),
+        cancelled_by: run.cancelled_by,
+    }
+}
+
+pub async fn latest(db: &impl ConnectionTrait) -> Result<Option<CheckRunView>, AppError> {
+    Ok(check_run::Entity::find()
+        .order_by_desc(check_run::Column::Id)
+        .one(db)
+        .await?
+        .map(run_view))
+}
+
+/// Newest first, older than the cycle `before` when given.
+pub async fn list(state: &AppState, before: Option<i64>) -> Result<CheckRunList, AppError> {
+    let mut q = check_run::Entity::find();
+    if let Some(b) = before {
+        q = q.filter(check_run::Column::Id.lt(b));
+    }
+    let mut rows = q
+        .order_by_desc(check_run::Column::Id)
+        .limit(RUNS_PER_PAGE + 1)
+        .all(&state.db)
+        .await?;
+    let more = rows.len() as u64 > RUNS_PER_PAGE;
+    rows.truncate(RUNS_PER_PAGE as usize);
+    let older_than = if more {
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    Ok(CheckRunList {
+        runs: rows.into_iter().map(run_view).collect(),
+        older_than,
+        next_run_at: Some(show(job::next_due(state).await)),
+    })
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<CheckRunView, AppError> {
+    check_run::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(run_view)
+        .ok_or_else(|| AppError::NotFound(format!("There is no check cycle {id}.")))
+}
+
+/// A cycle with its verdicts in the order they were written, after the event `after`.
+pub async fn detail(
+    db: &impl ConnectionTrait,
+    id: i64,
+    after: Option<i64>,
+) -> Result<CheckRunDetail, AppError> {
+    let run = get(db, id).await?;
+    let mut q = address_event::Entity::find().filter(address_event::Column::RunId.eq(id));
+    if let Some(a) = after {
+        q = q.filter(address_event::Column::Id.gt(a));
+    }
+    let mut events = q
+        .order_by_asc(address_event::Column::Id)
+        .limit(VERDICTS_PER_PAGE + 1)
+        .all(db)
+        .await?;
+    let more = events.len() as u64 > VERDICTS_PER_PAGE;
+    events.truncate(VERDICTS_PER_PAGE as usize);
+    let ids: Vec<i64> = events.iter().map(|e| e.address_id).collect();
+    let addresses: std::collections::HashMap<i64, String> = if ids.is_empty() {
+        Default::default()
+    } else {
+        address::Entity::find()
+            .select_only()
+            .column(address::Column::Id)
+            .column(address::Column::Ip)
+            .filter(address::Column::Id.is_in(ids))
+            .into_tuple::<(i64, Vec<u8>)>()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|(id, bytes)| {
+                let shown = ip::from_bytes(&bytes)
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
+                (id, shown)
+            })
+            .collect()
+    };
+    let more_after = if more {
+        events.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok(CheckRunDetail {
+        run,
+        verdicts: events
+            .into_iter()
+            .map(|e| VerdictView {
+                event_id: e.id,
+                address: addresses.get(&e.address_id).cloned().unwrap_or_default(),
+                from: e.from_status,
+                to: e.to_status,
+                reason: e.reason,
+                evidence: e.evidence,
+            })
+            .collect(),
+        more_after,
+    })
+}
