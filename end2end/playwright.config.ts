@@ -56,7 +56,7 @@ export default defineConfig({
     stderr: 'pipe',
   },
   {
-    command: `${resolve(root, 'target/debug/ipvet')} serve`,
+    command: `${resolve(root, 'target/debug/ipvet')} --config ${resolve(__dirname, 'fixtures/ipvet.conf')} serve`,
     cwd: root,
     url: `${baseURL}/login`,
     timeout: 60_000,

@@ -45,15 +45,21 @@ async function addZone(page: Page, zone: string) {
   await form.getByLabel('Zone').fill(zone);
   await form.getByRole('button', { name: 'Add zone' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Zone added.' })).toBeVisible();
-  return page.locator(`tr[data-zone="${zone}"]`);
+  return page.locator(`table.zones tr[data-zone="${zone}"]`);
 }
 
 async function deleteZone(page: Page, zone: string) {
   await page.goto('/dnsbl');
   await waitHydrated(page);
-  const row = page.locator(`tr[data-zone="${zone}"]`);
+  const row = page.locator(`table.zones tr[data-zone="${zone}"]`);
   await row.getByRole('button', { name: 'Delete' }).click();
   await expect(row).toHaveCount(0);
+}
+
+/** Opens a <details> unless it is open already (a re-rendered row may keep its state). */
+async function openDetails(details: ReturnType<Page['locator']>) {
+  if ((await details.getAttribute('open')) === null) await details.locator('summary').click();
+  await expect(details).toHaveAttribute('open', '');
 }
 
 async function saveSetting(page: Page, key: string, value: string) {
@@ -159,16 +165,26 @@ test('Problem IPs show why; re-check and release, one by one and in bulk', async
   await page.screenshot({ path: resolve(shots, 'problem-ips-listed.png'), fullPage: true });
 
   // The zone filter, through the page address.
-  await page.getByLabel('DNSBL zone').selectOption('bl.e2e.test');
+  await page.locator('select[name="zone"]').selectOption('bl.e2e.test');
   await page.getByRole('button', { name: 'Filter' }).click();
   await expect(page).toHaveURL(/zone=bl\.e2e\.test/);
   await expect(page.locator('table.problems tbody tr')).toHaveCount(1);
   await expect(blocked).toBeVisible();
-  await page.getByLabel('Status').selectOption('used_in_network');
-  await page.getByLabel('DNSBL zone').selectOption('');
+  await page.locator('select[name="status"]').selectOption('used_in_network');
+  await page.locator('select[name="zone"]').selectOption('');
   await page.getByRole('button', { name: 'Filter' }).click();
   await expect(page.locator('table.problems tbody tr[data-address^="198.18.20."]')).toHaveCount(3);
   await expect(blocked).toHaveCount(0);
+  // By network and by search.
+  await page.locator('select[name="status"]').selectOption('');
+  await page.locator('select[name="network"]').selectOption({ label: '198.18.20.0/24' });
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page.locator('table.problems tbody tr')).toHaveCount(4);
+  // An address searched for is where the list starts.
+  await page.getByLabel('Search').fill('198.18.20.3');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page.locator('table.problems tbody tr').first()).toHaveAttribute('data-address', '198.18.20.3');
+  await expect(page.locator('table.problems tbody tr')).toHaveCount(2);
   await page.goto('/problems');
   await waitHydrated(page);
 
@@ -211,6 +227,19 @@ test('Problem IPs show why; re-check and release, one by one and in bulk', async
   const rechecks = page.locator('tr[data-action="address.recheck"] .target');
   await expect(rechecks.nth(0)).toHaveText('198.18.20.3 198.18.20.4');
   await expect(rechecks.nth(1)).toHaveText('198.18.20.2');
+  // By actor and day: today's entries by admin hold it; none before today.
+  const today = new Date().toISOString().slice(0, 10);
+  await page.getByLabel('Actor').fill('admin');
+  await page.getByLabel('From', { exact: true }).fill(today);
+  await page.getByLabel('To', { exact: true }).fill(today);
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(rechecks.nth(1)).toHaveText('198.18.20.2');
+  await expect(page.locator('table.audit tbody td.actor').first()).toHaveText('admin');
+  await page.getByLabel('From', { exact: true }).fill('2000-01-01');
+  await page.getByLabel('To', { exact: true }).fill('2000-01-02');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page.locator('table.audit tbody tr')).toHaveCount(0);
+  await expect(page.getByText('No entries match.')).toBeVisible();
   for (const ip of ['198.18.20.1', '198.18.20.3']) answers(ip, false);
   await deleteZone(page, 'bl.e2e.test');
   expect(errors).toEqual([]);
@@ -248,9 +277,26 @@ test('a zone shows unhealthy while its self-test fails and healthy once it passe
   await expect(answer).toContainText('listed for the flip test');
   await expect(answer.locator('.query')).toHaveText('77.20.18.198.flip.e2e.test.');
 
+  // Disabled, it is not used; enabled again, it is tested at once; renamed, it starts over.
+  await row.getByRole('button', { name: 'Disable' }).click();
+  await expect(row).toContainText('Disabled');
+  await row.getByRole('button', { name: 'Enable' }).click();
+  await expect(row).toContainText('Enabled');
+  await expect(row.locator('.health')).toHaveText('Healthy');
+  await openDetails(row.locator('details.rename'));
+  await row.getByLabel('New zone name').fill('flop.e2e.test');
+  await row.getByRole('button', { name: 'Save' }).click();
+  const renamed = page.locator('table.zones tr[data-zone="flop.e2e.test"]');
+  await expect(renamed.locator('.health')).toHaveText('Failing');
+  await expect(page.locator('table.zones tr[data-zone="flip.e2e.test"]')).toHaveCount(0);
+  await openDetails(renamed.locator('details.rename'));
+  await renamed.getByLabel('New zone name').fill('flip.e2e.test');
+  await renamed.getByRole('button', { name: 'Save' }).click();
+  await expect(row.locator('.health')).toHaveText('Healthy');
+
   // A suggested public zone is added disabled, never asked until enabled.
   await page.getByRole('button', { name: 'Add psbl.surriel.com' }).click();
-  const suggested = page.locator('tr[data-zone="psbl.surriel.com"]');
+  const suggested = page.locator('table.zones tr[data-zone="psbl.surriel.com"]');
   await expect(suggested).toContainText('Disabled');
   await expect(suggested.locator('.health')).toHaveText('Never tested');
   await deleteZone(page, 'psbl.surriel.com');
@@ -267,6 +313,11 @@ test('a CheckPeriod saved on the config page takes effect at once; environment v
   await expect(ping).toHaveAttribute('data-editable', 'false');
   await expect(ping.locator('.read-only')).toContainText('environment variable IPVET_PING_COUNT');
   await expect(ping.getByRole('button', { name: 'Save' })).toHaveCount(0);
+  const timeout = page.locator('tr[data-key="PingTimeout"]');
+  await expect(timeout).toHaveAttribute('data-editable', 'false');
+  await expect(timeout.locator('.source')).toHaveText(/fixtures\/ipvet\.conf:3$/);
+  await expect(timeout.locator('.read-only')).toContainText('which overrides this page; change it there');
+  await expect(timeout.locator('code.value')).toHaveText('800ms');
   const script = page.locator('tr[data-key="IpCheckerScript"]');
   await expect(script.locator('.read-only')).toContainText('a web form must never choose');
 
