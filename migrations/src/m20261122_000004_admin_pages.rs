@@ -1,5 +1,6 @@
 //! What the admin pages need: the zone that blocks an address (the Problem IPs filter and
-//! each zone's count of blocked addresses), who asked a running cycle to stop, a daily
+//! each zone's count of blocked addresses), who asked a running cycle to stop and when a
+//! running cycle last showed it was alive (so one whose server died is told apart), a daily
 //! count of problem addresses for the dashboard's chart, and indexes for the audit log's
 //! filters.
 
@@ -24,6 +25,7 @@ enum Addresses {
 enum CheckRuns {
     Table,
     CancelledBy,
+    HeartbeatAt,
 }
 
 #[derive(DeriveIden)]
@@ -68,6 +70,18 @@ impl MigrationTrait for Migration {
                 Table::alter()
                     .table(CheckRuns::Table)
                     .add_column(ColumnDef::new(CheckRuns::CancelledBy).text().null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(CheckRuns::Table)
+                    .add_column(
+                        ColumnDef::new(CheckRuns::HeartbeatAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -126,6 +140,14 @@ impl MigrationTrait for Migration {
                 Table::alter()
                     .table(CheckRuns::Table)
                     .drop_column(CheckRuns::CancelledBy)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(CheckRuns::Table)
+                    .drop_column(CheckRuns::HeartbeatAt)
                     .to_owned(),
             )
             .await?;

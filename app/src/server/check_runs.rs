@@ -4,7 +4,7 @@
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use time::OffsetDateTime;
 
-use super::check::job;
+use super::check::{cycle, job};
 use super::entities::{address, address_event, check_run};
 use super::time_fmt::show;
 use super::{ip, AppState};
@@ -16,7 +16,13 @@ pub const RUNS_PER_PAGE: u64 = 50;
 /// Verdicts per page of a cycle.
 pub const VERDICTS_PER_PAGE: u64 = 100;
 
-pub fn run_view(run: check_run::Model) -> CheckRunView {
+pub fn run_view(mut run: check_run::Model) -> CheckRunView {
+    // A run whose heartbeat stopped shows as what it is, before the next cycle closes it.
+    let last_sign = run.heartbeat_at.unwrap_or(run.started_at);
+    if run.finished_at.is_none() && OffsetDateTime::now_utc() - last_sign > cycle::ALIVE_WITHIN {
+        run.finished_at = Some(last_sign);
+        run.error = Some(cycle::INTERRUPTED.to_string());
+    }
     let end = run.finished_at.unwrap_or_else(OffsetDateTime::now_utc);
     CheckRunView {
         id: run.id,

@@ -812,3 +812,45 @@ async fn the_dashboard_charts_problem_ips_by_day_and_names_the_next_cycle() {
         .unwrap()
         .ends_with("UTC"));
 }
+
+#[tokio::test]
+async fn a_cycle_whose_server_stopped_shows_as_interrupted_and_is_closed_by_the_next() {
+    use sea_orm::{ActiveModelTrait, Set};
+    let app = TestApp::spawn().await;
+    let op = app.signed_in("olga", Role::Operator).await;
+    // As a server that died mid-cycle left it: unfinished, its heartbeat long silent.
+    let long_ago = time::OffsetDateTime::now_utc() - time::Duration::minutes(10);
+    let dead = check_run::ActiveModel {
+        trigger: Set("schedule".into()),
+        started_at: Set(long_ago),
+        heartbeat_at: Set(Some(long_ago + time::Duration::seconds(30))),
+        total: Set(500),
+        done: Set(120),
+        ..Default::default()
+    }
+    .insert(&app.state.db)
+    .await
+    .unwrap();
+    let id = dead.id.to_string();
+    let (status, shown) = call(&app, &op, "/api/checks/get", &[("run_id", &id)]).await;
+    assert_eq!(status, 200, "{shown}");
+    assert!(shown["finished_at"].is_string(), "{shown}");
+    assert!(
+        shown["error"].as_str().unwrap().starts_with("interrupted"),
+        "{shown}"
+    );
+    assert_eq!(shown["seconds"], 30);
+
+    // The next cycle closes it for good, at its last heartbeat, and runs.
+    let next = run_cycle(&app, &op).await;
+    assert_eq!(next.error, None);
+    let closed = check_run::Entity::find_by_id(dead.id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(closed.finished_at, dead.heartbeat_at);
+    assert!(closed.error.unwrap().starts_with("interrupted"));
+    // A running cycle's own heartbeat keeps it running.
+    assert!(next.heartbeat_at.is_some());
+}

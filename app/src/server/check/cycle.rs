@@ -91,9 +91,12 @@ pub async fn start(
     let guard = engine.running.clone().try_lock_owned().map_err(|_| {
         AppError::Conflict("A check cycle is running already; wait for it to finish.".into())
     })?;
+    close_interrupted(&state.db).await?;
+    let now = OffsetDateTime::now_utc();
     let row = check_run::ActiveModel {
         trigger: Set(trigger.as_str().to_string()),
-        started_at: Set(OffsetDateTime::now_utc()),
+        started_at: Set(now),
+        heartbeat_at: Set(Some(now)),
         ..Default::default()
     }
     .insert(&state.db)
@@ -102,6 +105,42 @@ pub async fn start(
         run_id: row.id,
         guard,
     })
+}
+
+/// A running cycle beats its heartbeat every second; one silent for this long has lost
+/// its server (stopped, crashed) and will never finish by itself.
+pub const ALIVE_WITHIN: Duration = Duration::from_secs(60);
+
+/// Why a cycle whose server stopped shows as ended.
+pub const INTERRUPTED: &str = "interrupted: the server running it stopped before it finished";
+
+/// Ends the runs left unfinished by a server that stopped: they show as interrupted, at
+/// their last heartbeat. Safe beside other instances: a live cycle's heartbeat is fresh.
+pub async fn close_interrupted(db: &DatabaseConnection) -> Result<u64, AppError> {
+    let cutoff = OffsetDateTime::now_utc() - ALIVE_WITHIN;
+    let closed = check_run::Entity::update_many()
+        .col_expr(
+            check_run::Column::FinishedAt,
+            sea_orm::sea_query::Func::coalesce([
+                Expr::col(check_run::Column::HeartbeatAt).into(),
+                Expr::col(check_run::Column::StartedAt).into(),
+            ])
+            .into(),
+        )
+        .col_expr(check_run::Column::Error, Expr::value(INTERRUPTED))
+        .filter(check_run::Column::FinishedAt.is_null())
+        .filter(
+            sea_orm::Condition::any()
+                .add(check_run::Column::HeartbeatAt.lt(cutoff))
+                .add(
+                    sea_orm::Condition::all()
+                        .add(check_run::Column::HeartbeatAt.is_null())
+                        .add(check_run::Column::StartedAt.lt(cutoff)),
+                ),
+        )
+        .exec(db)
+        .await?;
+    Ok(closed.rows_affected)
 }
 
 /// Asks a running cycle to stop: it stops taking addresses within a second, writes what it
@@ -200,13 +239,29 @@ async fn run_inner(
     // the checks stop taking addresses, and what was found so far is still written.
     let (cancel, mut cancelled) = watch::channel::<Option<String>>(None);
     let cancel_seen = cancelled.clone();
+    // The same loop beats the run's heartbeat, by which pages tell a running cycle from
+    // one whose server stopped.
     let watch_cancel = async move {
+        let mut told = false;
         loop {
             tokio::time::sleep(PROGRESS_EVERY).await;
+            let beat = check_run::Entity::update_many()
+                .col_expr(
+                    check_run::Column::HeartbeatAt,
+                    Expr::value(OffsetDateTime::now_utc()),
+                )
+                .filter(check_run::Column::Id.eq(run_id))
+                .exec(&state.db)
+                .await;
+            if let Err(e) = beat {
+                tracing::warn!(run = run_id, cause = %e, "writing the run's heartbeat failed");
+            }
+            if told {
+                continue;
+            }
             match check_run::Entity::find_by_id(run_id).one(&state.db).await {
                 Ok(Some(run)) if run.cancelled_by.is_some() => {
-                    let _ = cancel.send(run.cancelled_by);
-                    break;
+                    told = cancel.send(run.cancelled_by).is_ok();
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -214,7 +269,6 @@ async fn run_inner(
                 }
             }
         }
-        std::future::pending::<()>().await
     };
     let checks = async move {
         let mut judged = std::pin::pin!(checked_addresses(&state.db)
@@ -264,7 +318,7 @@ async fn run_inner(
     };
     let (checked, written) = tokio::select! {
         done = async { tokio::join!(checks, writes) } => done,
-        _ = watch_cancel => unreachable!("the cancel watch never ends by itself"),
+        _ = watch_cancel => unreachable!("the heartbeat loop never ends by itself"),
     };
     if let Err(e) = written.and(checked) {
         return Err(fail(&counts, e));

@@ -18,6 +18,8 @@ pub struct Model {
     pub error: Option<String>,
     /// Who asked the running cycle to stop; the cycle reads it as it goes.
     pub cancelled_by: Option<String>,
+    /// When the running cycle last showed it was alive (every second).
+    pub heartbeat_at: Option<TimeDateTimeWithTimeZone>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
