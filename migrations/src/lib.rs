@@ -7,6 +7,7 @@ mod m20261122_000001_initial;
 mod m20261122_000002_network_inventory;
 mod m20261122_000003_check_engine;
 mod m20261122_000004_admin_pages;
+mod m20261122_000005_api_tokens;
 
 /// Address statuses, in the order the lifecycle introduces them. The schema constrains
 /// `addresses.status` to exactly these values on both backends.
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_network_inventory::Migration),
             Box::new(m20261122_000003_check_engine::Migration),
             Box::new(m20261122_000004_admin_pages::Migration),
+            Box::new(m20261122_000005_api_tokens::Migration),
         ]
     }
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Context};
 use app::model::Role;
 use app::server::config::Config;
-use app::server::{db, users};
+use app::server::{db, tokens, users};
 use clap::{Parser, Subcommand};
 use server::startup::Application;
 
@@ -39,6 +39,22 @@ enum Command {
     User {
         #[command(subcommand)]
         action: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Make an API token for a user, carrying the user's role; its secret is printed once.
+    Create {
+        user: String,
+        /// What will use it ("billing", "panel-2").
+        #[arg(long, default_value = "command line")]
+        name: String,
     },
 }
 
@@ -103,6 +119,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User { action } => user_command(action, config).await,
+        Command::Token { action } => token_command(action, config).await,
         Command::Check => check_command(config).await,
     }
 }
@@ -222,6 +239,34 @@ async fn user_command(action: UserCommand, config: Config) -> anyhow::Result<()>
         UserCommand::Disable { name } => {
             users::disable_by_name(&conn, &name).await.map_err(domain)?;
             println!("User '{name}' is disabled.");
+        }
+    }
+    Ok(())
+}
+
+async fn token_command(action: TokenCommand, config: Config) -> anyhow::Result<()> {
+    let conn = db::connect(&config.database)
+        .await
+        .context("cannot open the database")?;
+    db::migrate(&conn)
+        .await
+        .context("cannot migrate the database")?;
+    match action {
+        TokenCommand::Create { user, name } => {
+            let owner = users::find_by_name(&conn, &user)
+                .await
+                .map_err(|e| anyhow!("{e}"))?;
+            if owner.disabled {
+                bail!("user '{user}' is disabled");
+            }
+            let made = tokens::create(&conn, &owner, &name)
+                .await
+                .map_err(|e| anyhow!("{e}"))?;
+            eprintln!(
+                "Token '{}' for '{}' ({}); the secret below is shown this once:",
+                made.token.name, owner.name, owner.role
+            );
+            println!("{}", made.secret);
         }
     }
     Ok(())

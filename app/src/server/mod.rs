@@ -22,6 +22,7 @@ pub mod problems;
 pub mod settings;
 pub mod state;
 pub mod time_fmt;
+pub mod tokens;
 pub mod users;
 
 pub use error::respond;

@@ -249,3 +249,74 @@ async fn migrate_creates_the_schema() {
         .unwrap()
         .is_empty());
 }
+
+#[tokio::test]
+async fn token_create_prints_a_secret_once_that_only_its_hash_is_kept_of() {
+    use app::model::Role;
+    use app::server::entities::api_token;
+    use app::server::{db, tokens, users};
+    use sea_orm::EntityTrait;
+
+    let (test_db, url) = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let conn = db::connect(&url).await.unwrap();
+    db::migrate(&conn).await.unwrap();
+    users::create(
+        &conn,
+        "billing",
+        Role::Operator,
+        "billing pass phrase 1".into(),
+    )
+    .await
+    .unwrap();
+
+    let mut cmd = ipvet(dir.path(), &url);
+    cmd.args(["token", "create", "billing", "--name", "billing system"]);
+    let (code, stdout, stderr) = run(cmd, "").await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("Token 'billing system' for 'billing' (operator)"),
+        "{stderr}"
+    );
+    let secret = stdout.trim();
+    assert!(secret.starts_with(tokens::PREFIX), "{stdout}");
+
+    // Stored as its hash only; the secret authenticates as its user, until revoked.
+    let rows = api_token::Entity::find().all(&conn).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].secret_hash, tokens::hash(secret));
+    assert_ne!(rows[0].secret_hash, secret);
+    let (owner, token) = tokens::authenticate(&conn, secret).await.unwrap().unwrap();
+    assert_eq!(
+        (owner.name.as_str(), owner.role),
+        ("billing", Role::Operator)
+    );
+    assert!(tokens::list_for(&conn, owner.id).await.unwrap()[0]
+        .last_used_at
+        .is_some());
+    let forged = format!("{}{}", tokens::PREFIX, "0".repeat(64));
+    assert!(tokens::authenticate(&conn, &forged)
+        .await
+        .unwrap()
+        .is_none());
+    tokens::revoke(&conn, token.id).await.unwrap();
+    assert!(tokens::authenticate(&conn, secret).await.unwrap().is_none());
+    assert!(tokens::revoke(&conn, token.id).await.is_err());
+
+    // No token for a user that does not exist or is disabled.
+    let mut cmd = ipvet(dir.path(), &url);
+    cmd.args(["token", "create", "nobody"]);
+    let (code, _, stderr) = run(cmd, "").await;
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("There is no user named 'nobody'."),
+        "{stderr}"
+    );
+    users::disable_by_name(&conn, "billing").await.unwrap();
+    let mut cmd = ipvet(dir.path(), &url);
+    cmd.args(["token", "create", "billing"]);
+    let (code, _, stderr) = run(cmd, "").await;
+    assert_ne!(code, 0);
+    assert!(stderr.contains("is disabled"), "{stderr}");
+    drop(test_db);
+}

@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod address_event;
+pub mod api_token;
 pub mod audit_log;
 pub mod check_run;
 pub mod dnsbl_zone;
