@@ -71,6 +71,10 @@ impl AddressStatus {
         AddressStatus::BlockedByDnsbl,
     ];
 
+    /// The statuses a failed check gives: the Problem IPs page lists these.
+    pub const PROBLEMS: [AddressStatus; 2] =
+        [AddressStatus::UsedInNetwork, AddressStatus::BlockedByDnsbl];
+
     pub fn as_str(self) -> &'static str {
         match self {
             AddressStatus::Free => "free",

@@ -109,12 +109,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            let conn = db::connect(&config.database)
-                .await
-                .context("cannot open the database")?;
-            db::migrate(&conn)
-                .await
-                .context("cannot migrate the database")?;
+            db::open(&config.database).await?;
             println!("The database is up to date.");
             Ok(())
         }
@@ -214,12 +209,7 @@ async fn shutdown_signal() {
 }
 
 async fn user_command(action: UserCommand, config: Config) -> anyhow::Result<()> {
-    let conn = db::connect(&config.database)
-        .await
-        .context("cannot open the database")?;
-    db::migrate(&conn)
-        .await
-        .context("cannot migrate the database")?;
+    let conn = db::open(&config.database).await?;
     let domain = |e: app::error::AppError| anyhow!("{e}");
     match action {
         UserCommand::Add { name, role } => {
@@ -245,12 +235,7 @@ async fn user_command(action: UserCommand, config: Config) -> anyhow::Result<()>
 }
 
 async fn token_command(action: TokenCommand, config: Config) -> anyhow::Result<()> {
-    let conn = db::connect(&config.database)
-        .await
-        .context("cannot open the database")?;
-    db::migrate(&conn)
-        .await
-        .context("cannot migrate the database")?;
+    let conn = db::open(&config.database).await?;
     match action {
         TokenCommand::Create { user, name } => {
             let owner = users::find_by_name(&conn, &user)

@@ -21,12 +21,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 /// Opens and migrates the database named by the configuration and builds the state.
 pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
-    let db = db::connect(&config.database)
-        .await
-        .with_context(|| format!("cannot open the database {:?}", config.database))?;
-    db::migrate(&db)
-        .await
-        .context("cannot migrate the database")?;
+    let db = db::open(&config.database).await?;
     let site_root = std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into());
     let leptos_options = LeptosOptions::builder()
         .output_name("ipvet")

@@ -1,4 +1,5 @@
-//! Page addresses: the filter part a list keeps across its paging links.
+//! Page addresses: the id in a page's path, and the filter part a list keeps across its
+//! paging links.
 
 use crate::model::AddressStatus;
 
@@ -12,6 +13,15 @@ pub fn urlencode(v: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// The `:id` of a page's path (`/networks/7`); 0, which names nothing, when it is not a
+/// number, so the page answers "not found".
+pub fn id_param(params: &leptos_router::params::ParamsMap) -> i64 {
+    params
+        .get("id")
+        .and_then(|s| s.parse::<i64>().ok())
+        .unwrap_or(0)
 }
 
 pub fn parse_status(s: &str) -> Option<AddressStatus> {

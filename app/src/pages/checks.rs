@@ -6,6 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::checks::{check_run_detail, list_check_runs, RunCheckNow};
+use crate::components::query::id_param;
 use crate::components::run_progress::{RunCheckNowButton, RunProgress};
 use crate::components::status_badge::StatusBadge;
 use crate::model::CheckRunView;
@@ -99,13 +100,7 @@ pub fn CheckRunsPage() -> impl IntoView {
 pub fn CheckRunPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| s.parse::<i64>().ok())
-            .unwrap_or(0)
-    };
+    let id = move || id_param(&params.read());
     let detail = Resource::new(
         move || (id(), query.get().get("after")),
         |(id, after)| check_run_detail(id, after.and_then(|a| a.parse().ok())),

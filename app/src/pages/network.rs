@@ -11,7 +11,7 @@ use crate::api::addresses::{
 };
 use crate::api::networks::{get_network, EditNetwork};
 use crate::components::outcome::outcome;
-use crate::components::query::{kept, parse_status};
+use crate::components::query::{id_param, kept, parse_status};
 use crate::components::role::current_role;
 use crate::components::status_badge::StatusBadge;
 use crate::error::AppError;
@@ -23,13 +23,7 @@ pub fn NetworkPage() -> impl IntoView {
     let role = current_role();
     let params = use_params_map();
     let query = use_query_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| s.parse::<i64>().ok())
-            .unwrap_or(0)
-    };
+    let id = move || id_param(&params.read());
     let allocate = ServerAction::<AllocateAddress>::new();
     let release = ServerAction::<ReleaseAddress>::new();
     let reserve = ServerAction::<ReserveAddress>::new();

@@ -17,9 +17,6 @@ use crate::components::status_badge::StatusBadge;
 use crate::error::AppError;
 use crate::model::{AddressStatus, ProblemView, RecheckOutcome, Role};
 
-const PROBLEM_STATUSES: [AddressStatus; 2] =
-    [AddressStatus::UsedInNetwork, AddressStatus::BlockedByDnsbl];
-
 #[component]
 pub fn ProblemsPage() -> impl IntoView {
     let role = current_role();
@@ -141,7 +138,7 @@ pub fn ProblemsPage() -> impl IntoView {
                 "Status"
                 <select name="status">
                     <option value="">"any problem"</option>
-                    {PROBLEM_STATUSES
+                    {AddressStatus::PROBLEMS
                         .into_iter()
                         .map(|s| {
                             let selected = move || query.read().get("status").as_deref() == Some(s.as_str());

@@ -73,9 +73,7 @@ impl Holder {
 
 pub fn view(row: address::Model) -> AddressView {
     AddressView {
-        address: ip::from_bytes(&row.ip)
-            .map(|a| a.to_string())
-            .unwrap_or_default(),
+        address: ip::show(&row.ip),
         network_id: row.network_id,
         status: row.status,
         owner: row.owner,

@@ -115,9 +115,7 @@ pub async fn detail(
             .await?
             .into_iter()
             .map(|(id, bytes)| {
-                let shown = ip::from_bytes(&bytes)
-                    .map(|a| a.to_string())
-                    .unwrap_or_default();
+                let shown = ip::show(&bytes);
                 (id, shown)
             })
             .collect()

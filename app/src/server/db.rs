@@ -34,6 +34,26 @@ pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, DbErr> {
     Database::connect(opts).await
 }
 
+/// Why [`open`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot open the database {url:?}: {cause}")]
+    Connect { url: DatabaseUrl, cause: DbErr },
+    #[error("cannot migrate the database: {0}")]
+    Migrate(DbErr),
+}
+
+/// Opens the database and brings its schema up to date: how the server and every command
+/// start.
+pub async fn open(url: &DatabaseUrl) -> Result<DatabaseConnection, OpenError> {
+    let db = connect(url).await.map_err(|cause| OpenError::Connect {
+        url: url.clone(),
+        cause,
+    })?;
+    migrate(&db).await.map_err(OpenError::Migrate)?;
+    Ok(db)
+}
+
 /// Brings the schema up to date: ipvet's migrations, then the session store's own table.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await?;

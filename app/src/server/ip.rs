@@ -35,6 +35,11 @@ pub fn from_bytes(bytes: &[u8]) -> Option<IpAddr> {
     Some(from_u128(u128::from_be_bytes(array)))
 }
 
+/// A stored 16-byte value as an address is written; empty if it is not one.
+pub fn show(bytes: &[u8]) -> String {
+    from_bytes(bytes).map(|a| a.to_string()).unwrap_or_default()
+}
+
 /// A network in CIDR form whose host bits are all zero.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cidr {

@@ -15,10 +15,7 @@ pub const CHART_DAYS: i64 = 30;
 /// Writes today's counts of problem addresses, from the networks' counts.
 pub async fn record_today(db: &impl ConnectionTrait) -> Result<(), AppError> {
     let counts = network_count::Entity::find()
-        .filter(
-            network_count::Column::Status
-                .is_in([AddressStatus::UsedInNetwork, AddressStatus::BlockedByDnsbl]),
-        )
+        .filter(network_count::Column::Status.is_in(AddressStatus::PROBLEMS))
         .all(db)
         .await?;
     let sum =

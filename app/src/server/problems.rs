@@ -19,10 +19,6 @@ use super::{audit, check_runs, ip};
 use crate::error::AppError;
 use crate::model::{AddressStatus, ProblemPage, ProblemView, RecheckOutcome};
 
-/// The statuses this page lists.
-pub const PROBLEMS: [AddressStatus; 2] =
-    [AddressStatus::UsedInNetwork, AddressStatus::BlockedByDnsbl];
-
 /// Most addresses one re-check request may name: a page of them.
 pub const RECHECK_MAX: usize = PAGE_SIZE as usize;
 
@@ -39,14 +35,14 @@ impl Filter {
     fn condition(&self) -> Result<Condition, AppError> {
         let mut c = Condition::all();
         c = match self.status {
-            Some(s) if PROBLEMS.contains(&s) => c.add(address::Column::Status.eq(s)),
+            Some(s) if AddressStatus::PROBLEMS.contains(&s) => c.add(address::Column::Status.eq(s)),
             Some(s) => {
                 return Err(AppError::BadRequest(format!(
                     "{} is not a problem status.",
                     s.label()
                 )))
             }
-            None => c.add(address::Column::Status.is_in(PROBLEMS)),
+            None => c.add(address::Column::Status.is_in(AddressStatus::PROBLEMS)),
         };
         if let Some(id) = self.network_id {
             c = c.add(address::Column::NetworkId.eq(id));
@@ -114,9 +110,7 @@ async fn network_cidrs(
 
 fn view(row: address::Model, cidrs: &BTreeMap<i64, String>) -> ProblemView {
     ProblemView {
-        address: ip::from_bytes(&row.ip)
-            .map(|a| a.to_string())
-            .unwrap_or_default(),
+        address: ip::show(&row.ip),
         network_id: row.network_id,
         network_cidr: cidrs.get(&row.network_id).cloned().unwrap_or_default(),
         status: row.status,
@@ -154,9 +148,7 @@ pub async fn recheck(caller: &Caller, list: &[String]) -> Result<Vec<RecheckOutc
         .all(&state.db)
         .await?;
     for bytes in &wanted {
-        let shown = ip::from_bytes(bytes)
-            .map(|a| a.to_string())
-            .unwrap_or_default();
+        let shown = ip::show(bytes);
         match rows.iter().find(|r| &r.ip == bytes) {
             Some(r) if CHECKED.contains(&r.status) => {}
             Some(r) => {
@@ -189,16 +181,7 @@ pub async fn recheck(caller: &Caller, list: &[String]) -> Result<Vec<RecheckOutc
     let engine = state.checks.clone();
     let zones = engine.recent_zones(&state.db).await?;
     let judged: Vec<(address::Model, Finding)> = stream::iter(rows)
-        .map(|row| {
-            let (engine, zones) = (engine.clone(), zones.clone());
-            async move {
-                let finding = match ip::from_bytes(&row.ip) {
-                    Some(addr) => engine.check_on_task(addr, zones).await,
-                    None => Finding::Inconclusive("the stored address does not parse".into()),
-                };
-                (row, finding)
-            }
-        })
+        .map(|row| engine.clone().check_row(row, zones.clone()))
         .buffer_unordered(engine.concurrency())
         .collect()
         .await;
@@ -207,9 +190,7 @@ pub async fn recheck(caller: &Caller, list: &[String]) -> Result<Vec<RecheckOutc
         .iter()
         .zip(applied)
         .map(|((row, finding), applied)| {
-            let address = ip::from_bytes(&row.ip)
-                .map(|a| a.to_string())
-                .unwrap_or_default();
+            let address = ip::show(&row.ip);
             let found = match finding {
                 Finding::Clear(note) if note.is_empty() => "passed both checks".to_string(),
                 Finding::Clear(note) => note.clone(),

@@ -21,7 +21,7 @@ use crate::model::AddressStatus;
 use crate::server::auth::guard::Caller;
 use crate::server::entities::{address, check_run};
 use crate::server::lifecycle::{Finding, CHECKED};
-use crate::server::{audit, db, ip, problem_days, AppState};
+use crate::server::{audit, db, problem_days, AppState};
 
 /// Addresses read per query, and verdicts written per transaction at most.
 const BATCH: usize = 500;
@@ -273,14 +273,8 @@ async fn run_inner(
     let checks = async move {
         let mut judged = std::pin::pin!(checked_addresses(&state.db)
             .map_ok(|row| {
-                let (engine, zones) = (engine.clone(), zones.clone());
-                async move {
-                    let finding = match ip::from_bytes(&row.ip) {
-                        Some(addr) => engine.check_on_task(addr, zones).await,
-                        None => Finding::Inconclusive("the stored address does not parse".into()),
-                    };
-                    Ok::<_, AppError>((row, finding))
-                }
+                let checked = engine.clone().check_row(row, zones.clone());
+                async move { Ok::<_, AppError>(checked.await) }
             })
             .try_buffer_unordered(engine.concurrency()));
         loop {

@@ -23,6 +23,7 @@ use sea_orm::ConnectionTrait;
 
 use super::config::Config;
 use crate::error::AppError;
+use crate::server::entities::address;
 use crate::server::lifecycle::Finding;
 
 /// What an availability check found.
@@ -175,6 +176,20 @@ impl Engine {
         tokio::spawn(async move { checker.check(addr, &zones).await })
             .await
             .unwrap_or_else(|e| Finding::Inconclusive(format!("the check stopped: {e}")))
+    }
+
+    /// Checks the address of a stored row, on a task of its own, and hands back the row
+    /// with what was found, as a verdict is written from both.
+    pub async fn check_row(
+        self: Arc<Self>,
+        row: address::Model,
+        zones: Arc<dnsbl::Zones>,
+    ) -> (address::Model, Finding) {
+        let finding = match super::ip::from_bytes(&row.ip) {
+            Some(addr) => self.check_on_task(addr, zones).await,
+            None => Finding::Inconclusive("the stored address does not parse".into()),
+        };
+        (row, finding)
     }
 
     /// Self-tests every enabled zone now, records the result and keeps it.
