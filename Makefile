@@ -43,6 +43,7 @@ unit: tools
 	cargo test -p migrations
 
 integration: tools
+	export IPVET_OPENAPI_VALIDATOR="$$(.ci/install-tools.sh openapi-validator)"
 	cargo test -p server
 	if [ -n "$${IPVET_TEST_POSTGRES:-}" ]; then
 		echo "== integration tests again on PostgreSQL ($$IPVET_TEST_POSTGRES)"

@@ -12,6 +12,8 @@ WASM_BINDGEN_VERSION=0.2.130
 BINARYEN_VERSION=132.0.0
 # The DNSBL peer of the check benchmark.
 PYDNSBL_VERSION=1.1.7
+# Validates the generated OpenAPI document in the integration tests.
+OPENAPI_VALIDATOR_VERSION=0.7.2
 mkdir -p "$TOOLS"
 
 log() { printf '[install-tools] %s\n' "$*" >&2; }
@@ -96,6 +98,19 @@ install_pydnsbl() {
   "$root/bin/pip" install -q "pydnsbl==$PYDNSBL_VERSION" >&2
 }
 
+openapi_validator() {
+  echo "$TOOLS/openapi-spec-validator-$OPENAPI_VALIDATOR_VERSION/bin/openapi-spec-validator"
+}
+
+install_openapi_validator() {
+  local root="$TOOLS/openapi-spec-validator-$OPENAPI_VALIDATOR_VERSION"
+  if [ -x "$(openapi_validator)" ]; then return; fi
+  log "installing openapi-spec-validator $OPENAPI_VALIDATOR_VERSION from PyPI"
+  rm -rf "$root"
+  python3 -m venv "$root"
+  "$root/bin/pip" install -q "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION" >&2
+}
+
 tool_path() {
   echo "$TOOLS/cargo-leptos-$CARGO_LEPTOS_VERSION-no-downloads/bin:$TOOLS/wasm-bindgen-$WASM_BINDGEN_VERSION/bin:$TOOLS/binaryen-$BINARYEN_VERSION/node_modules/.bin"
 }
@@ -104,12 +119,13 @@ case "${1:-all}" in
   build) apt_install pkg-config libssl-dev
          rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
          install_cargo_leptos; install_wasm_bindgen; install_binaryen ;;
-  test)  apt_install chromium iproute2 ;;
+  test)  apt_install chromium iproute2; install_openapi_validator ;;
   all)   "$0" build; "$0" test ;;
   # The check benchmark's peers: fping, the seeds' ping, pydnsbl.
   bench) apt_install fping iputils-ping iproute2; install_pydnsbl ;;
   bench-python) bench_python ;;
+  openapi-validator) openapi_validator ;;
   # What to put first on PATH so these tools, and no others of the same name, are used.
   path)  tool_path ;;
-  *) echo "usage: $0 [build|test|all|bench|bench-python|path]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|test|all|bench|bench-python|openapi-validator|path]" >&2; exit 2 ;;
 esac

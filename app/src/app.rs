@@ -9,9 +9,10 @@ use leptos_router::{path, SsrMode};
 use crate::components::layout::SignedIn;
 use crate::components::not_built::NotBuilt;
 use crate::pages::{
-    address::AddressPage, audit::AuditPage, checks::CheckRunPage, checks::CheckRunsPage,
-    dashboard::DashboardPage, dnsbl::DnsblPage, login::LoginPage, network::NetworkPage,
-    networks::NetworksPage, problems::ProblemsPage, settings::SettingsPage, users::UsersPage,
+    address::AddressPage, api_reference::ApiReferencePage, audit::AuditPage, checks::CheckRunPage,
+    checks::CheckRunsPage, dashboard::DashboardPage, dnsbl::DnsblPage, login::LoginPage,
+    network::NetworkPage, networks::NetworksPage, problems::ProblemsPage, settings::SettingsPage,
+    tokens::TokensPage, users::UsersPage,
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -53,6 +54,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("settings") view=SettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("users") view=UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("tokens") view=TokensPage ssr=SsrMode::Async/>
+                    <Route path=path!("api") view=ApiReferencePage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -17,8 +17,19 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     NotFound(String),
+    /// The target's state forbids the request, or changed while it ran.
     #[error("{0}")]
     Conflict(String),
+    /// The network has no free address left to hand out.
+    #[error("{0}")]
+    NetworkFull(String),
+    /// No candidate address passed the check before allocation.
+    #[error("{0}")]
+    CheckFailed(String),
+    /// Well-formed, but cannot be applied as sent (an idempotency key reused for a
+    /// different request).
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("{0}")]
     TooManyRequests(String),
     #[error("The server could not complete this request. The cause has been logged.")]

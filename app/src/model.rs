@@ -152,7 +152,7 @@ pub struct ChecksSummary {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckRunView {
     pub id: i64,
-    /// "schedule", "manual" or "command".
+    /// "schedule", "manual", "command" or "api".
     pub trigger: String,
     pub started_at: String,
     /// Absent while the cycle runs.
@@ -434,4 +434,68 @@ pub struct SettingView {
     /// An on/off flag (a select), not text.
     pub flag: bool,
     pub help: String,
+}
+
+/// An API token as its owner and admins see it; the secret is never part of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenView {
+    pub id: i64,
+    pub name: String,
+    pub owner_id: i64,
+    pub owner: String,
+    /// The role the token acts with: its owner's, now.
+    pub role: Role,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+/// A token just made, with its secret: the one time the secret is shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewTokenView {
+    pub token: TokenView,
+    pub secret: String,
+}
+
+/// The API page: read from the generated OpenAPI document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiReference {
+    pub intro: String,
+    pub operations: Vec<ApiOperation>,
+    pub schemas: Vec<ApiSchema>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiOperation {
+    pub method: String,
+    pub path: String,
+    pub tag: String,
+    pub summary: String,
+    pub description: String,
+    pub parameters: Vec<ApiField>,
+    /// The request body's schema, if it takes one.
+    pub request: Option<String>,
+    pub responses: Vec<ApiResponse>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiResponse {
+    pub status: String,
+    pub description: String,
+    pub body: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiSchema {
+    pub name: String,
+    pub description: String,
+    pub fields: Vec<ApiField>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiField {
+    pub name: String,
+    pub kind: String,
+    pub required: bool,
+    pub description: String,
 }

@@ -8,6 +8,7 @@ mod m20261122_000002_network_inventory;
 mod m20261122_000003_check_engine;
 mod m20261122_000004_admin_pages;
 mod m20261122_000005_api_tokens;
+mod m20261122_000006_idempotency_keys;
 
 /// Address statuses, in the order the lifecycle introduces them. The schema constrains
 /// `addresses.status` to exactly these values on both backends.
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_check_engine::Migration),
             Box::new(m20261122_000004_admin_pages::Migration),
             Box::new(m20261122_000005_api_tokens::Migration),
+            Box::new(m20261122_000006_idempotency_keys::Migration),
         ]
     }
 }

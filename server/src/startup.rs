@@ -7,6 +7,7 @@ use app::server::auth::{csrf, session_store};
 use app::server::config::Config;
 use app::server::csv_export;
 use app::server::error::status_from_error_body;
+use app::server::rest;
 use app::server::settings::Live;
 use app::server::{db, AppState};
 use app::{shell, App};
@@ -62,6 +63,9 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY))
         .layer(middleware::from_fn(csrf::refuse_cross_site))
         .layer(session_store::layer(&state.db, &state.config()))
+        // Nested after the layers above so none of them applies: the API reads no cookie
+        // and has its own body limit and JSON errors.
+        .nest(rest::BASE, rest::router())
         .with_state(state)
 }
 
@@ -95,6 +99,9 @@ impl Application {
         let cleaner = tokio::spawn(session_store::delete_expired_forever(
             session_store::SqlSessionStore::for_db(&self.state.db),
         ));
+        let keys = tokio::spawn(app::server::idempotency::purge_forever(
+            self.state.db.clone(),
+        ));
         let checks = tokio::spawn(app::server::check::job::run_forever(
             self.state.clone(),
             self.state.checks.clone(),
@@ -104,6 +111,7 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await;
         cleaner.abort();
+        keys.abort();
         checks.abort();
         result.context("the server failed")
     }

@@ -15,7 +15,7 @@ pub async fn allocate_address(
     note: String,
 ) -> Result<AddressView, AppError> {
     use crate::model::Role;
-    use crate::server::addresses::{allocate, Holder};
+    use crate::server::addresses::{self, allocate, Holder};
     use crate::server::{auth::guard::require, respond};
     respond(async {
         let caller = require(Role::Operator).await?;
@@ -28,8 +28,10 @@ pub async fn allocate_address(
                 hostname,
                 note,
             },
+            None,
         )
         .await
+        .map(addresses::view)
     })
     .await
 }
@@ -40,7 +42,9 @@ pub async fn release_address(address: String) -> Result<AddressView, AppError> {
     use crate::server::{addresses, auth::guard::require, lifecycle::Action, respond};
     respond(async {
         let caller = require(Role::Operator).await?;
-        addresses::change(&caller, &address, Action::Release, "").await
+        addresses::change(&caller, &address, Action::Release, "")
+            .await
+            .map(addresses::view)
     })
     .await
 }
@@ -51,7 +55,9 @@ pub async fn reserve_address(address: String, note: String) -> Result<AddressVie
     use crate::server::{addresses, auth::guard::require, lifecycle::Action, respond};
     respond(async {
         let caller = require(Role::Operator).await?;
-        addresses::change(&caller, &address, Action::Reserve, &note).await
+        addresses::change(&caller, &address, Action::Reserve, &note)
+            .await
+            .map(addresses::view)
     })
     .await
 }
@@ -62,7 +68,9 @@ pub async fn unreserve_address(address: String) -> Result<AddressView, AppError>
     use crate::server::{addresses, auth::guard::require, lifecycle::Action, respond};
     respond(async {
         let caller = require(Role::Operator).await?;
-        addresses::change(&caller, &address, Action::Unreserve, "").await
+        addresses::change(&caller, &address, Action::Unreserve, "")
+            .await
+            .map(addresses::view)
     })
     .await
 }
@@ -73,7 +81,9 @@ pub async fn force_free_address(address: String, reason: String) -> Result<Addre
     use crate::server::{addresses, auth::guard::require, lifecycle::Action, respond};
     respond(async {
         let caller = require(Role::Admin).await?;
-        addresses::change(&caller, &address, Action::ForceFree, &reason).await
+        addresses::change(&caller, &address, Action::ForceFree, &reason)
+            .await
+            .map(addresses::view)
     })
     .await
 }

@@ -12,16 +12,7 @@ pub async fn run_check_now() -> Result<i64, AppError> {
     use crate::server::{auth::guard::require, respond};
     respond(async {
         let caller = require(Role::Operator).await?;
-        let state = caller.state.clone();
-        let engine = state.checks.clone();
-        let started = cycle::start(&state, &engine, Trigger::Manual).await?;
-        let run_id = started.run_id;
-        tokio::spawn(async move {
-            if let Err(e) = cycle::run(&state, &engine, started, |_| {}).await {
-                tracing::error!(run = run_id, cause = ?e, "check cycle failed");
-            }
-        });
-        Ok(run_id)
+        cycle::start_in_background(&caller.state, Trigger::Manual).await
     })
     .await
 }

@@ -10,4 +10,5 @@ pub mod dnsbl;
 pub mod networks;
 pub mod problems;
 pub mod settings;
+pub mod tokens;
 pub mod users;

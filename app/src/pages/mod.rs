@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod address;
+pub mod api_reference;
 pub mod audit;
 pub mod checks;
 pub mod dashboard;
@@ -10,4 +11,5 @@ pub mod network;
 pub mod networks;
 pub mod problems;
 pub mod settings;
+pub mod tokens;
 pub mod users;

@@ -16,6 +16,7 @@ use super::audit;
 use super::auth::guard::Caller;
 use super::check::verdict::Vetted;
 use super::entities::{address, address_event, network};
+use super::idempotency::{self, Claim};
 use super::ip::{self, Cidr};
 use super::lifecycle::{transition, Action};
 use super::networks;
@@ -36,13 +37,22 @@ pub struct Holder {
 
 impl Holder {
     pub(crate) fn validated(self) -> Result<Holder, AppError> {
-        let owner = self.owner.trim().to_string();
-        let hostname = self.hostname.trim().to_string();
-        let note = self.note.trim().to_string();
+        let holder = Holder {
+            owner: self.owner.trim().to_string(),
+            hostname: self.hostname.trim().to_string(),
+            note: self.note.trim().to_string(),
+        };
+        match holder.fault() {
+            Some((_, message)) => Err(AppError::BadRequest(message)),
+            None => Ok(holder),
+        }
+    }
+
+    /// The first field that may not be stored as it is, and why.
+    pub fn fault(&self) -> Option<(&'static str, String)> {
+        let (owner, hostname, note) = (self.owner.trim(), self.hostname.trim(), self.note.trim());
         if owner.chars().count() > 200 {
-            return Err(AppError::BadRequest(
-                "The owner may have at most 200 characters.".into(),
-            ));
+            return Some(("owner", "The owner may have at most 200 characters.".into()));
         }
         let host_ok = hostname.len() <= 253
             && hostname.split('.').all(|label| {
@@ -54,20 +64,12 @@ impl Holder {
         if !hostname.is_empty()
             && (!host_ok || hostname.starts_with('.') || hostname.contains(".."))
         {
-            return Err(AppError::BadRequest(format!(
-                "`{hostname}` is not a host name."
-            )));
+            return Some(("hostname", format!("`{hostname}` is not a host name.")));
         }
         if note.chars().count() > 2000 {
-            return Err(AppError::BadRequest(
-                "The note may have at most 2000 characters.".into(),
-            ));
+            return Some(("note", "The note may have at most 2000 characters.".into()));
         }
-        Ok(Holder {
-            owner,
-            hostname,
-            note,
-        })
+        None
     }
 }
 
@@ -156,7 +158,7 @@ async fn apply(
     action: Action,
     reason: &str,
     holder: Holder,
-) -> Result<AddressView, AppError> {
+) -> Result<address::Model, AppError> {
     let bytes = n.to_be_bytes().to_vec();
     let shown = ip::from_u128(n).to_string();
     let row = find_row(txn, n).await?;
@@ -267,7 +269,7 @@ async fn apply(
         .one(txn)
         .await?
         .ok_or(AppError::Internal)?;
-    Ok(view(after))
+    Ok(after)
 }
 
 /// The row of address `n`, if it has one.
@@ -286,12 +288,15 @@ const LOST_RACES: usize = 200;
 /// Allocates `address`, or the lowest free address of the network when none is given.
 /// Unless `DisableIpAllocationChecking` is set, the candidate is checked first; one that
 /// fails gets its problem status and the next is tried, up to [`ALLOCATION_CANDIDATES`].
+/// Under an idempotency `claim`, the address is recorded against the key in the same
+/// transaction that takes it.
 pub async fn allocate(
     actor: &Caller,
     network_id: i64,
     address: Option<&str>,
     holder: Holder,
-) -> Result<AddressView, AppError> {
+    claim: Option<&Claim>,
+) -> Result<address::Model, AppError> {
     let holder = holder.validated()?;
     let requested = address
         .map(str::trim)
@@ -316,6 +321,9 @@ pub async fn allocate(
                 .ok_or_else(|| no_free(&cidr, &[]))?,
         };
         let done = apply(&txn, actor, &net, n, Action::Allocate, "", holder).await?;
+        if let Some(claim) = claim {
+            idempotency::finish(&txn, claim, &ip::show(&done.ip)).await?;
+        }
         txn.commit().await?;
         return Ok(done);
     }
@@ -336,7 +344,7 @@ pub async fn allocate(
             Vetted::Passed => {}
             Vetted::Failed(why) | Vetted::Inconclusive(why) => {
                 if requested.is_some() {
-                    return Err(AppError::Conflict(format!(
+                    return Err(AppError::CheckFailed(format!(
                         "{shown} did not pass the check before allocation: {why}"
                     )));
                 }
@@ -359,6 +367,9 @@ pub async fn allocate(
         .await
         {
             Ok(done) => {
+                if let Some(claim) = claim {
+                    idempotency::finish(&txn, claim, &ip::show(&done.ip)).await?;
+                }
                 txn.commit().await?;
                 return Ok(done);
             }
@@ -369,7 +380,7 @@ pub async fn allocate(
             Err(e) => return Err(e),
         }
     }
-    Err(AppError::Conflict(format!(
+    Err(AppError::CheckFailed(format!(
         "No address of {cidr} passed the check before allocation after {ALLOCATION_CANDIDATES} tries: {}",
         failed.join("; ")
     )))
@@ -377,9 +388,9 @@ pub async fn allocate(
 
 fn no_free(cidr: &Cidr, failed: &[String]) -> AppError {
     if failed.is_empty() {
-        AppError::Conflict(format!("The network {cidr} has no free address."))
+        AppError::NetworkFull(format!("The network {cidr} has no free address."))
     } else {
-        AppError::Conflict(format!(
+        AppError::CheckFailed(format!(
             "The network {cidr} has no free address that passed the check before allocation ({}).",
             failed.join("; ")
         ))
@@ -434,7 +445,7 @@ pub async fn change(
     address: &str,
     action: Action,
     reason: &str,
-) -> Result<AddressView, AppError> {
+) -> Result<address::Model, AppError> {
     let ip = parse(address)?;
     let reason = reason.trim();
     if action == Action::ForceFree && reason.is_empty() {
@@ -686,7 +697,9 @@ pub async fn change_many(
             locked = Some(networks::lock(&txn, network_id).await?);
         }
         let net = locked.as_ref().expect("locked above");
-        done.push(apply(&txn, actor, net, n, action, reason, Holder::default()).await?);
+        done.push(view(
+            apply(&txn, actor, net, n, action, reason, Holder::default()).await?,
+        ));
     }
     txn.commit().await?;
     Ok(done)

@@ -16,13 +16,19 @@ pub const RUNS_PER_PAGE: u64 = 50;
 /// Verdicts per page of a cycle.
 pub const VERDICTS_PER_PAGE: u64 = 100;
 
-pub fn run_view(mut run: check_run::Model) -> CheckRunView {
-    // A run whose heartbeat stopped shows as what it is, before the next cycle closes it.
+/// A run as it stands: one whose heartbeat stopped shows as what it is (interrupted at its
+/// last heartbeat) before the next cycle closes it.
+pub fn as_it_stands(mut run: check_run::Model) -> check_run::Model {
     let last_sign = run.heartbeat_at.unwrap_or(run.started_at);
     if run.finished_at.is_none() && OffsetDateTime::now_utc() - last_sign > cycle::ALIVE_WITHIN {
         run.finished_at = Some(last_sign);
         run.error = Some(cycle::INTERRUPTED.to_string());
     }
+    run
+}
+
+pub fn run_view(run: check_run::Model) -> CheckRunView {
+    let run = as_it_stands(run);
     let end = run.finished_at.unwrap_or_else(OffsetDateTime::now_utc);
     CheckRunView {
         id: run.id,

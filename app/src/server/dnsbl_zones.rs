@@ -67,6 +67,26 @@ pub fn validate(input: &str) -> Result<String, AppError> {
 }
 
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<ZoneView>, AppError> {
+    Ok(with_blocking(db)
+        .await?
+        .into_iter()
+        .map(|(z, blocking)| ZoneView {
+            blocking,
+            id: z.id,
+            zone: z.zone,
+            enabled: z.enabled,
+            health: z.health,
+            last_error: z.last_error,
+            last_tested_at: z.last_tested_at.map(show),
+            ipv6: z.ipv6,
+        })
+        .collect())
+}
+
+/// Every zone by name, with how many addresses it blocks now.
+pub async fn with_blocking(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<(dnsbl_zone::Model, u64)>, AppError> {
     let rows = dnsbl_zone::Entity::find()
         .order_by_asc(dnsbl_zone::Column::Zone)
         .all(db)
@@ -85,15 +105,9 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<ZoneView>, AppError> 
         .collect();
     Ok(rows
         .into_iter()
-        .map(|z| ZoneView {
-            blocking: blocking.get(&z.zone).copied().unwrap_or(0) as u64,
-            id: z.id,
-            zone: z.zone,
-            enabled: z.enabled,
-            health: z.health,
-            last_error: z.last_error,
-            last_tested_at: z.last_tested_at.map(show),
-            ipv6: z.ipv6,
+        .map(|z| {
+            let n = blocking.get(&z.zone).copied().unwrap_or(0).max(0) as u64;
+            (z, n)
         })
         .collect())
 }

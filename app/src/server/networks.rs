@@ -4,7 +4,7 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, Set, SqlErr,
+    QueryOrder, QuerySelect, Set, SqlErr,
 };
 use time::OffsetDateTime;
 
@@ -156,6 +156,32 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<NetworkView>, AppErro
         .await?;
     // One query for every network's counts, not one per network.
     let counts = network_count::Entity::find().all(db).await?;
+    nets.into_iter()
+        .map(|net| view_with(net, &counts))
+        .collect()
+}
+
+/// Up to `limit` networks in address order, starting after the network whose first
+/// address is `after` (a cursor): the API's paged list.
+pub async fn page_after(
+    db: &impl ConnectionTrait,
+    after: Option<u128>,
+    limit: u64,
+) -> Result<Vec<NetworkView>, AppError> {
+    let mut q = network::Entity::find();
+    if let Some(after) = after {
+        q = q.filter(network::Column::FirstIp.gt(after.to_be_bytes().to_vec()));
+    }
+    let nets = q
+        .order_by_asc(network::Column::FirstIp)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = nets.iter().map(|n| n.id).collect();
+    let counts = network_count::Entity::find()
+        .filter(network_count::Column::NetworkId.is_in(ids))
+        .all(db)
+        .await?;
     nets.into_iter()
         .map(|net| view_with(net, &counts))
         .collect()

@@ -62,6 +62,34 @@ impl Filter {
     }
 }
 
+/// Rows of a page of problem addresses with their networks' CIDRs, and the key of the next
+/// page: the API's list.
+pub struct Rows {
+    pub rows: Vec<(address::Model, String)>,
+    pub next_after: Option<String>,
+}
+
+/// The page of problem addresses after `after` (the first when absent), in numeric order.
+pub async fn rows(
+    db: &impl ConnectionTrait,
+    filter: &Filter,
+    after: Option<&str>,
+) -> Result<Rows, AppError> {
+    let q = address::Entity::find().filter(filter.condition()?);
+    let (rows, next_after, _) = page_by_key(db, q, after, None, false).await?;
+    let cidrs = network_cidrs(db, rows.iter().map(|r| r.network_id)).await?;
+    Ok(Rows {
+        rows: rows
+            .into_iter()
+            .map(|r| {
+                let cidr = cidrs.get(&r.network_id).cloned().unwrap_or_default();
+                (r, cidr)
+            })
+            .collect(),
+        next_after,
+    })
+}
+
 /// A page of problem addresses in numeric order: after `after`, before `before`, the last
 /// page when `last`, else the first.
 pub async fn page(

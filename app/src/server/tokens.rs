@@ -9,8 +9,12 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use super::audit;
+use super::auth::guard::Caller;
 use super::entities::{api_token, user};
+use super::time_fmt::show;
 use crate::error::AppError;
+use crate::model::{NewTokenView, Role, TokenView};
 
 /// Every secret starts so, which lets secret scanners and people recognise one.
 pub const PREFIX: &str = "ipvet_";
@@ -132,6 +136,105 @@ pub async fn revoke(db: &impl ConnectionTrait, token_id: i64) -> Result<(), AppE
         Some(_) => Err(AppError::Conflict("The token is revoked already.".into())),
         None => Err(AppError::NotFound("There is no such token.".into())),
     }
+}
+
+fn view(token: api_token::Model, owner: &user::Model) -> TokenView {
+    TokenView {
+        id: token.id,
+        name: token.name,
+        owner_id: owner.id,
+        owner: owner.name.clone(),
+        role: owner.role,
+        created_at: show(token.created_at),
+        last_used_at: token.last_used_at.map(show),
+        revoked_at: token.revoked_at.map(show),
+    }
+}
+
+/// Tokens for the Tokens page, newest first: `owner`'s, or everyone's when `None`.
+pub async fn views(
+    db: &impl ConnectionTrait,
+    owner: Option<i64>,
+) -> Result<Vec<TokenView>, AppError> {
+    let mut q = api_token::Entity::find().find_also_related(user::Entity);
+    if let Some(id) = owner {
+        q = q.filter(api_token::Column::UserId.eq(id));
+    }
+    Ok(q.order_by_desc(api_token::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|(token, owner)| owner.map(|o| view(token, &o)))
+        .collect())
+}
+
+/// Makes a token for the user `owner_id` on `caller`'s behalf: anyone for themselves, an
+/// admin for anyone. Audited; the secret is in the answer only.
+pub async fn create_by(
+    caller: &Caller,
+    owner_id: i64,
+    name: &str,
+) -> Result<NewTokenView, AppError> {
+    if owner_id != caller.user.id && caller.user.role < Role::Admin {
+        return Err(AppError::Forbidden);
+    }
+    let txn = super::db::begin_write(&caller.state.db).await?;
+    let owner = user::Entity::find_by_id(owner_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::NotFound("There is no such user.".into()))?;
+    if owner.disabled {
+        return Err(AppError::Conflict(format!(
+            "{} is disabled; a token of theirs would not work.",
+            owner.name
+        )));
+    }
+    let Created { token, secret } = create(&txn, &owner, name).await?;
+    audit::record(
+        &txn,
+        caller,
+        "token.create",
+        &format!("{} ({})", token.name, owner.name),
+        None,
+        Some(format!("token {}", token.id)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(NewTokenView {
+        token: view(token, &owner),
+        secret,
+    })
+}
+
+/// Revokes a token on `caller`'s behalf: their own, or anyone's for an admin. Audited.
+pub async fn revoke_by(caller: &Caller, token_id: i64) -> Result<TokenView, AppError> {
+    let txn = super::db::begin_write(&caller.state.db).await?;
+    let (token, owner) = api_token::Entity::find_by_id(token_id)
+        .find_also_related(user::Entity)
+        .one(&txn)
+        .await?
+        .and_then(|(t, o)| o.map(|o| (t, o)))
+        .ok_or_else(|| AppError::NotFound("There is no such token.".into()))?;
+    if token.user_id != caller.user.id && caller.user.role < Role::Admin {
+        // Someone else's token: as good as absent, so ids reveal nothing.
+        return Err(AppError::NotFound("There is no such token.".into()));
+    }
+    revoke(&txn, token_id).await?;
+    audit::record(
+        &txn,
+        caller,
+        "token.revoke",
+        &format!("{} ({})", token.name, owner.name),
+        Some(format!("token {}", token.id)),
+        Some("revoked".into()),
+    )
+    .await?;
+    let token = api_token::Entity::find_by_id(token_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::Internal)?;
+    txn.commit().await?;
+    Ok(view(token, &owner))
 }
 
 #[cfg(test)]

@@ -407,7 +407,7 @@ async fn allocation_checks_each_candidate_and_skips_the_failing_ones() {
         (status, body),
         (
             409,
-            json!({"Conflict": "198.18.0.1 did not pass the check before allocation: checker script: reply from 198.18.0.1"})
+            json!({"CheckFailed": "198.18.0.1 did not pass the check before allocation: checker script: reply from 198.18.0.1"})
         )
     );
 }

@@ -154,7 +154,7 @@ async fn allocation_takes_the_lowest_free_address_and_never_the_network_or_broad
         allocate(&app, &op, &net, None).await,
         (
             409,
-            json!({"Conflict": "The network 198.18.0.0/29 has no free address."})
+            json!({"NetworkFull": "The network 198.18.0.0/29 has no free address."})
         )
     );
     // A /31 point-to-point link uses both addresses.

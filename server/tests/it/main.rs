@@ -1,6 +1,7 @@
 //! Integration tests: one binary, the real application over HTTP.
 
 mod admin;
+mod api;
 mod auth;
 mod checks;
 mod cli;

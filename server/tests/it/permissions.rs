@@ -18,7 +18,7 @@ use Access::*;
 /// Path, who may call it, and valid arguments. `{target}` stands for the id of a user the
 /// calls may act on, `{net}` for a network with 198.18.0.10 and .11 allocated, `{spare}`
 /// for an empty network that may be deleted, `{zone}` and `{spare_zone}` for disabled
-/// DNSBL zones, `{run}` for a finished check cycle.
+/// DNSBL zones, `{run}` for a finished check cycle, `{token}` for an admin's API token.
 type Args = &'static [(&'static str, &'static str)];
 
 const MATRIX: &[(&str, Access, Args)] = &[
@@ -197,6 +197,18 @@ const MATRIX: &[(&str, Access, Args)] = &[
         &[("run_id", "{run}")],
     ),
     ("/api/audit/list", AtLeast(Role::Admin), &[]),
+    ("/api/tokens/list", AtLeast(Role::Viewer), &[]),
+    (
+        "/api/tokens/create",
+        AtLeast(Role::Viewer),
+        &[("name", "matrix")],
+    ),
+    (
+        "/api/tokens/revoke",
+        AtLeast(Role::Viewer),
+        &[("token_id", "{token}")],
+    ),
+    ("/api/api_reference", AtLeast(Role::Viewer), &[]),
     ("/api/settings/list", AtLeast(Role::Admin), &[]),
     (
         "/api/settings/save",
@@ -265,6 +277,16 @@ async fn each_function_checks_the_role_first() {
     let (status, run) = crate::checks::call(&app, admin, "/api/checks/run_now", &[]).await;
     assert_eq!(status, 200, "{run}");
     let run = run.to_string();
+    // A token of the admin's: lower roles may not see it (404), the admin revokes it.
+    let owner = app::server::users::find_by_name(&app.state.db, "matrix-admin")
+        .await
+        .unwrap();
+    let token = app::server::tokens::create(&app.state.db, &owner, "matrix")
+        .await
+        .unwrap()
+        .token
+        .id
+        .to_string();
     crate::checks::wait_for_run(&app, run.parse().unwrap()).await;
 
     for (path, access, args) in MATRIX {
@@ -278,7 +300,8 @@ async fn each_function_checks_the_role_first() {
                         .replace("{spare_zone}", &spare_zone)
                         .replace("{spare}", &spare)
                         .replace("{zone}", &zone)
-                        .replace("{run}", &run),
+                        .replace("{run}", &run)
+                        .replace("{token}", &token),
                 )
             })
             .collect();

@@ -26,7 +26,6 @@ const SEEN_RESOLUTION_SECS: i64 = 60;
 pub struct Caller {
     pub user: user::Model,
     pub state: AppState,
-    pub session: Session,
     /// The client's address, for the audit log and sign-in throttling.
     pub client_addr: String,
 }
@@ -103,7 +102,6 @@ pub async fn resolve(
     Ok(Some(Caller {
         user,
         state,
-        session,
         client_addr,
     }))
 }

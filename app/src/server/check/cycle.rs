@@ -35,6 +35,7 @@ pub enum Trigger {
     Schedule,
     Manual,
     Command,
+    Api,
 }
 
 impl Trigger {
@@ -43,6 +44,7 @@ impl Trigger {
             Trigger::Schedule => "schedule",
             Trigger::Manual => "manual",
             Trigger::Command => "command",
+            Trigger::Api => "api",
         }
     }
 }
@@ -178,6 +180,21 @@ pub async fn cancel(caller: &Caller, run_id: i64) -> Result<(), AppError> {
     .await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// Starts a cycle on this process's engine and lets it run in the background; answers with
+/// its id at once. Refused while one runs.
+pub async fn start_in_background(state: &AppState, trigger: Trigger) -> Result<i64, AppError> {
+    let engine = state.checks.clone();
+    let started = start(state, &engine, trigger).await?;
+    let run_id = started.run_id;
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = run(&state, &engine, started, |_| {}).await {
+            tracing::error!(run = run_id, cause = ?e, "check cycle failed");
+        }
+    });
+    Ok(run_id)
 }
 
 /// Runs a started cycle to its end, calling `progress` after each batch.

@@ -7,6 +7,7 @@ pub mod api_token;
 pub mod audit_log;
 pub mod check_run;
 pub mod dnsbl_zone;
+pub mod idempotency_key;
 pub mod network;
 pub mod network_count;
 pub mod problem_day;

@@ -1,0 +1,89 @@
+//! The REST API, readable: every endpoint with its role, input and answers, and every
+//! shape, all read from the generated OpenAPI document.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::tokens::api_reference;
+use crate::model::{ApiField, ApiOperation};
+
+fn fields_table(fields: Vec<ApiField>) -> impl IntoView {
+    view! {
+        <table class="fields">
+            <thead><tr><th>"Field"</th><th>"Type"</th><th>"Required"</th><th>"About"</th></tr></thead>
+            <tbody>
+                {fields.into_iter().map(|f| view! {
+                    <tr>
+                        <td><code>{f.name}</code></td>
+                        <td>{f.kind}</td>
+                        <td>{if f.required { "yes" } else { "no" }}</td>
+                        <td>{f.description}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+fn operation(op: ApiOperation) -> impl IntoView {
+    let anchor = format!(
+        "{}-{}",
+        op.method.to_lowercase(),
+        op.path.replace(['/', '{', '}', '.'], "-")
+    );
+    view! {
+        <section class="card endpoint" id=anchor data-endpoint=format!("{} {}", op.method, op.path)>
+            <h3><span class="method">{op.method.clone()}</span>" "<code>{op.path.clone()}</code></h3>
+            <p><strong>{op.summary}</strong></p>
+            <p>{op.description}</p>
+            {(!op.parameters.is_empty()).then(|| view! { <h4>"Parameters"</h4>{fields_table(op.parameters)} })}
+            {op.request.map(|r| view! { <p>"Body: " <a href=format!("#schema-{r}")><code>{r.clone()}</code></a></p> })}
+            <h4>"Answers"</h4>
+            <ul>
+                {op.responses.into_iter().map(|r| view! {
+                    <li>
+                        <code>{r.status}</code>" "{r.description}
+                        {r.body.map(|b| view! { " → " <code>{b}</code> })}
+                    </li>
+                }).collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+pub fn ApiReferencePage() -> impl IntoView {
+    let reference = Resource::new(|| (), |_| api_reference());
+    view! {
+        <Title text="REST API · ipvet"/>
+        <h1>"REST API"</h1>
+        <p>
+            "Base " <code>"/api/v1"</code> ". The machine-readable document is "
+            <a href="/api/v1/openapi.json">"/api/v1/openapi.json"</a> " (OpenAPI 3). Make a token on the "
+            <a href="/tokens">"Tokens"</a> " page."
+        </p>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match reference.await {
+                    Ok(r) => view! {
+                        <p>{r.intro}</p>
+                        <h2>"Endpoints"</h2>
+                        {r.operations.into_iter().map(operation).collect_view()}
+                        <h2>"Shapes"</h2>
+                        {r.schemas.into_iter().map(|s| {
+                            let id = format!("schema-{}", s.name);
+                            view! {
+                            <section class="card schema" id=id>
+                                <h3><code>{s.name}</code></h3>
+                                {(!s.description.is_empty()).then(|| view! { <p>{s.description}</p> })}
+                                {fields_table(s.fields)}
+                            </section>
+                            }
+                        }).collect_view()}
+                    }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}

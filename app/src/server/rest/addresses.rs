@@ -1,0 +1,298 @@
+//! `/api/v1/networks/{id}/allocations` and `/api/v1/addresses/{ip}`: the address
+//! lifecycle for provisioning systems.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::Json;
+use http::{HeaderMap, HeaderValue, StatusCode};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::auth::Bearer;
+use super::error::{ApiError, ErrorBody};
+use super::input;
+use super::shapes::{
+    Address, AddressDetail, CheckEntry, ForceFree, NewAllocation, Release, Reserve,
+};
+use crate::model::Role;
+use crate::server::addresses::{self, Holder};
+use crate::server::auth::guard::Caller;
+use crate::server::check::verdict::CHECKER;
+use crate::server::entities::{address, address_event};
+use crate::server::idempotency::{self, Begun};
+use crate::server::lifecycle::Action;
+use crate::server::{ip, networks, AppState};
+
+/// The header a retried allocation carries.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// Set on an answer that repeats an earlier allocation's.
+pub const REPLAYED: &str = "idempotent-replayed";
+/// Checks listed with an address.
+const LAST_CHECKS: u64 = 20;
+
+/// Allocate an address in a network.
+///
+/// Role: operator. Takes the given address, or the lowest free one. Unless
+/// `DisableIpAllocationChecking` is set, the address is checked first (nothing answers on
+/// it, no DNSBL lists it); a candidate that fails gets its problem status and the next is
+/// tried. Send an `Idempotency-Key` header to make retries safe: a retry with the same key
+/// and body answers with the address the first request took (header
+/// `Idempotent-Replayed: true`), never a second one. Keys are kept for 24 hours.
+#[utoipa::path(post, path = "/api/v1/networks/{id}/allocations", operation_id = "allocateAddress", tag = "addresses",
+    params(
+        ("id" = i64, Path, description = "The network's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters, unique per request (a UUID)"),
+    ),
+    request_body(content = NewAllocation, description = "Every field is optional; an empty body takes the lowest free address"),
+    responses(
+        (status = 201, description = "Allocated", body = Address),
+        (status = 400, description = "Bad input; the message names the field", body = ErrorBody),
+        (status = 401, description = "No live token", body = ErrorBody),
+        (status = 403, description = "Role below operator", body = ErrorBody),
+        (status = 404, description = "No such network", body = ErrorBody),
+        (status = 409, description = "`conflict`: the address is taken or the key's first request still runs; `network_full`: no free address; `check_failed`: no candidate passed the check", body = ErrorBody),
+        (status = 422, description = "The Idempotency-Key was used for a different request", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn allocate(
+    bearer: Bearer,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, HeaderMap, Json<Address>), ApiError> {
+    let caller = bearer.require(Role::Operator)?;
+    let network_id = input::id(&id, "id")?;
+    let body = body?;
+    let new: NewAllocation = input::json(Ok(body.clone()))?;
+    let holder = Holder {
+        owner: new.owner.unwrap_or_default(),
+        hostname: new.hostname.unwrap_or_default(),
+        note: new.note.unwrap_or_default(),
+    };
+    if let Some((field, message)) = holder.fault() {
+        return Err(ApiError::bad(field, message));
+    }
+    let requested = new
+        .address
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty());
+    if let Some(a) = requested {
+        ip::parse_address(a).map_err(|e| ApiError::bad("address", e))?;
+    }
+    let key = match headers.get(IDEMPOTENCY_KEY) {
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| ApiError::bad("Idempotency-Key", "send visible ASCII only."))?
+                .to_string(),
+        ),
+        None => None,
+    };
+    let Some(key) = key else {
+        let row = addresses::allocate(&caller, network_id, requested, holder, None)
+            .await
+            .map_err(input::blame("address"))?;
+        return Ok((StatusCode::CREATED, HeaderMap::new(), Json((&row).into())));
+    };
+    let canonical =
+        serde_json::from_slice::<serde_json::Value>(if body.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &body
+        })
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    let fingerprint = idempotency::fingerprint(&[&network_id.to_string(), &canonical]);
+    let claim = match idempotency::begin(&caller.state.db, caller.user.id, &key, &fingerprint)
+        .await
+        .map_err(input::blame("Idempotency-Key"))?
+    {
+        Begun::Replay(address) => return replay(&caller, &address).await,
+        Begun::Fresh(claim) => claim,
+    };
+    match addresses::allocate(&caller, network_id, requested, holder, Some(&claim)).await {
+        Ok(row) => Ok((StatusCode::CREATED, HeaderMap::new(), Json((&row).into()))),
+        Err(e) => {
+            if let Err(cleanup) = idempotency::abandon(&caller.state.db, &claim).await {
+                tracing::error!(cause = ?cleanup, "could not let go of an idempotency key");
+            }
+            Err(input::blame("address")(e))
+        }
+    }
+}
+
+async fn replay(
+    caller: &Caller,
+    address: &str,
+) -> Result<(StatusCode, HeaderMap, Json<Address>), ApiError> {
+    let addr =
+        ip::parse_address(address).map_err(|_| ApiError::from(crate::error::AppError::Internal))?;
+    let row = address::Entity::find()
+        .filter(address::Column::Ip.eq(ip::to_bytes(addr)))
+        .one(&caller.state.db)
+        .await?;
+    let shape = match row {
+        Some(row) => Address::from(&row),
+        // Its network was deleted since; say so rather than invent the address.
+        None => {
+            return Err(ApiError::not_found(format!(
+                "This key allocated {address}, which no longer exists."
+            )))
+        }
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(REPLAYED, HeaderValue::from_static("true"));
+    Ok((StatusCode::CREATED, headers, Json(shape)))
+}
+
+async fn change(
+    caller: &Caller,
+    raw_ip: &str,
+    action: Action,
+    reason: &str,
+    reason_field: &'static str,
+) -> Result<Json<Address>, ApiError> {
+    let addr = input::address(raw_ip)?;
+    let row = addresses::change(caller, &addr.to_string(), action, reason)
+        .await
+        .map_err(input::blame(reason_field))?;
+    Ok(Json((&row).into()))
+}
+
+/// Release an allocated address.
+///
+/// Role: operator. The address goes to `being_checked`; the next check cycle frees it once
+/// nothing answers on it and no DNSBL lists it.
+#[utoipa::path(post, path = "/api/v1/addresses/{ip}/release", operation_id = "releaseAddress", tag = "addresses",
+    params(("ip" = String, Path, description = "An IPv4 or IPv6 address")),
+    request_body(content = Release, description = "No fields; the body may be empty"),
+    responses(
+        (status = 200, description = "Released: being checked", body = Address),
+        (status = 400, description = "Bad address", body = ErrorBody),
+        (status = 401, description = "No live token", body = ErrorBody),
+        (status = 403, description = "Role below operator", body = ErrorBody),
+        (status = 404, description = "The address is in no network", body = ErrorBody),
+        (status = 409, description = "The address is not allocated (or changed meanwhile)", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn release(
+    bearer: Bearer,
+    Path(raw_ip): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Address>, ApiError> {
+    let caller = bearer.require(Role::Operator)?;
+    let Release {} = input::json(body)?;
+    change(&caller, &raw_ip, Action::Release, "", "ip").await
+}
+
+/// Reserve a free address.
+///
+/// Role: operator. A reserved address is never handed out until it is unreserved.
+#[utoipa::path(post, path = "/api/v1/addresses/{ip}/reserve", operation_id = "reserveAddress", tag = "addresses",
+    params(("ip" = String, Path, description = "An IPv4 or IPv6 address")),
+    request_body(content = Reserve, description = "The body may be empty"),
+    responses(
+        (status = 200, description = "Reserved", body = Address),
+        (status = 400, description = "Bad input; the message names the field", body = ErrorBody),
+        (status = 401, description = "No live token", body = ErrorBody),
+        (status = 403, description = "Role below operator", body = ErrorBody),
+        (status = 404, description = "The address is in no network", body = ErrorBody),
+        (status = 409, description = "The address is not free (or changed meanwhile)", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn reserve(
+    bearer: Bearer,
+    Path(raw_ip): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Address>, ApiError> {
+    let caller = bearer.require(Role::Operator)?;
+    let reserve: Reserve = input::json(body)?;
+    let note = reserve.note.unwrap_or_default();
+    if let Some((_, message)) = (Holder {
+        note: note.clone(),
+        ..Holder::default()
+    })
+    .fault()
+    {
+        return Err(ApiError::bad("note", message));
+    }
+    change(&caller, &raw_ip, Action::Reserve, &note, "note").await
+}
+
+/// Free an address at once, without checks.
+///
+/// Role: admin. For an address the checks hold back wrongly, or one that must go back
+/// now; the reason is kept in its history and the audit log.
+#[utoipa::path(post, path = "/api/v1/addresses/{ip}/force-free", operation_id = "forceFreeAddress", tag = "addresses",
+    params(("ip" = String, Path, description = "An IPv4 or IPv6 address")),
+    request_body = ForceFree,
+    responses(
+        (status = 200, description = "Free", body = Address),
+        (status = 400, description = "Bad input; the message names the field", body = ErrorBody),
+        (status = 401, description = "No live token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "The address is in no network", body = ErrorBody),
+        (status = 409, description = "The address is free already (or changed meanwhile)", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn force_free(
+    bearer: Bearer,
+    Path(raw_ip): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Address>, ApiError> {
+    let caller = bearer.require(Role::Admin)?;
+    let ForceFree { reason } = input::json(body)?;
+    change(&caller, &raw_ip, Action::ForceFree, &reason, "reason").await
+}
+
+/// Get an address: its status, problem and last checks.
+///
+/// Role: viewer. An address of a network that was never touched is free.
+#[utoipa::path(get, path = "/api/v1/addresses/{ip}", operation_id = "getAddress", tag = "addresses",
+    params(("ip" = String, Path, description = "An IPv4 or IPv6 address")),
+    responses(
+        (status = 200, description = "The address", body = AddressDetail),
+        (status = 400, description = "Bad address", body = ErrorBody),
+        (status = 401, description = "No live token", body = ErrorBody),
+        (status = 404, description = "The address is in no network", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn get(
+    bearer: Bearer,
+    State(state): State<AppState>,
+    Path(raw_ip): Path<String>,
+) -> Result<Json<AddressDetail>, ApiError> {
+    bearer.require(Role::Viewer)?;
+    let addr = input::address(&raw_ip)?;
+    let row = address::Entity::find()
+        .filter(address::Column::Ip.eq(ip::to_bytes(addr)))
+        .one(&state.db)
+        .await?;
+    let Some(row) = row else {
+        let net = networks::containing(&state.db, addr)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("{addr} is in no network.")))?;
+        return Ok(Json(AddressDetail {
+            address: Address::unrecorded(addr, net.id),
+            failed_checks: 0,
+            problem_zone: None,
+            last_check_error: None,
+            last_checks: Vec::new(),
+        }));
+    };
+    let checks = address_event::Entity::find()
+        .filter(address_event::Column::AddressId.eq(row.id))
+        .filter(address_event::Column::ActorName.eq(CHECKER))
+        .filter(address_event::Column::ActorId.is_null())
+        .order_by_desc(address_event::Column::Id)
+        .limit(LAST_CHECKS)
+        .all(&state.db)
+        .await?;
+    Ok(Json(AddressDetail {
+        address: Address::from(&row),
+        failed_checks: row.failed_checks,
+        problem_zone: row.problem_zone,
+        last_check_error: row.last_check_error,
+        last_checks: checks.into_iter().map(CheckEntry::from).collect(),
+    }))
+}

@@ -1,0 +1,112 @@
+//! `/api/v1/dnsbl/zones`: the blacklists addresses are checked against.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use http::StatusCode;
+
+use super::auth::Bearer;
+use super::error::{ApiError, ErrorBody};
+use super::input;
+use super::shapes::{Cursor, NewZone, Page, Zone};
+use crate::model::Role;
+use crate::server::{dnsbl_zones, AppState};
+
+/// Zones per page.
+pub const PAGE_SIZE: usize = 100;
+
+/// List DNSBL zones by id, with their health and how many addresses each blocks.
+///
+/// Role: viewer.
+#[utoipa::path(get, path = "/api/v1/dnsbl/zones", operation_id = "listZones", tag = "dnsbl",
+    params(Cursor),
+    responses(
+        (status = 200, description = "A page of zones", body = Page<Zone>),
+        (status = 400, description = "Bad cursor", body = ErrorBody),
+        (status = 401, description = "No live token", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn list(
+    bearer: Bearer,
+    State(state): State<AppState>,
+    q: Result<Query<Cursor>, QueryRejection>,
+) -> Result<Json<Page<Zone>>, ApiError> {
+    bearer.require(Role::Viewer)?;
+    let q = input::query(q)?;
+    let after = match q.cursor.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        Some(c) => c.parse::<i64>().map_err(|_| {
+            ApiError::bad("cursor", format!("`{c}` is not a cursor this list gave."))
+        })?,
+        None => 0,
+    };
+    let mut zones: Vec<_> = dnsbl_zones::with_blocking(&state.db)
+        .await?
+        .into_iter()
+        .filter(|(z, _)| z.id > after)
+        .collect();
+    zones.sort_by_key(|(z, _)| z.id);
+    let more = zones.len() > PAGE_SIZE;
+    zones.truncate(PAGE_SIZE);
+    let next_cursor = more
+        .then(|| zones.last().map(|(z, _)| z.id.to_string()))
+        .flatten();
+    Ok(Json(Page {
+        items: zones
+            .into_iter()
+            .map(|(z, n)| Zone::from_row(z, n))
+            .collect(),
+        next_cursor,
+    }))
+}
+
+/// Add a DNSBL zone, enabled; it is self-tested at once.
+///
+/// Role: admin.
+#[utoipa::path(post, path = "/api/v1/dnsbl/zones", operation_id = "createZone", tag = "dnsbl",
+    request_body = NewZone,
+    responses(
+        (status = 201, description = "Added", body = Zone),
+        (status = 400, description = "Bad input; the message names the field", body = ErrorBody),
+        (status = 401, description = "No live token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 409, description = "The zone is listed already", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn create(
+    bearer: Bearer,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Zone>), ApiError> {
+    let caller = bearer.require(Role::Admin)?;
+    let NewZone { zone } = input::json(body)?;
+    let added = dnsbl_zones::add(&caller, &zone, true)
+        .await
+        .map_err(input::blame("zone"))?;
+    let (row, n) = dnsbl_zones::with_blocking(&caller.state.db)
+        .await?
+        .into_iter()
+        .find(|(z, _)| z.id == added.id)
+        .ok_or_else(|| ApiError::not_found("The zone was deleted meanwhile."))?;
+    Ok((StatusCode::CREATED, Json(Zone::from_row(row, n))))
+}
+
+/// Delete a DNSBL zone.
+///
+/// Role: admin. Addresses it blocked are re-checked by the next cycle against the zones
+/// left.
+#[utoipa::path(delete, path = "/api/v1/dnsbl/zones/{id}", operation_id = "deleteZone", tag = "dnsbl",
+    params(("id" = i64, Path, description = "The zone's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Bad id", body = ErrorBody),
+        (status = 401, description = "No live token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such zone", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn delete(bearer: Bearer, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let caller = bearer.require(Role::Admin)?;
+    let id = input::id(&id, "id")?;
+    dnsbl_zones::delete(&caller, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,75 @@
+//! Reading API input: JSON bodies, path and query parameters. Each failure is a 400 that
+//! names the field or parameter at fault. Handlers read their input after the role check,
+//! so a caller without a token learns nothing about what the input should be.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::Query;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use crate::error::AppError;
+use crate::server::ip;
+
+/// A JSON body; an empty one reads as `{}`, so requests without fields need no body.
+pub fn json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
+    let bytes = body?;
+    let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        &bytes
+    };
+    let de = &mut serde_json::Deserializer::from_slice(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let mut message = inner.to_string();
+        // serde_json's position is noise for one-line bodies; the field name is the help.
+        if let Some(at) = message.rfind(" at line ") {
+            message.truncate(at);
+        }
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::bad("body", format!("not valid JSON ({message})"));
+        }
+        let field = if path == "." { "body" } else { path.as_str() };
+        ApiError::bad(field, message)
+    })
+}
+
+/// Query parameters.
+pub fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(t)| t).map_err(|rejection| {
+        let text = rejection.body_text();
+        let text = text
+            .strip_prefix("Failed to deserialize query string: ")
+            .unwrap_or(&text);
+        ApiError::bad("query", text)
+    })
+}
+
+/// A numeric id from the path, named `what` in errors.
+pub fn id(raw: &str, what: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ApiError::bad(what, format!("`{raw}` is not an id (a positive integer).")))
+}
+
+/// An IP address from the path.
+pub fn address(raw: &str) -> Result<std::net::IpAddr, ApiError> {
+    ip::parse_address(raw.trim()).map_err(|e| ApiError::bad("ip", e))
+}
+
+/// An address-valued cursor.
+pub fn cursor_address(raw: &str) -> Result<std::net::IpAddr, ApiError> {
+    ip::parse_address(raw.trim())
+        .map_err(|_| ApiError::bad("cursor", format!("`{raw}` is not a cursor this list gave.")))
+}
+
+/// Names `field` in a domain refusal of bad input; other errors pass as they are.
+pub fn blame(field: &'static str) -> impl Fn(AppError) -> ApiError {
+    move |err| match err {
+        AppError::BadRequest(message) => ApiError::bad(field, message),
+        other => other.into(),
+    }
+}

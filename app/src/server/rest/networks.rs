@@ -1,0 +1,111 @@
+//! `/api/v1/networks`: list, create, get.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use http::StatusCode;
+
+use super::auth::Bearer;
+use super::error::{ApiError, ErrorBody};
+use super::input;
+use super::shapes::{Cursor, Network, NewNetwork, Page};
+use crate::model::Role;
+use crate::server::ip::{self, Cidr};
+use crate::server::{networks, AppState};
+
+/// Networks per page.
+pub const PAGE_SIZE: u64 = 100;
+
+/// List networks, in address order, with their counts by status.
+///
+/// Role: viewer.
+#[utoipa::path(get, path = "/api/v1/networks", operation_id = "listNetworks", tag = "networks",
+    params(Cursor),
+    responses(
+        (status = 200, description = "A page of networks", body = Page<Network>),
+        (status = 400, description = "Bad cursor", body = ErrorBody),
+        (status = 401, description = "No live token", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn list(
+    bearer: Bearer,
+    State(state): State<AppState>,
+    q: Result<Query<Cursor>, QueryRejection>,
+) -> Result<Json<Page<Network>>, ApiError> {
+    bearer.require(Role::Viewer)?;
+    let q = input::query(q)?;
+    let after = match q.cursor.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        Some(c) => Some(ip::to_u128(input::cursor_address(c)?)),
+        None => None,
+    };
+    let mut items = networks::page_after(&state.db, after, PAGE_SIZE + 1).await?;
+    let more = items.len() as u64 > PAGE_SIZE;
+    items.truncate(PAGE_SIZE as usize);
+    let next_cursor = more
+        .then(|| {
+            items
+                .last()
+                .map(|n| n.cidr.split('/').next().unwrap_or("").to_string())
+        })
+        .flatten();
+    Ok(Json(Page {
+        items: items.into_iter().map(Network::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// Create a network.
+///
+/// Role: admin. The network may not overlap another.
+#[utoipa::path(post, path = "/api/v1/networks", operation_id = "createNetwork", tag = "networks",
+    request_body = NewNetwork,
+    responses(
+        (status = 201, description = "Created", body = Network),
+        (status = 400, description = "Bad input; the message names the field", body = ErrorBody),
+        (status = 401, description = "No live token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 409, description = "Overlaps an existing network", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn create(
+    bearer: Bearer,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Network>), ApiError> {
+    let caller = bearer.require(Role::Admin)?;
+    let new: NewNetwork = input::json(body)?;
+    // Checked here too so that a bad CIDR is named as such; the rest is about the name.
+    Cidr::parse(&new.cidr).map_err(|e| ApiError::bad("cidr", e))?;
+    let view = networks::create(
+        &caller,
+        &new.cidr,
+        &new.name,
+        new.description.as_deref().unwrap_or(""),
+    )
+    .await
+    .map_err(input::blame("name"))?;
+    Ok((StatusCode::CREATED, Json(view.into())))
+}
+
+/// Get a network with its counts by status.
+///
+/// Role: viewer.
+#[utoipa::path(get, path = "/api/v1/networks/{id}", operation_id = "getNetwork", tag = "networks",
+    params(("id" = i64, Path, description = "The network's id")),
+    responses(
+        (status = 200, description = "The network", body = Network),
+        (status = 400, description = "Bad id", body = ErrorBody),
+        (status = 401, description = "No live token", body = ErrorBody),
+        (status = 404, description = "No such network", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn get(
+    bearer: Bearer,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Network>, ApiError> {
+    bearer.require(Role::Viewer)?;
+    let id = input::id(&id, "id")?;
+    let net = networks::find(&state.db, id).await?;
+    Ok(Json(networks::view(&state.db, net).await?.into()))
+}

@@ -1,0 +1,68 @@
+//! `/api/v1/problems`: addresses the checks found used in the network or listed by a DNSBL.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::Json;
+
+use super::auth::Bearer;
+use super::error::{ApiError, ErrorBody};
+use super::input;
+use super::shapes::{Address, Page, Problem, ProblemQuery};
+use crate::components::query::parse_status;
+use crate::model::Role;
+use crate::server::{problems, AppState};
+
+/// List problem addresses, in address order (100 a page).
+///
+/// Role: viewer. Each is re-checked every cycle and freed once it passes.
+#[utoipa::path(get, path = "/api/v1/problems", operation_id = "listProblems", tag = "problems",
+    params(ProblemQuery),
+    responses(
+        (status = 200, description = "A page of problem addresses", body = Page<Problem>),
+        (status = 400, description = "Bad parameter; the message names it", body = ErrorBody),
+        (status = 401, description = "No live token", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn list(
+    bearer: Bearer,
+    State(state): State<AppState>,
+    q: Result<Query<ProblemQuery>, QueryRejection>,
+) -> Result<Json<Page<Problem>>, ApiError> {
+    bearer.require(Role::Viewer)?;
+    let q = input::query(q)?;
+    let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => Some(parse_status(s).ok_or_else(|| {
+            ApiError::bad(
+                "status",
+                format!("`{s}` is not used_in_network or blocked_by_dnsbl."),
+            )
+        })?),
+        None => None,
+    };
+    let cursor = q.cursor.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    if let Some(c) = cursor {
+        input::cursor_address(c)?;
+    }
+    let filter = problems::Filter {
+        status,
+        network_id: q.network_id,
+        zone: q.zone,
+        search: q.q,
+    };
+    let page = problems::rows(&state.db, &filter, cursor)
+        .await
+        .map_err(input::blame("status"))?;
+    Ok(Json(Page {
+        items: page
+            .rows
+            .into_iter()
+            .map(|(row, network_cidr)| Problem {
+                address: Address::from(&row),
+                network_cidr,
+                zone: row.problem_zone.clone(),
+                failed_checks: row.failed_checks,
+            })
+            .collect(),
+        next_cursor: page.next_after,
+    }))
+}

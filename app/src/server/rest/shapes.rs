@@ -1,0 +1,331 @@
+//! What the API sends and takes. These shapes are a contract with provisioning scripts:
+//! fields are added, never renamed or removed. They are made from database rows here, apart
+//! from the browser's types, and times are RFC 3339 in UTC.
+
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::model::{AddressStatus, NetworkView};
+use crate::server::entities::{address, address_event, check_run, dnsbl_zone};
+use crate::server::ip;
+
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+fn status_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(AddressStatus::ALL.iter().map(|s| s.as_str())))
+}
+
+/// Addresses of a network in each status. `free` counts every allocatable address without
+/// another status, so it can exceed 2^64 in a large IPv6 network.
+#[derive(Serialize, ToSchema)]
+pub struct StatusCounts {
+    pub free: u128,
+    pub allocated: u64,
+    pub reserved: u64,
+    pub being_checked: u64,
+    pub used_in_network: u64,
+    pub blocked_by_dnsbl: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Network {
+    pub id: i64,
+    #[schema(example = "198.18.0.0/24")]
+    pub cidr: String,
+    pub name: String,
+    pub description: String,
+    pub counts: StatusCounts,
+}
+
+impl From<NetworkView> for Network {
+    fn from(v: NetworkView) -> Self {
+        let n = |s: AddressStatus| {
+            v.in_use
+                .iter()
+                .find(|(status, _)| *status == s)
+                .map_or(0, |(_, n)| *n)
+        };
+        Network {
+            counts: StatusCounts {
+                free: v.free.parse().unwrap_or(0),
+                allocated: n(AddressStatus::Allocated),
+                reserved: n(AddressStatus::Reserved),
+                being_checked: n(AddressStatus::BeingChecked),
+                used_in_network: n(AddressStatus::UsedInNetwork),
+                blocked_by_dnsbl: n(AddressStatus::BlockedByDnsbl),
+            },
+            id: v.id,
+            cidr: v.cidr,
+            name: v.name,
+            description: v.description,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewNetwork {
+    #[schema(example = "198.18.0.0/24")]
+    pub cidr: String,
+    #[schema(example = "DC1 customers")]
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// One address.
+#[derive(Serialize, ToSchema)]
+pub struct Address {
+    #[schema(example = "198.18.0.5")]
+    pub address: String,
+    pub network_id: i64,
+    #[schema(schema_with = status_schema)]
+    pub status: String,
+    pub owner: String,
+    pub hostname: String,
+    pub note: String,
+    /// Why the checks hold the address back (their evidence); null unless it has a problem.
+    pub problem: Option<String>,
+    /// When the problem was first found.
+    pub problem_since: Option<String>,
+    pub last_checked_at: Option<String>,
+}
+
+impl From<&address::Model> for Address {
+    fn from(row: &address::Model) -> Self {
+        Address {
+            address: ip::show(&row.ip),
+            network_id: row.network_id,
+            status: row.status.as_str().to_string(),
+            owner: row.owner.clone(),
+            hostname: row.hostname.clone(),
+            note: row.note.clone(),
+            problem: row.problem.clone(),
+            problem_since: row.problem_since.map(rfc3339),
+            last_checked_at: row.last_checked_at.map(rfc3339),
+        }
+    }
+}
+
+impl Address {
+    /// An address of a network that has no row yet: free, never checked.
+    pub fn unrecorded(addr: std::net::IpAddr, network_id: i64) -> Self {
+        Address {
+            address: addr.to_string(),
+            network_id,
+            status: AddressStatus::Free.as_str().to_string(),
+            owner: String::new(),
+            hostname: String::new(),
+            note: String::new(),
+            problem: None,
+            problem_since: None,
+            last_checked_at: None,
+        }
+    }
+}
+
+/// One check's verdict on an address.
+#[derive(Serialize, ToSchema)]
+pub struct CheckEntry {
+    pub at: String,
+    /// The check cycle that judged it; null for a check before allocation or a re-check.
+    pub run_id: Option<i64>,
+    #[schema(schema_with = status_schema)]
+    pub from: String,
+    /// The status the check left the address in.
+    #[schema(schema_with = status_schema)]
+    pub to: String,
+    pub reason: String,
+    /// What was found: the checker's line, or the zone and its answer.
+    pub evidence: Option<String>,
+}
+
+impl From<address_event::Model> for CheckEntry {
+    fn from(e: address_event::Model) -> Self {
+        CheckEntry {
+            at: rfc3339(e.at),
+            run_id: e.run_id,
+            from: e.from_status.as_str().to_string(),
+            to: e.to_status.as_str().to_string(),
+            reason: e.reason,
+            evidence: e.evidence,
+        }
+    }
+}
+
+/// An address with its problem and its last checks.
+#[derive(Serialize, ToSchema)]
+pub struct AddressDetail {
+    #[serde(flatten)]
+    pub address: Address,
+    /// Checks in a row that found a problem.
+    pub failed_checks: i64,
+    /// The DNSBL zone that lists it, when one does.
+    pub problem_zone: Option<String>,
+    /// Why the last check could not tell, if it could not.
+    pub last_check_error: Option<String>,
+    /// The last checks, newest first (at most 20).
+    pub last_checks: Vec<CheckEntry>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NewAllocation {
+    /// The address to take; the lowest free address when absent.
+    pub address: Option<String>,
+    pub owner: Option<String>,
+    pub hostname: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Release {}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Reserve {
+    /// Why it is held back.
+    pub note: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForceFree {
+    /// Why the address is freed without checks; kept in its history and the audit log.
+    pub reason: String,
+}
+
+/// Verdicts of a check cycle so far, by the status they gave.
+#[derive(Serialize, ToSchema)]
+pub struct RunCounts {
+    pub free: i64,
+    pub used_in_network: i64,
+    pub blocked_by_dnsbl: i64,
+    /// Checks that could not tell; the address stays being checked.
+    pub inconclusive: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CheckRun {
+    pub id: i64,
+    pub started_at: String,
+    /// Null while the cycle runs.
+    pub finished_at: Option<String>,
+    /// Addresses the cycle set out to check.
+    pub total: i64,
+    /// Addresses checked so far.
+    pub done: i64,
+    pub counts: RunCounts,
+    /// Why the cycle ended early (failed, cancelled, interrupted), if it did.
+    pub error: Option<String>,
+}
+
+impl From<check_run::Model> for CheckRun {
+    fn from(run: check_run::Model) -> Self {
+        CheckRun {
+            id: run.id,
+            started_at: rfc3339(run.started_at),
+            finished_at: run.finished_at.map(rfc3339),
+            total: run.total,
+            done: run.done,
+            counts: RunCounts {
+                free: run.freed,
+                used_in_network: run.still_used,
+                blocked_by_dnsbl: run.blocked,
+                inconclusive: run.unknown,
+            },
+            error: run
+                .error
+                .or_else(|| run.cancelled_by.map(|who| format!("cancelled by {who}"))),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Zone {
+    pub id: i64,
+    #[schema(example = "dnsbl.example.org")]
+    pub zone: String,
+    pub enabled: bool,
+    /// `never_tested`, `healthy` or `failing`.
+    pub health: String,
+    pub last_error: Option<String>,
+    pub last_tested_at: Option<String>,
+    /// Whether the zone passed the IPv6 self-test, so judges IPv6 addresses.
+    pub ipv6: bool,
+    /// Addresses it blocks now.
+    pub blocking: u64,
+}
+
+impl Zone {
+    pub fn from_row(z: dnsbl_zone::Model, blocking: u64) -> Self {
+        Zone {
+            id: z.id,
+            zone: z.zone,
+            enabled: z.enabled,
+            health: z.health,
+            last_error: z.last_error,
+            last_tested_at: z.last_tested_at.map(rfc3339),
+            ipv6: z.ipv6,
+            blocking,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewZone {
+    #[schema(example = "dnsbl.example.org")]
+    pub zone: String,
+}
+
+/// A page of a list. Pass `next_cursor` as `cursor` for the next page; null on the last.
+#[derive(Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// An address with a problem.
+#[derive(Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(flatten)]
+    pub address: Address,
+    pub network_cidr: String,
+    /// The DNSBL zone that lists it, for `blocked_by_dnsbl`.
+    pub zone: Option<String>,
+    pub failed_checks: i64,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct Cursor {
+    /// From a page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ProblemQuery {
+    /// From a page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// `used_in_network` or `blocked_by_dnsbl`.
+    pub status: Option<String>,
+    pub network_id: Option<i64>,
+    /// The DNSBL zone that lists them.
+    pub zone: Option<String>,
+    /// An address to start at, leading octets, or the start of a host name or owner.
+    pub q: Option<String>,
+}
