@@ -1162,3 +1162,73 @@ async fn tokens_are_made_listed_and_revoked_by_their_owner_or_an_admin() {
     .await;
     assert_eq!(r.status, 401);
 }
+
+#[tokio::test]
+async fn networks_page_by_cursor_in_address_order() {
+    let app = TestApp::spawn().await;
+    let admin = token(&app, "pages-admin", Role::Admin).await;
+    // Made out of order, listed in address order.
+    for k in (0..105).rev() {
+        create_network(&app, &admin, &format!("198.19.{k}.0/28")).await;
+    }
+    let first = send(&app, "GET", "/api/v1/networks", Some(&admin), None, &[]).await;
+    let items = first.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 100);
+    assert_eq!(items[0]["cidr"], "198.19.0.0/28");
+    assert_eq!(items[99]["cidr"], "198.19.99.0/28");
+    let cursor = first.body["next_cursor"].as_str().unwrap();
+    let rest = send(
+        &app,
+        "GET",
+        &format!("/api/v1/networks?cursor={cursor}"),
+        Some(&admin),
+        None,
+        &[],
+    )
+    .await;
+    let cidrs: Vec<&str> = rest.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["cidr"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        cidrs,
+        [
+            "198.19.100.0/28",
+            "198.19.101.0/28",
+            "198.19.102.0/28",
+            "198.19.103.0/28",
+            "198.19.104.0/28"
+        ]
+    );
+    assert_eq!(rest.body["next_cursor"], Value::Null);
+    let bad = send(
+        &app,
+        "GET",
+        "/api/v1/networks?cursor=nope",
+        Some(&admin),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!((bad.status, error_code(&bad)), (400, "bad_request"));
+    let bad = send(
+        &app,
+        "GET",
+        "/api/v1/networks?limit=5",
+        Some(&admin),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(
+        bad.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("limit"),
+        "{}",
+        bad.body
+    );
+}

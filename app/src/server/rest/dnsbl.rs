@@ -46,18 +46,12 @@ pub async fn list(
         .filter(|(z, _)| z.id > after)
         .collect();
     zones.sort_by_key(|(z, _)| z.id);
-    let more = zones.len() > PAGE_SIZE;
-    zones.truncate(PAGE_SIZE);
-    let next_cursor = more
-        .then(|| zones.last().map(|(z, _)| z.id.to_string()))
-        .flatten();
-    Ok(Json(Page {
-        items: zones
-            .into_iter()
-            .map(|(z, n)| Zone::from_row(z, n))
-            .collect(),
-        next_cursor,
-    }))
+    Ok(Json(Page::from_probe(
+        zones,
+        PAGE_SIZE,
+        |(z, _)| z.id.to_string(),
+        |(z, n)| Zone::from_row(z, n),
+    )))
 }
 
 /// Add a DNSBL zone, enabled; it is self-tested at once.

@@ -39,20 +39,14 @@ pub async fn list(
         Some(c) => Some(ip::to_u128(input::cursor_address(c)?)),
         None => None,
     };
-    let mut items = networks::page_after(&state.db, after, PAGE_SIZE + 1).await?;
-    let more = items.len() as u64 > PAGE_SIZE;
-    items.truncate(PAGE_SIZE as usize);
-    let next_cursor = more
-        .then(|| {
-            items
-                .last()
-                .map(|n| n.cidr.split('/').next().unwrap_or("").to_string())
-        })
-        .flatten();
-    Ok(Json(Page {
-        items: items.into_iter().map(Network::from).collect(),
-        next_cursor,
-    }))
+    let rows = networks::page_after(&state.db, after, PAGE_SIZE + 1).await?;
+    Ok(Json(Page::from_probe(
+        rows,
+        PAGE_SIZE as usize,
+        // A network's own address: the list continues after it.
+        |n| n.cidr.split('/').next().unwrap_or_default().to_string(),
+        Network::from,
+    )))
 }
 
 /// Create a network.

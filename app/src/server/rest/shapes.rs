@@ -296,6 +296,25 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// A page from rows read one past its `size`, in list order: the extra row only says
+    /// that more follow, and the last row kept gives the cursor.
+    pub fn from_probe<R>(
+        mut rows: Vec<R>,
+        size: usize,
+        key: impl Fn(&R) -> String,
+        shape: impl FnMut(R) -> T,
+    ) -> Page<T> {
+        let more = rows.len() > size;
+        rows.truncate(size);
+        let next_cursor = if more { rows.last().map(key) } else { None };
+        Page {
+            items: rows.into_iter().map(shape).collect(),
+            next_cursor,
+        }
+    }
+}
+
 /// An address with a problem.
 #[derive(Serialize, ToSchema)]
 pub struct Problem {
