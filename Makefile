@@ -44,7 +44,8 @@ unit: tools
 
 integration: tools
 	export IPVET_OPENAPI_VALIDATOR="$$(.ci/install-tools.sh openapi-validator)"
-	cargo test -p server
+	echo "== integration tests on SQLite"
+	env -u IPVET_TEST_POSTGRES cargo test -p server
 	if [ -n "$${IPVET_TEST_POSTGRES:-}" ]; then
 		echo "== integration tests again on PostgreSQL ($$IPVET_TEST_POSTGRES)"
 		cargo test -p server --test it
