@@ -1,7 +1,10 @@
 // API tokens and the REST API page in Chromium: a user makes a token, sees its secret
 // once, a program uses it over /api/v1, and revoking it locks the program out.
 import { expect, test } from '@playwright/test';
+import { resolve } from 'node:path';
 import { adminPassword, createUser, signInOk, unique, waitHydrated, watchConsole } from './helpers';
+
+const shots = resolve(__dirname, '../../target/e2e/screenshots');
 
 test('a token made on the Tokens page works on the API until it is revoked', async ({ page, request }) => {
   const errors = watchConsole(page);
@@ -18,6 +21,7 @@ test('a token made on the Tokens page works on the API until it is revoked', asy
   await form.getByRole('button', { name: 'Make token' }).click();
   const secret = (await page.locator('code.secret-value').innerText()).trim();
   expect(secret).toMatch(/^ipvet_[0-9a-f]{64}$/);
+  await page.screenshot({ path: resolve(shots, 'tokens.png'), fullPage: true });
   const row = page.locator(`tr[data-token="${name}"]`);
   await expect(row).toContainText(operator);
   await expect(row).toContainText('never');
@@ -75,5 +79,6 @@ test('the API page lists every endpoint from the OpenAPI document', async ({ pag
   }
   await expect(page.locator('[data-endpoint="POST /api/v1/networks/{id}/allocations"]')).toContainText('Idempotency-Key');
   await expect(page.locator('#schema-Address')).toContainText('last_checked_at');
+  await page.screenshot({ path: resolve(shots, 'api.png'), fullPage: false });
   expect(errors).toEqual([]);
 });

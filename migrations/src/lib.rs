@@ -9,6 +9,7 @@ mod m20261122_000003_check_engine;
 mod m20261122_000004_admin_pages;
 mod m20261122_000005_api_tokens;
 mod m20261122_000006_idempotency_keys;
+mod m20261122_000007_scheduler_lease;
 
 /// Address statuses, in the order the lifecycle introduces them. The schema constrains
 /// `addresses.status` to exactly these values on both backends.
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_admin_pages::Migration),
             Box::new(m20261122_000005_api_tokens::Migration),
             Box::new(m20261122_000006_idempotency_keys::Migration),
+            Box::new(m20261122_000007_scheduler_lease::Migration),
         ]
     }
 }

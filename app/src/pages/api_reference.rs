@@ -7,6 +7,21 @@ use leptos_meta::Title;
 use crate::api::tokens::api_reference;
 use crate::model::{ApiField, ApiOperation};
 
+/// Text from the document, with its `code` spans (the only markup it uses) shown as code.
+fn prose(text: String) -> impl IntoView {
+    text.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            let part = part.to_string();
+            if i % 2 == 1 {
+                view! { <code>{part}</code> }.into_any()
+            } else {
+                part.into_any()
+            }
+        })
+        .collect_view()
+}
+
 fn fields_table(fields: Vec<ApiField>) -> impl IntoView {
     view! {
         <table class="fields">
@@ -17,7 +32,7 @@ fn fields_table(fields: Vec<ApiField>) -> impl IntoView {
                         <td><code>{f.name}</code></td>
                         <td>{f.kind}</td>
                         <td>{if f.required { "yes" } else { "no" }}</td>
-                        <td>{f.description}</td>
+                        <td>{prose(f.description)}</td>
                     </tr>
                 }).collect_view()}
             </tbody>
@@ -34,15 +49,15 @@ fn operation(op: ApiOperation) -> impl IntoView {
     view! {
         <section class="card endpoint" id=anchor data-endpoint=format!("{} {}", op.method, op.path)>
             <h3><span class="method">{op.method.clone()}</span>" "<code>{op.path.clone()}</code></h3>
-            <p><strong>{op.summary}</strong></p>
-            <p>{op.description}</p>
+            <p><strong>{prose(op.summary)}</strong></p>
+            <p>{prose(op.description)}</p>
             {(!op.parameters.is_empty()).then(|| view! { <h4>"Parameters"</h4>{fields_table(op.parameters)} })}
             {op.request.map(|r| view! { <p>"Body: " <a href=format!("#schema-{r}")><code>{r.clone()}</code></a></p> })}
             <h4>"Answers"</h4>
             <ul>
                 {op.responses.into_iter().map(|r| view! {
                     <li>
-                        <code>{r.status}</code>" "{r.description}
+                        <code>{r.status}</code>" "{prose(r.description)}
                         {r.body.map(|b| view! { " → " <code>{b}</code> })}
                     </li>
                 }).collect_view()}
@@ -66,7 +81,7 @@ pub fn ApiReferencePage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match reference.await {
                     Ok(r) => view! {
-                        <p>{r.intro}</p>
+                        <p>{prose(r.intro)}</p>
                         <h2>"Endpoints"</h2>
                         {r.operations.into_iter().map(operation).collect_view()}
                         <h2>"Shapes"</h2>
@@ -75,7 +90,7 @@ pub fn ApiReferencePage() -> impl IntoView {
                             view! {
                             <section class="card schema" id=id>
                                 <h3><code>{s.name}</code></h3>
-                                {(!s.description.is_empty()).then(|| view! { <p>{s.description}</p> })}
+                                {(!s.description.is_empty()).then(|| view! { <p>{prose(s.description)}</p> })}
                                 {fields_table(s.fields)}
                             </section>
                             }

@@ -271,6 +271,8 @@ directives! {
     disable_ipv6_checking: bool = "DisableIPv6Checking", false;
     /// Addresses are not checked right before they are allocated.
     disable_ip_allocation_checking: bool = "DisableIpAllocationChecking", false;
+    /// Of several instances on one database, one schedules the check cycles and renews its lease three times this period; if it dies, another takes over within this period.
+    scheduler_lease: Duration = "SchedulerLease", Duration::from_secs(15);
 }
 
 /// The environment variable that overrides a directive: `IPVET_` and the name in upper

@@ -16,6 +16,7 @@ pub mod entities;
 pub mod error;
 pub mod idempotency;
 pub mod ip;
+pub mod lease;
 pub mod lifecycle;
 pub mod networks;
 pub mod problem_days;

@@ -11,5 +11,6 @@ mod inventory;
 mod netns;
 mod pages;
 mod permissions;
+mod scale;
 mod schema;
 mod users;

@@ -21,7 +21,7 @@ use crate::model::AddressStatus;
 use crate::server::auth::guard::Caller;
 use crate::server::entities::{address, check_run};
 use crate::server::lifecycle::{Finding, CHECKED};
-use crate::server::{audit, db, problem_days, AppState};
+use crate::server::{audit, db, lease, problem_days, AppState};
 
 /// Addresses read per query, and verdicts written per transaction at most.
 const BATCH: usize = 500;
@@ -94,11 +94,24 @@ pub async fn start(
         AppError::Conflict("A check cycle is running already; wait for it to finish.".into())
     })?;
     close_interrupted(&state.db).await?;
+    // Another instance's cycle still beats its heartbeat: one cycle at a time, everywhere.
+    let running_elsewhere = check_run::Entity::find()
+        .filter(check_run::Column::FinishedAt.is_null())
+        .one(&state.db)
+        .await?;
+    if let Some(other) = running_elsewhere {
+        return Err(AppError::Conflict(format!(
+            "Check cycle {} is running already on {}; wait for it to finish.",
+            other.id,
+            other.runner.as_deref().unwrap_or("another instance")
+        )));
+    }
     let now = OffsetDateTime::now_utc();
     let row = check_run::ActiveModel {
         trigger: Set(trigger.as_str().to_string()),
         started_at: Set(now),
         heartbeat_at: Set(Some(now)),
+        runner: Set(Some(lease::instance_id().to_string())),
         ..Default::default()
     }
     .insert(&state.db)

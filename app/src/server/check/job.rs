@@ -1,6 +1,8 @@
 //! The periodic job: a cycle every `CheckPeriod`, counted from the start of the last cycle
 //! on record, so a restart neither skips a cycle nor runs one early. Never two at once: a
-//! cycle already running (started by hand) makes the job wait for the next period.
+//! cycle already running (started by hand, or on another instance) makes the job wait for
+//! the next period. Of several instances on one database, only the holder of the
+//! scheduler lease runs the job; when it dies, another takes the lease and the job over.
 
 use std::time::Duration;
 
@@ -10,17 +12,33 @@ use time::OffsetDateTime;
 use super::cycle::{self, Trigger};
 use super::SharedEngine;
 use crate::server::entities::check_run;
-use crate::server::AppState;
+use crate::server::{lease, AppState};
 
-/// Sleeps until the next cycle is due, runs it, and again, for as long as the server runs.
+/// Sleeps until the next cycle is due, runs it, and again, for as long as the server runs
+/// and holds the scheduler lease.
 pub async fn run_forever(state: AppState, engine: SharedEngine) {
+    let mut leader = lease::keep(
+        state.db.clone(),
+        lease::SCHEDULER,
+        state.config().scheduler_lease,
+    );
     loop {
+        if !*leader.borrow_and_update() {
+            if leader.changed().await.is_err() {
+                return;
+            }
+            continue;
+        }
         let wait = until_due(&state).await;
-        // A new period saved on the config page counts at once: wake and work out the
-        // wait again.
+        // A new period saved on the config page counts at once, and a lost lease stops the
+        // job: wake and look again.
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = state.settings.changed.notified() => continue,
+            _ = leader.changed() => continue,
+        }
+        if !*leader.borrow() {
+            continue;
         }
         match cycle::start(&state, &engine, Trigger::Schedule).await {
             Ok(started) => {

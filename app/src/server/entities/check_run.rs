@@ -20,6 +20,8 @@ pub struct Model {
     pub cancelled_by: Option<String>,
     /// When the running cycle last showed it was alive (every second).
     pub heartbeat_at: Option<TimeDateTimeWithTimeZone>,
+    /// The instance that ran the cycle (see `lease::instance_id`).
+    pub runner: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,7 @@ pub mod audit_log;
 pub mod check_run;
 pub mod dnsbl_zone;
 pub mod idempotency_key;
+pub mod lease;
 pub mod network;
 pub mod network_count;
 pub mod problem_day;

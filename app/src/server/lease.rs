@@ -1,0 +1,150 @@
+//! Leases: of several instances on one database, the one holding a lease does the job it
+//! names (scheduling check cycles). A holder renews its lease well before it expires; when
+//! the holder dies, the lease runs out and another instance takes it, so the job moves
+//! within one lease period. Each change of hands bumps the lease's token.
+//!
+//! Every step is one conditional update, so two instances racing for a lease cannot both
+//! win. Expiry is judged by each instance's clock: instances must keep their clocks in
+//! step (NTP), as they must for the cycles' heartbeats.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, Set, SqlErr,
+};
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use super::entities::lease;
+
+/// The lease of the instance that schedules check cycles.
+pub const SCHEDULER: &str = "scheduler";
+
+/// This process's name among instances: host, process id and a random tag, so a restarted
+/// process with a reused pid is a different instance.
+pub fn instance_id() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "host".into());
+        let tag: u32 = rand::random();
+        format!("{host}:{}:{tag:08x}", std::process::id())
+    })
+}
+
+/// Makes the lease's row if it has none yet.
+async fn ensure(db: &impl ConnectionTrait, name: &str) -> Result<(), DbErr> {
+    let made = lease::ActiveModel {
+        name: Set(name.to_string()),
+        holder: Set(String::new()),
+        token: Set(0),
+        expires_at: Set(OffsetDateTime::UNIX_EPOCH),
+    }
+    .insert(db)
+    .await;
+    match made {
+        Ok(_) => Ok(()),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Renews the lease if `me` holds it, or takes it if it has expired. Returns its token
+/// while `me` holds it, `None` when another instance does.
+pub async fn hold(
+    db: &impl ConnectionTrait,
+    name: &str,
+    me: &str,
+    ttl: Duration,
+) -> Result<Option<i64>, DbErr> {
+    let now = OffsetDateTime::now_utc();
+    let until = now + ttl;
+    let renewed = lease::Entity::update_many()
+        .col_expr(lease::Column::ExpiresAt, Expr::value(until))
+        .filter(lease::Column::Name.eq(name))
+        .filter(lease::Column::Holder.eq(me))
+        .filter(lease::Column::ExpiresAt.gte(now))
+        .exec(db)
+        .await?;
+    if renewed.rows_affected == 0 {
+        let taken = lease::Entity::update_many()
+            .col_expr(lease::Column::Holder, Expr::value(me))
+            .col_expr(lease::Column::ExpiresAt, Expr::value(until))
+            .col_expr(lease::Column::Token, Expr::col(lease::Column::Token).add(1))
+            .filter(lease::Column::Name.eq(name))
+            .filter(lease::Column::ExpiresAt.lt(now))
+            .exec(db)
+            .await?;
+        if taken.rows_affected == 0 {
+            return Ok(None);
+        }
+    }
+    Ok(lease::Entity::find_by_id(name.to_string())
+        .one(db)
+        .await?
+        .filter(|l| l.holder == me)
+        .map(|l| l.token))
+}
+
+/// Lets the lease go at once (a clean shutdown), so another instance need not wait for it
+/// to run out.
+pub async fn give_up(db: &impl ConnectionTrait, name: &str, me: &str) -> Result<(), DbErr> {
+    lease::Entity::update_many()
+        .col_expr(
+            lease::Column::ExpiresAt,
+            Expr::value(OffsetDateTime::UNIX_EPOCH),
+        )
+        .filter(lease::Column::Name.eq(name))
+        .filter(lease::Column::Holder.eq(me))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Keeps trying to hold the lease `name` for this instance, renewing it three times a
+/// lease period. The receiver says whether this instance holds it now.
+pub fn keep(db: DatabaseConnection, name: &'static str, ttl: Duration) -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let me = instance_id();
+        let mut tick = tokio::time::interval(ttl / 3);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let held = match ensure(&db, name).await {
+                Ok(()) => hold(&db, name, me, ttl).await,
+                Err(e) => Err(e),
+            };
+            let now_held = match held {
+                Ok(token) => token.is_some(),
+                Err(e) => {
+                    // Unable to renew, this instance must assume the lease is lost.
+                    tracing::warn!(lease = name, cause = %e, "cannot renew a lease");
+                    false
+                }
+            };
+            // Receivers wake only when the answer changes, not on every renewal.
+            tx.send_if_modified(|held| {
+                if *held == now_held {
+                    return false;
+                }
+                tracing::info!(
+                    lease = name,
+                    instance = me,
+                    held = now_held,
+                    "lease changed hands"
+                );
+                *held = now_held;
+                true
+            });
+            if tx.is_closed() {
+                return;
+            }
+        }
+    });
+    rx
+}

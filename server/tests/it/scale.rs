@@ -1,0 +1,201 @@
+//! Several instances on one database: the scheduler lease between real server processes,
+//! and concurrent writers.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use app::model::Role;
+use app::server::entities::{check_run, lease as lease_row, setting};
+use app::server::{db, lease, users};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use tokio::process::{Child, Command};
+
+use crate::helpers::{fixture_program, TestDb};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ipvet");
+
+/// `ipvet serve` on the test database, scheduling a cycle every second under a 3-second
+/// lease; it checks nothing in any network (the always-free script, no DNS).
+fn server(url: &app::server::config::DatabaseUrl) -> Child {
+    Command::new(BIN)
+        .env("IPVET_DATABASE", url.as_str())
+        .env("IPVET_LISTEN", "127.0.0.1:0")
+        .env("IPVET_SECURE_COOKIES", "off")
+        .env("IPVET_CHECK_PERIOD", "1s")
+        .env("IPVET_SCHEDULER_LEASE", "3s")
+        .env(
+            "IPVET_IP_CHECKER_SCRIPT",
+            fixture_program("always-free.sh").0,
+        )
+        .env("IPVET_DNS_RESOLVER", "127.0.0.1:9")
+        .env_remove("IPVET_ADMIN_PASSWORD")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("ipvet starts")
+}
+
+/// The process id in a cycle's runner (`host:pid:tag`).
+fn runner_pid(run: &check_run::Model) -> Option<u32> {
+    run.runner.as_deref()?.split(':').nth(1)?.parse().ok()
+}
+
+async fn scheduled_runs(db: &sea_orm::DatabaseConnection) -> Vec<check_run::Model> {
+    check_run::Entity::find()
+        .filter(check_run::Column::Trigger.eq("schedule"))
+        .order_by_asc(check_run::Column::Id)
+        .all(db)
+        .await
+        .unwrap()
+}
+
+/// Polls (bounded) until `done` holds for the scheduled runs, and returns them.
+async fn wait_runs(
+    db: &sea_orm::DatabaseConnection,
+    what: &str,
+    done: impl Fn(&[check_run::Model]) -> bool,
+) -> Vec<check_run::Model> {
+    for _ in 0..600 {
+        let runs = scheduled_runs(db).await;
+        if done(&runs) {
+            return runs;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("waited 150 s for {what}: {:#?}", scheduled_runs(db).await);
+}
+
+#[tokio::test]
+async fn of_two_server_processes_one_schedules_and_the_other_takes_over_when_it_is_killed() {
+    let (_guard, url) = TestDb::new().await;
+    let db = db::open(&url).await.unwrap();
+    // Made here, so neither process makes a first admin of its own.
+    users::create(&db, "admin", Role::Admin, "scale test admin pass".into())
+        .await
+        .unwrap();
+    let mut a = server(&url);
+    let a_pid = a.id().unwrap();
+    wait_runs(&db, "a cycle of the first process", |runs| {
+        runs.iter()
+            .any(|r| runner_pid(r) == Some(a_pid) && r.finished_at.is_some())
+    })
+    .await;
+    let mut b = server(&url);
+    let b_pid = b.id().unwrap();
+    let before_b = scheduled_runs(&db).await.len();
+    // Both run now; three more cycles go by, and the first process runs every one.
+    let runs = wait_runs(&db, "three cycles beside the second process", |runs| {
+        runs.len() >= before_b + 3 && runs.iter().all(|r| r.finished_at.is_some())
+    })
+    .await;
+    for run in &runs[before_b..] {
+        assert_eq!(runner_pid(run), Some(a_pid), "{run:#?}");
+    }
+    a.start_kill().unwrap();
+    a.wait().await.unwrap();
+    let after_kill = scheduled_runs(&db).await.len();
+    let runs = wait_runs(&db, "a cycle of the second process", |runs| {
+        runs[after_kill..]
+            .iter()
+            .any(|r| runner_pid(r) == Some(b_pid) && r.finished_at.is_some())
+    })
+    .await;
+    // Never two cycles at once: each began after the one before it ended.
+    for pair in runs.windows(2) {
+        let ended = pair[0].finished_at.expect("earlier cycles ended");
+        assert!(pair[1].started_at >= ended, "{pair:#?}");
+    }
+    let held = lease_row::Entity::find_by_id(lease::SCHEDULER.to_string())
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        held.holder.split(':').nth(1),
+        Some(b_pid.to_string().as_str())
+    );
+    assert!(held.token >= 2, "the lease changed hands: {held:?}");
+    b.start_kill().unwrap();
+    b.wait().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_lease_is_held_by_one_instance_and_taken_over_only_once_it_runs_out() {
+    let (_guard, url) = TestDb::new().await;
+    let db = db::open(&url).await.unwrap();
+    let ttl = Duration::from_millis(600);
+    let name = "test-lease";
+    lease_row::ActiveModel {
+        name: Set(name.into()),
+        holder: Set(String::new()),
+        token: Set(0),
+        expires_at: Set(time::OffsetDateTime::UNIX_EPOCH),
+    }
+    .insert(&db)
+    .await
+    .unwrap();
+    // Racing for a free lease, exactly one wins.
+    let (x, y) = tokio::join!(
+        lease::hold(&db, name, "x", ttl),
+        lease::hold(&db, name, "y", ttl)
+    );
+    let (x, y) = (x.unwrap(), y.unwrap());
+    assert!(x.is_some() != y.is_some(), "{x:?} {y:?}");
+    let (winner, loser) = if x.is_some() { ("x", "y") } else { ("y", "x") };
+    let token = x.or(y).unwrap();
+    // The holder renews it with the same token; the other is refused while it is live.
+    assert_eq!(
+        lease::hold(&db, name, winner, ttl).await.unwrap(),
+        Some(token)
+    );
+    assert_eq!(lease::hold(&db, name, loser, ttl).await.unwrap(), None);
+    // Left to run out, it goes to the other with the next token, and the old holder
+    // cannot renew it.
+    tokio::time::sleep(ttl + Duration::from_millis(300)).await;
+    assert_eq!(
+        lease::hold(&db, name, loser, ttl).await.unwrap(),
+        Some(token + 1)
+    );
+    assert_eq!(lease::hold(&db, name, winner, ttl).await.unwrap(), None);
+    // Given up, it is free at once.
+    lease::give_up(&db, name, loser).await.unwrap();
+    assert_eq!(
+        lease::hold(&db, name, winner, ttl).await.unwrap(),
+        Some(token + 2)
+    );
+}
+
+#[tokio::test]
+async fn two_concurrent_writers_both_succeed() {
+    let (_guard, url) = TestDb::new().await;
+    let db = db::open(&url).await.unwrap();
+    // Each holds its write transaction open a while; on SQLite the second waits for the
+    // first (busy timeout) instead of failing.
+    let writer = |key: &'static str| {
+        let db = db.clone();
+        async move {
+            let txn = db::begin_write(&db).await?;
+            setting::ActiveModel {
+                key: Set(key.into()),
+                value: Set("1".into()),
+                updated_by: Set("test".into()),
+                updated_at: Set(time::OffsetDateTime::now_utc()),
+            }
+            .insert(&txn)
+            .await?;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            txn.commit().await
+        }
+    };
+    let (first, second) = tokio::join!(writer("WriterOne"), writer("WriterTwo"));
+    first.unwrap();
+    second.unwrap();
+    let saved = setting::Entity::find().all(&db).await.unwrap();
+    let keys: Vec<&str> = saved.iter().map(|s| s.key.as_str()).collect();
+    assert!(
+        keys.contains(&"WriterOne") && keys.contains(&"WriterTwo"),
+        "{keys:?}"
+    );
+}
