@@ -72,4 +72,5 @@ fmt:
 bench:
 	.ci/install-tools.sh bench >/dev/null
 	cargo bench -p server --bench inventory
+	cargo bench -p server --bench web
 	IPVET_BENCH_PYTHON="$$(.ci/install-tools.sh bench-python)" cargo bench -p server --bench checks
