@@ -17,8 +17,16 @@ const BIN: &str = env!("CARGO_BIN_EXE_ipvet");
 /// `ipvet serve` on the test database, scheduling a cycle every second under a 3-second
 /// lease; it checks nothing in any network (the always-free script, no DNS).
 fn server(url: &app::server::config::DatabaseUrl) -> Child {
-    Command::new(BIN)
-        .env("IPVET_DATABASE", url.as_str())
+    server_with(url, &[])
+}
+
+/// [`server`] with more (or other) `IPVET_` settings.
+fn server_with(
+    url: &app::server::config::DatabaseUrl,
+    extra: &[(&str, &std::ffi::OsStr)],
+) -> Child {
+    let mut cmd = Command::new(BIN);
+    cmd.env("IPVET_DATABASE", url.as_str())
         .env("IPVET_LISTEN", "127.0.0.1:0")
         .env("IPVET_SECURE_COOKIES", "off")
         .env("IPVET_CHECK_PERIOD", "1s")
@@ -29,8 +37,11 @@ fn server(url: &app::server::config::DatabaseUrl) -> Child {
         )
         .env("IPVET_DNS_RESOLVER", "127.0.0.1:9")
         .env_remove("IPVET_ADMIN_PASSWORD")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
+        .env("RUST_LOG", "warn");
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    cmd.stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()
@@ -197,5 +208,129 @@ async fn two_concurrent_writers_both_succeed() {
     assert!(
         keys.contains(&"WriterOne") && keys.contains(&"WriterTwo"),
         "{keys:?}"
+    );
+}
+
+/// A network of `n` addresses released (being checked), made in this process on the
+/// shared database.
+async fn released_network(url: &app::server::config::DatabaseUrl, cidr: &str, n: usize) {
+    use app::server::addresses::{self, Holder};
+    use app::server::auth::guard::Caller;
+    use app::server::lifecycle::Action;
+    let config = app::server::config::Config {
+        database: url.clone(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        disable_ip_allocation_checking: true,
+        ..Default::default()
+    };
+    let state = server::startup::prepare(config).await.unwrap();
+    let user = users::find_by_name(&state.db, "admin").await.unwrap();
+    let caller = Caller {
+        user,
+        state,
+        client_addr: "test".into(),
+    };
+    let net = app::server::networks::create(&caller, cidr, "crash", "")
+        .await
+        .unwrap();
+    for _ in 0..n {
+        let row = addresses::allocate(&caller, net.id, None, Holder::default(), None)
+            .await
+            .unwrap();
+        let ip = app::server::ip::show(&row.ip);
+        addresses::change(&caller, &ip, Action::Release, "")
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_server_killed_mid_cycle_loses_no_address_and_the_next_cycle_completes() {
+    use app::model::AddressStatus;
+    use app::server::entities::{address, address_event};
+    let (_guard, url) = TestDb::new().await;
+    let db = db::open(&url).await.unwrap();
+    users::create(&db, "admin", Role::Admin, "scale test admin pass".into())
+        .await
+        .unwrap();
+    const N: usize = 60;
+    released_network(&url, "198.18.70.0/24", N).await;
+    // Slow checks, four at a time: the cycle takes seconds, so it can be killed halfway.
+    let slow = crate::checks::script("sleep 0.3\necho OK");
+    let start = |url: &app::server::config::DatabaseUrl| {
+        server_with(
+            url,
+            &[
+                ("IPVET_CHECK_CONCURRENCY", "4".as_ref()),
+                ("IPVET_IP_CHECKER_SCRIPT", slow.path.0.as_os_str()),
+            ],
+        )
+    };
+    let mut a = start(&url);
+    let a_pid = a.id().unwrap();
+    // Killed once its cycle has written some verdicts and not all.
+    let runs = wait_runs(&db, "the first process's cycle halfway", |runs| {
+        runs.iter().any(|r| {
+            runner_pid(r) == Some(a_pid)
+                && r.finished_at.is_none()
+                && r.done > 0
+                && r.done < N as i64
+        })
+    })
+    .await;
+    let killed_run = runs.last().unwrap().id;
+    a.start_kill().unwrap();
+    a.wait().await.unwrap();
+    let mut b = start(&url);
+    let b_pid = b.id().unwrap();
+    let runs = wait_runs(
+        &db,
+        "a cycle of the second process that checks the rest",
+        |runs| {
+            runs.iter()
+                .any(|r| runner_pid(r) == Some(b_pid) && r.finished_at.is_some() && r.done > 0)
+        },
+    )
+    .await;
+    b.start_kill().unwrap();
+    b.wait().await.unwrap();
+    let killed = runs.iter().find(|r| r.id == killed_run).unwrap();
+    assert_eq!(
+        killed.error.as_deref(),
+        Some(app::server::check::cycle::INTERRUPTED),
+        "{killed:#?}"
+    );
+    let rest = runs
+        .iter()
+        .find(|r| runner_pid(r) == Some(b_pid) && r.done > 0)
+        .unwrap();
+    assert_eq!(rest.error, None, "{rest:#?}");
+    // Every address is free now, and each was freed exactly once: what the killed cycle
+    // wrote stayed written, and what it had not written was checked again.
+    let rows = address::Entity::find()
+        .filter(address::Column::Status.ne(AddressStatus::Free))
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(rows, vec![], "addresses left behind");
+    let freed = address_event::Entity::find()
+        .filter(address_event::Column::RunId.is_not_null())
+        .filter(address_event::Column::ToStatus.eq(AddressStatus::Free))
+        .all(&db)
+        .await
+        .unwrap();
+    let mut per_address = std::collections::BTreeMap::new();
+    for e in &freed {
+        *per_address.entry(e.address_id).or_insert(0) += 1;
+    }
+    assert_eq!(per_address.len(), N, "{per_address:?}");
+    assert!(per_address.values().all(|n| *n == 1), "{per_address:?}");
+    let by_killed = freed
+        .iter()
+        .filter(|e| e.run_id == Some(killed_run))
+        .count();
+    assert!(
+        by_killed > 0 && by_killed < N,
+        "{by_killed} freed before the kill"
     );
 }

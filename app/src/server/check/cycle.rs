@@ -93,7 +93,7 @@ pub async fn start(
     let guard = engine.running.clone().try_lock_owned().map_err(|_| {
         AppError::Conflict("A check cycle is running already; wait for it to finish.".into())
     })?;
-    close_interrupted(&state.db).await?;
+    close_interrupted(&state.db, dead_after(&state.config())).await?;
     // Another instance's cycle still beats its heartbeat: one cycle at a time, everywhere.
     let running_elsewhere = check_run::Entity::find()
         .filter(check_run::Column::FinishedAt.is_null())
@@ -123,16 +123,28 @@ pub async fn start(
 }
 
 /// A running cycle beats its heartbeat every second; one silent for this long has lost
-/// its server (stopped, crashed) and will never finish by itself.
+/// its server (stopped, crashed) and will never finish by itself. Pages show it so.
 pub const ALIVE_WITHIN: Duration = Duration::from_secs(60);
+
+/// How long a cycle may be silent before a new cycle closes it: one scheduler lease
+/// period (an instance silent that long has lost its lease too), at least three
+/// heartbeats.
+pub fn dead_after(config: &crate::server::config::Config) -> Duration {
+    config.scheduler_lease.max(Duration::from_secs(3))
+}
 
 /// Why a cycle whose server stopped shows as ended.
 pub const INTERRUPTED: &str = "interrupted: the server running it stopped before it finished";
 
-/// Ends the runs left unfinished by a server that stopped: they show as interrupted, at
-/// their last heartbeat. Safe beside other instances: a live cycle's heartbeat is fresh.
-pub async fn close_interrupted(db: &DatabaseConnection) -> Result<u64, AppError> {
-    let cutoff = OffsetDateTime::now_utc() - ALIVE_WITHIN;
+/// Ends the runs left unfinished by a server that stopped (silent for `silent_for`): they
+/// show as interrupted, at their last heartbeat. Safe beside other instances: a live
+/// cycle's heartbeat is fresh. The addresses such a run had not judged yet are still being
+/// checked, and the next cycle checks them.
+pub async fn close_interrupted(
+    db: &DatabaseConnection,
+    silent_for: Duration,
+) -> Result<u64, AppError> {
+    let cutoff = OffsetDateTime::now_utc() - silent_for;
     let closed = check_run::Entity::update_many()
         .col_expr(
             check_run::Column::FinishedAt,
