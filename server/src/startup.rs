@@ -99,6 +99,7 @@ impl Application {
         let cleaner = tokio::spawn(session_store::delete_expired_forever(
             session_store::SqlSessionStore::for_db(&self.state.db),
         ));
+        let settings = tokio::spawn(app::server::settings::follow_forever(self.state.clone()));
         let keys = tokio::spawn(app::server::idempotency::purge_forever(
             self.state.db.clone(),
         ));
@@ -112,6 +113,7 @@ impl Application {
             .await;
         cleaner.abort();
         keys.abort();
+        settings.abort();
         checks.abort();
         result.context("the server failed")
     }

@@ -233,11 +233,37 @@ pub async fn reset(caller: &Caller, key: &str) -> Result<Vec<SettingView>, AppEr
 /// Re-reads the saved settings and puts them into effect.
 pub async fn reload(state: &super::AppState) -> Result<Vec<SettingView>, AppError> {
     let rows = setting::Entity::find().all(&state.db).await?;
-    let config = state.settings.with_saved(&rows);
+    put_into_effect(state, state.settings.with_saved(&rows));
+    Ok(views(&state.config()))
+}
+
+fn put_into_effect(state: &super::AppState, config: Config) {
     state.checks.reconfigure(&config);
     state.settings.install(config);
     state.settings.changed.notify_one();
-    Ok(views(&state.config()))
+}
+
+/// How often an instance looks for settings saved through another instance.
+pub const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Puts into effect, within [`FOLLOW_EVERY`], what was saved or reset through another
+/// instance sharing the database. The table holds a few rows, so reading it is cheap.
+pub async fn follow_forever(state: super::AppState) {
+    let mut tick = tokio::time::interval(FOLLOW_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match setting::Entity::find().all(&state.db).await {
+            Ok(rows) => {
+                let config = state.settings.with_saved(&rows);
+                if views(&state.settings.current()) != views(&config) {
+                    tracing::info!("settings saved through another instance put into effect");
+                    put_into_effect(&state, config);
+                }
+            }
+            Err(e) => tracing::warn!(cause = %e, "reading the saved settings failed"),
+        }
+    }
 }
 
 #[cfg(test)]

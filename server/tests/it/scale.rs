@@ -334,3 +334,43 @@ async fn a_server_killed_mid_cycle_loses_no_address_and_the_next_cycle_completes
         "{by_killed} freed before the kill"
     );
 }
+
+#[tokio::test]
+async fn a_setting_saved_through_one_instance_takes_effect_on_the_other() {
+    let a = crate::helpers::TestApp::spawn().await;
+    let shared = a.state.config().database.clone();
+    let b = crate::helpers::TestApp::spawn_with(move |c| c.database = shared).await;
+    let admin = a.signed_in("settings-admin", Role::Admin).await;
+    let period = |app: &crate::helpers::TestApp| app.state.config().check_period;
+    assert_eq!(period(&b), Duration::from_secs(3600));
+    let (status, body) = crate::checks::call(
+        &a,
+        &admin,
+        "/api/settings/save",
+        &[("key", "CheckPeriod"), ("value", "7m")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let mut seen = false;
+    for _ in 0..100 {
+        if period(&b) == Duration::from_secs(420) {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(seen, "the other instance still has {:?}", period(&b));
+    let (status, body) =
+        crate::checks::call(&a, &admin, "/api/settings/reset", &[("key", "CheckPeriod")]).await;
+    assert_eq!(status, 200, "{body}");
+    for _ in 0..100 {
+        if period(&b) == Duration::from_secs(3600) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!(
+        "the reset did not reach the other instance: {:?}",
+        period(&b)
+    );
+}
