@@ -113,12 +113,18 @@ pub fn keep(db: DatabaseConnection, name: &'static str, ttl: Duration) -> watch:
         let me = instance_id();
         let mut tick = tokio::time::interval(ttl / 3);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The row is made once; renewals are then one update each.
+        let mut row_made = false;
         loop {
             tick.tick().await;
-            let held = match ensure(&db, name).await {
-                Ok(()) => hold(&db, name, me, ttl).await,
-                Err(e) => Err(e),
-            };
+            let held = async {
+                if !row_made {
+                    ensure(&db, name).await?;
+                    row_made = true;
+                }
+                hold(&db, name, me, ttl).await
+            }
+            .await;
             let now_held = match held {
                 Ok(token) => token.is_some(),
                 Err(e) => {

@@ -62,8 +62,7 @@ pub async fn allocate(
 ) -> Result<(StatusCode, HeaderMap, Json<Address>), ApiError> {
     let caller = bearer.require(Role::Operator)?;
     let network_id = input::id(&id, "id")?;
-    let body = body?;
-    let new: NewAllocation = input::json(Ok(body.clone()))?;
+    let (new, canonical): (NewAllocation, String) = input::json_and_canonical(body)?;
     let holder = Holder {
         owner: new.owner.unwrap_or_default(),
         hostname: new.hostname.unwrap_or_default(),
@@ -94,14 +93,6 @@ pub async fn allocate(
             .map_err(input::blame("address"))?;
         return Ok((StatusCode::CREATED, HeaderMap::new(), Json((&row).into())));
     };
-    let canonical =
-        serde_json::from_slice::<serde_json::Value>(if body.iter().all(u8::is_ascii_whitespace) {
-            b"{}"
-        } else {
-            &body
-        })
-        .map(|v| v.to_string())
-        .unwrap_or_default();
     let fingerprint = idempotency::fingerprint(&[&network_id.to_string(), &canonical]);
     let claim = match idempotency::begin(&caller.state.db, caller.user.id, &key, &fingerprint)
         .await

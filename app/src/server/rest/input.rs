@@ -13,27 +13,38 @@ use crate::server::ip;
 
 /// A JSON body; an empty one reads as `{}`, so requests without fields need no body.
 pub fn json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
+    json_and_canonical(body).map(|(t, _)| t)
+}
+
+/// A JSON body as [`json`] reads it, and its canonical text (keys sorted, no spacing), by
+/// which a retried request is told from another.
+pub fn json_and_canonical<T: DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(T, String), ApiError> {
     let bytes = body?;
     let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
         &bytes
     };
-    let de = &mut serde_json::Deserializer::from_slice(text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value: serde_json::Value = serde_json::from_slice(text)
+        .map_err(|e| ApiError::bad("body", format!("not valid JSON ({})", without_position(&e))))?;
+    let t = serde_path_to_error::deserialize(&value).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        let mut message = inner.to_string();
-        // serde_json's position is noise for one-line bodies; the field name is the help.
-        if let Some(at) = message.rfind(" at line ") {
-            message.truncate(at);
-        }
-        if inner.is_syntax() || inner.is_eof() {
-            return ApiError::bad("body", format!("not valid JSON ({message})"));
-        }
         let field = if path == "." { "body" } else { path.as_str() };
-        ApiError::bad(field, message)
-    })
+        ApiError::bad(field, without_position(e.inner()))
+    })?;
+    Ok((t, value.to_string()))
+}
+
+/// serde_json's message without its position: noise for one-line bodies, where the field
+/// name is the help.
+fn without_position(e: &serde_json::Error) -> String {
+    let mut message = e.to_string();
+    if let Some(at) = message.rfind(" at line ") {
+        message.truncate(at);
+    }
+    message
 }
 
 /// Query parameters.
