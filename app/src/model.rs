@@ -192,10 +192,24 @@ pub struct VerdictView {
     pub evidence: Option<String>,
 }
 
+/// An instance's part in a cycle: several instances on one database share a cycle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckWorkerView {
+    /// The instance: host, process id and a tag.
+    pub runner: String,
+    pub joined_at: String,
+    /// Absent while it works.
+    pub left_at: Option<String>,
+    /// Verdicts it wrote.
+    pub done: i64,
+}
+
 /// A cycle with a page of its verdicts, in the order they were written.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckRunDetail {
     pub run: CheckRunView,
+    /// The instances that worked on it, in the order they joined.
+    pub workers: Vec<CheckWorkerView>,
     pub verdicts: Vec<VerdictView>,
     /// Pass as `after` for the next page of verdicts.
     pub more_after: Option<i64>,

@@ -378,6 +378,11 @@ test('a running cycle shows its progress live and an admin can cancel it', async
   await page.goto('/checks');
   await page.locator('table.runs tbody tr').first().getByRole('link').click();
   await expect(page.getByRole('heading', { name: /Check cycle \d+/ })).toBeVisible();
+  // One instance worked on it (the e2e server alone), and wrote what it found.
+  const instances = page.locator('table.workers tbody tr');
+  await expect(instances).toHaveCount(1);
+  await expect(instances.first().locator('td.num')).toHaveText(/^[1-9]\d*$/);
+  await expect(instances.first()).not.toContainText('working');
   const verdict = page.locator('table.verdicts tbody tr[data-address^="198.18.22."]').first();
   await expect(verdict.locator('.badge').last()).toHaveText('Free');
   await verdict.getByRole('link').click();

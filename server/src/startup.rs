@@ -107,6 +107,10 @@ impl Application {
             self.state.clone(),
             self.state.checks.clone(),
         ));
+        let helper = tokio::spawn(app::server::check::helper::help_forever(
+            self.state.clone(),
+            self.state.checks.clone(),
+        ));
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
@@ -115,6 +119,7 @@ impl Application {
         keys.abort();
         settings.abort();
         checks.abort();
+        helper.abort();
         result.context("the server failed")
     }
 }

@@ -116,6 +116,30 @@ pub fn CheckRunPage() -> impl IntoView {
                             <h1>{format!("Check cycle {run_id}")}</h1>
                             <p class="muted">{format!("Started {} ({}), {} so far.", d.run.started_at, d.run.trigger, duration(d.run.seconds))}</p>
                             <section class="card"><RunProgress run=d.run.clone()/></section>
+                            {(!d.workers.is_empty()).then(|| view! {
+                                <h2>"Instances"</h2>
+                                <table class="workers">
+                                    <thead>
+                                        <tr><th>"Instance"</th><th>"Joined"</th><th>"Left"</th><th class="num">"Verdicts"</th></tr>
+                                    </thead>
+                                    <tbody>
+                                        {d
+                                            .workers
+                                            .iter()
+                                            .map(|w| {
+                                                view! {
+                                                    <tr>
+                                                        <td class="ip">{w.runner.clone()}</td>
+                                                        <td>{w.joined_at.clone()}</td>
+                                                        <td>{w.left_at.clone().unwrap_or_else(|| "working".into())}</td>
+                                                        <td class="num">{w.done}</td>
+                                                    </tr>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </tbody>
+                                </table>
+                            })}
                             <h2>"Verdicts"</h2>
                             {d.verdicts.is_empty().then(|| view! { <p class="empty">"No verdicts on this page."</p> })}
                             <table class="verdicts">

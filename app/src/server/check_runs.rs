@@ -4,12 +4,12 @@
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use time::OffsetDateTime;
 
-use super::check::{cycle, job};
+use super::check::{claim, cycle, job};
 use super::entities::{address, address_event, check_run};
 use super::time_fmt::show;
 use super::{ip, AppState};
 use crate::error::AppError;
-use crate::model::{CheckRunDetail, CheckRunList, CheckRunView, VerdictView};
+use crate::model::{CheckRunDetail, CheckRunList, CheckRunView, CheckWorkerView, VerdictView};
 
 /// Cycles per page of the list.
 pub const RUNS_PER_PAGE: u64 = 50;
@@ -131,8 +131,23 @@ pub async fn detail(
     } else {
         None
     };
+    let workers = claim::of_run(db, id)
+        .await?
+        .into_iter()
+        .map(|w| CheckWorkerView {
+            runner: w.runner,
+            joined_at: show(w.joined_at),
+            // One that stopped renewing is gone, whether or not anyone has said so yet.
+            left_at: w
+                .left_at
+                .or((w.expires_at < OffsetDateTime::now_utc()).then_some(w.expires_at))
+                .map(show),
+            done: w.done,
+        })
+        .collect();
     Ok(CheckRunDetail {
         run,
+        workers,
         verdicts: events
             .into_iter()
             .map(|e| VerdictView {

@@ -213,7 +213,7 @@ pub async fn recheck(caller: &Caller, list: &[String]) -> Result<Vec<RecheckOutc
         .buffer_unordered(engine.concurrency())
         .collect()
         .await;
-    let applied = apply_all(state, &judged, None).await?;
+    let applied = apply_all(state, &judged).await?;
     let mut outcomes: Vec<(Vec<u8>, RecheckOutcome)> = judged
         .iter()
         .zip(applied)
@@ -228,7 +228,7 @@ pub async fn recheck(caller: &Caller, list: &[String]) -> Result<Vec<RecheckOutc
             let (to, detail) = match applied {
                 Applied::Now(to) => (to, found),
                 Applied::Inconclusive => (row.status, format!("could not tell: {found}")),
-                Applied::Dropped => (
+                Applied::Dropped | Applied::TakenOver => (
                     row.status,
                     "the address changed while it was checked; nothing was written".to_string(),
                 ),

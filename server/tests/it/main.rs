@@ -13,4 +13,5 @@ mod pages;
 mod permissions;
 mod scale;
 mod schema;
+mod shared_cycles;
 mod users;

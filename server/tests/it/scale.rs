@@ -21,7 +21,7 @@ fn server(url: &app::server::config::DatabaseUrl) -> Child {
 }
 
 /// [`server`] with more (or other) `IPVET_` settings.
-fn server_with(
+pub(crate) fn server_with(
     url: &app::server::config::DatabaseUrl,
     extra: &[(&str, &std::ffi::OsStr)],
 ) -> Child {
@@ -49,7 +49,7 @@ fn server_with(
 }
 
 /// The process id in a cycle's runner (`host:pid:tag`).
-fn runner_pid(run: &check_run::Model) -> Option<u32> {
+pub(crate) fn runner_pid(run: &check_run::Model) -> Option<u32> {
     run.runner.as_deref()?.split(':').nth(1)?.parse().ok()
 }
 
@@ -211,12 +211,10 @@ async fn two_concurrent_writers_both_succeed() {
     );
 }
 
-/// A network of `n` addresses released (being checked), made in this process on the
-/// shared database.
-async fn released_network(url: &app::server::config::DatabaseUrl, cidr: &str, n: usize) {
-    use app::server::addresses::{self, Holder};
-    use app::server::auth::guard::Caller;
-    use app::server::lifecycle::Action;
+/// The admin, acting in this process on the shared database.
+pub(crate) async fn admin_caller(
+    url: &app::server::config::DatabaseUrl,
+) -> app::server::auth::guard::Caller {
     let config = app::server::config::Config {
         database: url.clone(),
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -225,11 +223,19 @@ async fn released_network(url: &app::server::config::DatabaseUrl, cidr: &str, n:
     };
     let state = server::startup::prepare(config).await.unwrap();
     let user = users::find_by_name(&state.db, "admin").await.unwrap();
-    let caller = Caller {
+    app::server::auth::guard::Caller {
         user,
         state,
         client_addr: "test".into(),
-    };
+    }
+}
+
+/// A network of `n` addresses released (being checked), made in this process on the
+/// shared database.
+async fn released_network(url: &app::server::config::DatabaseUrl, cidr: &str, n: usize) {
+    use app::server::addresses::{self, Holder};
+    use app::server::lifecycle::Action;
+    let caller = admin_caller(url).await;
     let net = app::server::networks::create(&caller, cidr, "crash", "")
         .await
         .unwrap();
@@ -281,6 +287,20 @@ async fn a_server_killed_mid_cycle_loses_no_address_and_the_next_cycle_completes
     let killed_run = runs.last().unwrap().id;
     a.start_kill().unwrap();
     a.wait().await.unwrap();
+    // Killed between or inside its write transactions: every address is being checked or
+    // free, and the counts agree with the rows.
+    let statuses: std::collections::BTreeSet<AddressStatus> = address::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.status)
+        .collect();
+    assert!(
+        statuses.is_subset(&[AddressStatus::BeingChecked, AddressStatus::Free].into()),
+        "{statuses:?}"
+    );
+    crate::shared_cycles::assert_counts_match_rows(&db).await;
     let mut b = start(&url);
     let b_pid = b.id().unwrap();
     let runs = wait_runs(
@@ -313,6 +333,13 @@ async fn a_server_killed_mid_cycle_loses_no_address_and_the_next_cycle_completes
         .await
         .unwrap();
     assert_eq!(rows, vec![], "addresses left behind");
+    let claimed = address::Entity::find()
+        .filter(address::Column::Claim.is_not_null())
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(claimed, vec![], "addresses left claimed");
+    crate::shared_cycles::assert_counts_match_rows(&db).await;
     let freed = address_event::Entity::find()
         .filter(address_event::Column::RunId.is_not_null())
         .filter(address_event::Column::ToStatus.eq(AddressStatus::Free))

@@ -2,20 +2,27 @@
 //! the network or blocked by a DNSBL is checked once, many at a time (`CheckConcurrency`),
 //! and the verdicts are written in batches as they come. The run's row keeps live counts,
 //! so pages can show progress.
+//!
+//! A cycle is shared: the instance that started it (its owner) and every other instance
+//! on the database that joins it ([`help`]) claim addresses in batches ([`claim`]) and
+//! check what they claimed, so each address is checked once however many instances work.
+//! The owner ends the cycle once no worker is left and a last sweep finds nothing to
+//! claim.
 
 use std::time::{Duration, Instant};
 
-use futures::stream::{self, Stream, StreamExt, TryStreamExt};
+use futures::stream::{StreamExt, TryStreamExt};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, UpdateMany,
+    QueryOrder, Set,
 };
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, watch};
 
-use super::verdict::{apply_all, Applied};
-use super::SharedEngine;
+use super::claim::{self, Worker};
+use super::verdict::{self, Applied};
+use super::{dnsbl, SharedEngine};
 use crate::error::AppError;
 use crate::model::AddressStatus;
 use crate::server::auth::guard::Caller;
@@ -23,10 +30,10 @@ use crate::server::entities::{address, check_run};
 use crate::server::lifecycle::{Finding, CHECKED};
 use crate::server::{audit, db, lease, problem_days, AppState};
 
-/// Addresses read per query, and verdicts written per transaction at most.
+/// Verdicts written per transaction at most, and addresses claimed at once at most.
 const BATCH: usize = 500;
-/// How often a running cycle writes its counts for the pages to show, and looks whether it
-/// was asked to stop.
+/// How often a worker renews its claims, beats the run's heartbeat, shows progress and
+/// looks whether it was asked to stop.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
 /// Why a cycle started: shown in the list of runs.
@@ -49,7 +56,7 @@ impl Trigger {
     }
 }
 
-/// Counts of one cycle, as its row holds them.
+/// Counts of one cycle, as its row holds them: the sum of what every worker wrote.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     pub total: i64,
@@ -58,7 +65,6 @@ pub struct Counts {
     pub still_used: i64,
     pub blocked: i64,
     pub unknown: i64,
-    pub dropped: i64,
     /// Enabled DNSBL zones that failed their self-test this cycle.
     pub zones_unhealthy: i32,
     /// Who stopped the cycle before it checked every address, if anyone did.
@@ -66,15 +72,34 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, applied: Applied) {
-        self.done += 1;
-        match applied {
-            Applied::Now(AddressStatus::Free) => self.freed += 1,
-            Applied::Now(AddressStatus::UsedInNetwork) => self.still_used += 1,
-            Applied::Now(AddressStatus::BlockedByDnsbl) => self.blocked += 1,
-            Applied::Now(_) | Applied::Dropped => self.dropped += 1,
-            Applied::Inconclusive => self.unknown += 1,
+    fn of_run(run: &check_run::Model) -> Counts {
+        Counts {
+            total: run.total,
+            done: run.done,
+            freed: run.freed,
+            still_used: run.still_used,
+            blocked: run.blocked,
+            unknown: run.unknown,
+            zones_unhealthy: run.zones_unhealthy,
+            cancelled_by: run.cancelled_by.clone(),
         }
+    }
+
+    /// What one batch of verdicts adds. A verdict another worker took over counts there.
+    fn of_batch(applied: &[Applied]) -> Counts {
+        let mut counts = Counts::default();
+        for a in applied {
+            match a {
+                Applied::TakenOver => continue,
+                Applied::Now(AddressStatus::Free) => counts.freed += 1,
+                Applied::Now(AddressStatus::UsedInNetwork) => counts.still_used += 1,
+                Applied::Now(AddressStatus::BlockedByDnsbl) => counts.blocked += 1,
+                Applied::Now(_) | Applied::Dropped => {}
+                Applied::Inconclusive => counts.unknown += 1,
+            }
+            counts.done += 1;
+        }
+        counts
     }
 }
 
@@ -167,6 +192,9 @@ pub async fn close_interrupted(
         )
         .exec(db)
         .await?;
+    if closed.rows_affected > 0 {
+        claim::close_ended(db).await?;
+    }
     Ok(closed.rows_affected)
 }
 
@@ -222,107 +250,218 @@ pub async fn start_in_background(state: &AppState, trigger: Trigger) -> Result<i
     Ok(run_id)
 }
 
-/// Runs a started cycle to its end, calling `progress` after each batch.
+/// Why a worker stops taking addresses before a sweep finds nothing more to claim.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Stop {
+    /// An admin cancelled the cycle.
+    Cancelled,
+    /// The cycle ended (finished, or closed as interrupted) under a helping worker.
+    RunOver,
+    /// The worker could not renew its claims in time: others may hold them by now.
+    Fenced,
+}
+
+/// Runs a started cycle to its end as its owner, calling `progress` every second with the
+/// counts of every worker so far, and once more at the end.
 pub async fn run(
     state: &AppState,
     engine: &SharedEngine,
     started: Started,
-    mut progress: impl FnMut(&Counts),
+    mut progress: impl FnMut(&Counts) + Send,
 ) -> Result<Counts, AppError> {
     let run_id = started.run_id;
-    let result = run_inner(state, engine, run_id, &mut progress).await;
-    let (counts, error) = match &result {
-        Ok(counts) => (counts, None),
-        Err((counts, e)) => (counts, Some(e.to_string())),
-    };
-    counts_update(run_id, counts)
+    let result = own(state, engine, run_id, &mut progress).await;
+    let error = result.as_ref().err().map(|e| e.to_string());
+    // Conditional: a cycle another instance closed as interrupted keeps that ending.
+    check_run::Entity::update_many()
         .col_expr(
             check_run::Column::FinishedAt,
             Expr::value(OffsetDateTime::now_utc()),
         )
         .col_expr(check_run::Column::Error, Expr::value(error))
+        .filter(check_run::Column::Id.eq(run_id))
+        .filter(check_run::Column::FinishedAt.is_null())
         .exec(&state.db)
         .await?;
+    claim::close(&state.db, run_id).await?;
     if let Err(e) = problem_days::record_today(&state.db).await {
         tracing::warn!(run = run_id, cause = ?e, "recording today's problem count failed");
     }
+    let run = check_run::Entity::find_by_id(run_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no check cycle {run_id}.")))?;
+    let counts = Counts::of_run(&run);
+    progress(&counts);
     drop(started.guard);
-    result.map_err(|(_, e)| e)
+    result.map(|()| counts)
 }
 
-async fn run_inner(
+/// The owner's part: tests the zones, counts what there is to check, then works on the
+/// cycle until nothing is left to claim and no other worker is still at it.
+async fn own(
     state: &AppState,
     engine: &SharedEngine,
     run_id: i64,
-    progress: &mut impl FnMut(&Counts),
-) -> Result<Counts, (Counts, AppError)> {
-    let mut counts = Counts::default();
-    let fail = |counts: &Counts, e: AppError| (counts.clone(), e);
-    let zones = engine
-        .refresh_zones(&state.db)
-        .await
-        .map_err(|e| fail(&counts, e))?;
-    counts.zones_unhealthy = zones.unhealthy() as i32;
-    counts.total = address::Entity::find()
+    progress: &mut (impl FnMut(&Counts) + Send),
+) -> Result<(), AppError> {
+    let zones = engine.refresh_zones(&state.db).await?;
+    let total = address::Entity::find()
         .filter(address::Column::Status.is_in(CHECKED))
         .count(&state.db)
-        .await
-        .map_err(|e| fail(&counts, e.into()))? as i64;
-    write_progress(state, run_id, &counts)
-        .await
-        .map_err(|e| fail(&counts, e))?;
-    progress(&counts);
-
-    // Checks and writes overlap: the checks feed a bounded queue, and the writer takes
-    // whatever has queued up (at most BATCH) into one transaction, so slow checks cost no
-    // idle database and a slow database costs no idle checks.
-    let (found, mut to_write) = mpsc::channel::<(address::Model, Finding)>(BATCH * 4);
-    // A cancel is a mark on the run's row, so any instance sharing the database can ask;
-    // the checks stop taking addresses, and what was found so far is still written.
-    let (cancel, mut cancelled) = watch::channel::<Option<String>>(None);
-    let cancel_seen = cancelled.clone();
-    // The same loop beats the run's heartbeat, by which pages tell a running cycle from
-    // one whose server stopped.
-    let watch_cancel = async move {
-        let mut told = false;
+        .await? as i64;
+    check_run::Entity::update_many()
+        .col_expr(check_run::Column::Total, Expr::value(total))
+        .col_expr(
+            check_run::Column::ZonesUnhealthy,
+            Expr::value(zones.unhealthy() as i32),
+        )
+        .filter(check_run::Column::Id.eq(run_id))
+        .exec(&state.db)
+        .await?;
+    let ttl = dead_after(&state.config());
+    let worker = claim::join(&state.db, run_id, ttl).await?;
+    let (stop, stopped) = watch::channel(None);
+    let work = async {
         loop {
-            tokio::time::sleep(PROGRESS_EVERY).await;
-            let beat = check_run::Entity::update_many()
-                .col_expr(
-                    check_run::Column::HeartbeatAt,
-                    Expr::value(OffsetDateTime::now_utc()),
-                )
-                .filter(check_run::Column::Id.eq(run_id))
-                .exec(&state.db)
-                .await;
-            if let Err(e) = beat {
-                tracing::warn!(run = run_id, cause = %e, "writing the run's heartbeat failed");
+            // Counted before the sweep: a sweep that finds nothing while nobody else was
+            // working proves the cycle done.
+            let others = claim::others_live(&state.db, &worker).await?;
+            let claimed = sweep(state, engine, &worker, &zones, stopped.clone()).await?;
+            if stopped.borrow().is_some() {
+                break;
             }
-            if told {
-                continue;
+            if claimed == 0 {
+                if others == 0 {
+                    return Ok(());
+                }
+                // Others are still checking what they claimed. Should one of them die,
+                // its claims run out and the next sweep takes its addresses.
+                pause(stopped.clone()).await;
             }
-            match check_run::Entity::find_by_id(run_id).one(&state.db).await {
-                Ok(Some(run)) if run.cancelled_by.is_some() => {
-                    told = cancel.send(run.cancelled_by).is_ok();
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(run = run_id, cause = %e, "reading the run's cancel mark failed")
-                }
+        }
+        // Stopped early: what the other workers found is still counted if they write it
+        // before the cycle ends, which they do within a second or two of seeing the
+        // cancel. Their claims run out within `ttl` in any case.
+        let waited = Instant::now();
+        while claim::others_live(&state.db, &worker).await? > 0 && waited.elapsed() < ttl {
+            tokio::time::sleep(PROGRESS_EVERY / 4).await;
+        }
+        let why = stopped.borrow().clone();
+        match why {
+            Some(Stop::Fenced) => Err(AppError::Conflict(format!(
+                "This instance could not renew its claims within {}s; it stopped checking.",
+                ttl.as_secs()
+            ))),
+            _ => Ok(()),
+        }
+    };
+    let result = tokio::select! {
+        r = work => r,
+        _ = beat(state, &worker, true, stop, progress) => unreachable!("the heartbeat never ends by itself"),
+    };
+    if let Err(e) = claim::leave(&state.db, &worker).await {
+        tracing::warn!(run = run_id, cause = %e, "leaving the cycle failed");
+    }
+    result
+}
+
+/// Joins the running cycle `run_id` of another instance as a worker and checks addresses
+/// with it until a sweep finds nothing left to claim. Answers how many addresses this
+/// instance claimed, or `None` when its engine is busy with a cycle of its own.
+pub async fn help(
+    state: &AppState,
+    engine: &SharedEngine,
+    run_id: i64,
+) -> Result<Option<u64>, AppError> {
+    let Ok(_busy) = engine.running.clone().try_lock_owned() else {
+        return Ok(None);
+    };
+    let zones = engine.recent_zones(&state.db).await?;
+    let worker = claim::join(&state.db, run_id, dead_after(&state.config())).await?;
+    let (stop, stopped) = watch::channel(None);
+    let mut quiet = |_: &Counts| {};
+    let work = async {
+        let mut claimed = 0;
+        loop {
+            let n = sweep(state, engine, &worker, &zones, stopped.clone()).await?;
+            claimed += n;
+            if n == 0 || stopped.borrow().is_some() {
+                return Ok::<_, AppError>(claimed);
             }
         }
     };
-    let checks = async move {
-        let mut judged = std::pin::pin!(checked_addresses(&state.db)
+    let result = tokio::select! {
+        r = work => r,
+        _ = beat(state, &worker, false, stop, &mut quiet) => unreachable!("the heartbeat never ends by itself"),
+    };
+    if let Err(e) = claim::leave(&state.db, &worker).await {
+        tracing::warn!(run = run_id, cause = %e, "leaving the cycle failed");
+    }
+    result.map(Some)
+}
+
+/// The newest cycle that another instance is running now and that takes helpers: not
+/// cancelled, its heartbeat fresh.
+pub async fn joinable(
+    db: &DatabaseConnection,
+    silent_for: Duration,
+) -> Result<Option<check_run::Model>, AppError> {
+    let cutoff = OffsetDateTime::now_utc() - silent_for;
+    Ok(check_run::Entity::find()
+        .filter(check_run::Column::FinishedAt.is_null())
+        .filter(check_run::Column::CancelledBy.is_null())
+        .filter(check_run::Column::HeartbeatAt.gte(cutoff))
+        .filter(
+            sea_orm::Condition::any()
+                .add(check_run::Column::Runner.is_null())
+                .add(check_run::Column::Runner.ne(lease::instance_id())),
+        )
+        .order_by_desc(check_run::Column::Id)
+        .one(db)
+        .await?)
+}
+
+/// Waits a moment, or until the worker is told to stop.
+async fn pause(mut stopped: watch::Receiver<Option<Stop>>) {
+    tokio::select! {
+        _ = tokio::time::sleep(PROGRESS_EVERY) => {}
+        _ = stopped.wait_for(Option::is_some) => {}
+    }
+}
+
+/// One sweep: claims addresses as the checks need them and checks them, many at a time,
+/// until every address the cycle checks has been passed (or the worker is told to stop);
+/// the verdicts are written as they come. Answers how many addresses it claimed.
+async fn sweep(
+    state: &AppState,
+    engine: &SharedEngine,
+    worker: &Worker,
+    zones: &std::sync::Arc<dnsbl::Zones>,
+    mut stopped: watch::Receiver<Option<Stop>>,
+) -> Result<u64, AppError> {
+    let concurrency = engine.concurrency();
+    // Claims no more than the checks can start at once, so a worker joining later still
+    // finds addresses to take.
+    let per_claim = concurrency.clamp(1, BATCH) as u64;
+    let mut claimed = 0u64;
+    // Checks and writes overlap: the checks feed a bounded queue, and the writer takes
+    // whatever has queued up (at most BATCH) into one transaction, so slow checks cost no
+    // idle database and a slow database costs no idle checks.
+    let (found, to_write) = mpsc::channel::<(address::Model, Finding)>(BATCH * 4);
+    let checks = async {
+        let found = found;
+        let mut judged = std::pin::pin!(claim::sweep(&state.db, *worker, per_claim)
+            .inspect_ok(|_| claimed += 1)
             .map_ok(|row| {
                 let checked = engine.clone().check_row(row, zones.clone());
                 async move { Ok::<_, AppError>(checked.await) }
             })
-            .try_buffer_unordered(engine.concurrency()));
+            .try_buffer_unordered(concurrency));
         loop {
             let item = tokio::select! {
                 biased;
-                _ = cancelled.changed() => break,
+                _ = stopped.wait_for(Option::is_some) => break,
                 item = judged.next() => item,
             };
             let Some(item) = item else { break };
@@ -334,73 +473,125 @@ async fn run_inner(
         Ok::<(), AppError>(())
     };
     let writes = async {
+        // Owned here, so a failed writer closes the queue and the checks stop.
+        let mut to_write = to_write;
         let mut batch = Vec::with_capacity(BATCH);
-        let mut reported = Instant::now();
         while to_write.recv_many(&mut batch, BATCH).await > 0 {
-            let applied = apply_all(state, &batch, Some(run_id)).await?;
+            write_batch(state, worker, &batch).await?;
             batch.clear();
-            for a in applied {
-                counts.add(a);
-            }
-            // Addresses released during the cycle join it; the total grows with them.
-            counts.total = counts.total.max(counts.done);
-            if reported.elapsed() >= PROGRESS_EVERY {
-                write_progress(state, run_id, &counts).await?;
-                progress(&counts);
-                reported = Instant::now();
-            }
         }
         Ok::<(), AppError>(())
     };
-    let (checked, written) = tokio::select! {
-        done = async { tokio::join!(checks, writes) } => done,
-        _ = watch_cancel => unreachable!("the heartbeat loop never ends by itself"),
-    };
-    if let Err(e) = written.and(checked) {
-        return Err(fail(&counts, e));
+    let (checked, written) = tokio::join!(checks, writes);
+    written.and(checked)?;
+    Ok(claimed)
+}
+
+/// Writes a batch of a worker's verdicts and adds them to the run's counts, in one
+/// transaction. Refused whole once the cycle has ended (closed as interrupted, say): the
+/// verdicts would belong to no running cycle, and the next cycle checks the addresses.
+async fn write_batch(
+    state: &AppState,
+    worker: &Worker,
+    batch: &[(address::Model, Finding)],
+) -> Result<(), AppError> {
+    let txn = db::begin_write(&state.db).await?;
+    let applied = verdict::write(&txn, batch, Some(worker)).await?;
+    let add = Counts::of_batch(&applied);
+    let plus = |column: check_run::Column, n: i64| (column, Expr::col(column).add(n));
+    let done_now = Expr::col(check_run::Column::Done).add(add.done);
+    let mut update = check_run::Entity::update_many();
+    for (column, value) in [
+        plus(check_run::Column::Done, add.done),
+        plus(check_run::Column::Freed, add.freed),
+        plus(check_run::Column::StillUsed, add.still_used),
+        plus(check_run::Column::Blocked, add.blocked),
+        plus(check_run::Column::Unknown, add.unknown),
+    ] {
+        update = update.col_expr(column, value);
     }
-    progress(&counts);
-    counts.cancelled_by = cancel_seen.borrow().clone();
-    Ok(counts)
-}
-
-/// Every address the cycle checks, read in id order a page at a time as the checks need
-/// them. Each is read once: a page starts after the last id read, whatever verdicts have
-/// done to the rows before it meanwhile.
-fn checked_addresses(
-    db: &DatabaseConnection,
-) -> impl Stream<Item = Result<address::Model, AppError>> + '_ {
-    stream::try_unfold(0i64, move |after| async move {
-        let rows = address::Entity::find()
-            .filter(address::Column::Status.is_in(CHECKED))
-            .filter(address::Column::Id.gt(after))
-            .order_by_asc(address::Column::Id)
-            .limit(BATCH as u64)
-            .all(db)
-            .await?;
-        Ok::<_, AppError>(rows.last().map(|last| last.id).map(|next| (rows, next)))
-    })
-    .map_ok(|rows| stream::iter(rows.into_iter().map(Ok)))
-    .try_flatten()
-}
-
-/// The update that writes a run's counts; the end of a run adds to it.
-fn counts_update(run_id: i64, counts: &Counts) -> UpdateMany<check_run::Entity> {
-    check_run::Entity::update_many()
-        .col_expr(check_run::Column::Total, Expr::value(counts.total))
-        .col_expr(check_run::Column::Done, Expr::value(counts.done))
-        .col_expr(check_run::Column::Freed, Expr::value(counts.freed))
-        .col_expr(check_run::Column::StillUsed, Expr::value(counts.still_used))
-        .col_expr(check_run::Column::Blocked, Expr::value(counts.blocked))
-        .col_expr(check_run::Column::Unknown, Expr::value(counts.unknown))
+    let counted = update
+        // Addresses released during the cycle join it; the total grows with them.
         .col_expr(
-            check_run::Column::ZonesUnhealthy,
-            Expr::value(counts.zones_unhealthy),
+            check_run::Column::Total,
+            Expr::case(
+                Expr::col(check_run::Column::Total).lt(done_now.clone()),
+                done_now,
+            )
+            .finally(Expr::col(check_run::Column::Total))
+            .into(),
         )
-        .filter(check_run::Column::Id.eq(run_id))
+        .filter(check_run::Column::Id.eq(worker.run_id))
+        .filter(check_run::Column::FinishedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if counted.rows_affected != 1 {
+        txn.rollback().await?;
+        return Err(AppError::Conflict(format!(
+            "Check cycle {} has ended; this worker's last verdicts were not written.",
+            worker.run_id
+        )));
+    }
+    claim::count_done(&txn, worker, add.done).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
-async fn write_progress(state: &AppState, run_id: i64, counts: &Counts) -> Result<(), AppError> {
-    counts_update(run_id, counts).exec(&state.db).await?;
-    Ok(())
+/// A worker's heartbeat, every second for as long as it works: renews its claims, beats
+/// the run's heartbeat and shows progress (the owner), and tells the worker to stop when
+/// the cycle is cancelled or has ended, or its claims ran out.
+async fn beat(
+    state: &AppState,
+    worker: &Worker,
+    owner: bool,
+    stop: watch::Sender<Option<Stop>>,
+    progress: &mut (dyn FnMut(&Counts) + Send),
+) {
+    let ttl = dead_after(&state.config());
+    let run_id = worker.run_id;
+    let tell = |why: Stop| {
+        stop.send_if_modified(|now| {
+            if now.is_some() {
+                return false;
+            }
+            *now = Some(why);
+            true
+        });
+    };
+    loop {
+        tokio::time::sleep(PROGRESS_EVERY).await;
+        let now = OffsetDateTime::now_utc();
+        if owner {
+            let beat = check_run::Entity::update_many()
+                .col_expr(check_run::Column::HeartbeatAt, Expr::value(now))
+                .filter(check_run::Column::Id.eq(run_id))
+                .exec(&state.db)
+                .await;
+            if let Err(e) = beat {
+                tracing::warn!(run = run_id, cause = %e, "writing the run's heartbeat failed");
+            }
+        }
+        match claim::renew(&state.db, worker, ttl).await {
+            Ok(true) => {}
+            Ok(false) => tell(Stop::Fenced),
+            Err(e) => {
+                tracing::warn!(run = run_id, cause = %e, "renewing this worker's claims failed")
+            }
+        }
+        match check_run::Entity::find_by_id(run_id).one(&state.db).await {
+            Ok(Some(run)) => {
+                let silent = now - run.heartbeat_at.unwrap_or(run.started_at) > ttl;
+                if run.cancelled_by.is_some() {
+                    tell(Stop::Cancelled);
+                } else if !owner && (run.finished_at.is_some() || silent) {
+                    tell(Stop::RunOver);
+                }
+                if owner {
+                    progress(&Counts::of_run(&run));
+                }
+            }
+            Ok(None) => tell(Stop::RunOver),
+            Err(e) => tracing::warn!(run = run_id, cause = %e, "reading the run failed"),
+        }
+    }
 }

@@ -3,11 +3,14 @@
 //! administrator's script or the built-in ICMP prober — and (2) DNSBL — no healthy
 //! blacklist zone lists it. A check that cannot tell is inconclusive and changes nothing.
 //!
-//! [`cycle`] runs the periodic cycle over every address being checked or with a problem;
-//! [`vet`] checks one candidate right before allocation; [`job`] schedules cycles.
+//! [`cycle`] runs the periodic cycle over every address being checked or with a problem,
+//! shared among instances by [`claim`]s; [`vet`] checks one candidate right before
+//! allocation; [`job`] schedules cycles and [`helper`] joins other instances' cycles.
 
+pub mod claim;
 pub mod cycle;
 pub mod dnsbl;
+pub mod helper;
 pub mod icmp;
 pub mod job;
 pub mod resolver;

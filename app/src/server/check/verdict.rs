@@ -1,14 +1,16 @@
 //! Applying what a check found to an address: one conditional update on the status the
 //! address had when its check started, in a transaction with its history row. If anyone
 //! changed the address meanwhile (an admin force-freed it, say), the verdict is dropped.
+//! A cycle's verdict also needs the address to still carry its worker's claim.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, UpdateMany};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set, UpdateMany};
 use time::OffsetDateTime;
 
+use super::claim::{self, Worker};
 use super::Engine;
 use crate::error::AppError;
 use crate::model::AddressStatus;
@@ -28,40 +30,52 @@ pub enum Applied {
     Inconclusive,
     /// The address changed while it was checked; nothing was written.
     Dropped,
+    /// Another worker of the cycle took the address over after this worker's claim ran
+    /// out; that worker writes its verdict, this one wrote nothing.
+    TakenOver,
 }
 
-/// Writes `finding` for `row` (as read before its check), tagged with `run_id` when a cycle
-/// found it.
+/// Writes `finding` for `row` (as read before its check), outside any cycle.
 pub async fn apply(
     state: &AppState,
     row: &address::Model,
     finding: &Finding,
-    run_id: Option<i64>,
 ) -> Result<Applied, AppError> {
     let judged = [(row.clone(), finding.clone())];
-    let applied = apply_all(state, &judged, run_id).await?;
+    let applied = apply_all(state, &judged).await?;
     Ok(applied[0])
 }
 
-/// Writes a batch of verdicts in one transaction: for each address one conditional update
-/// on the status it had when its check started, then the history rows and the network
-/// counts of the whole batch. A cycle writes its verdicts this way, so a million addresses
-/// do not cost a million commits. Returns what became of each, in order.
+/// Writes a batch of verdicts found outside any cycle, in one transaction; see [`write`].
 pub async fn apply_all(
     state: &AppState,
     judged: &[(address::Model, Finding)],
-    run_id: Option<i64>,
 ) -> Result<Vec<Applied>, AppError> {
     if judged.is_empty() {
         return Ok(Vec::new());
     }
-    let now = OffsetDateTime::now_utc();
     let txn = db::begin_write(&state.db).await?;
+    let applied = write(&txn, judged, None).await?;
+    txn.commit().await?;
+    Ok(applied)
+}
+
+/// Writes a batch of verdicts in `txn`: for each address one conditional update on the
+/// status it had when its check started (and, for a cycle's `worker`, on its claim), then
+/// the history rows and the network counts of the whole batch. A cycle writes its verdicts
+/// this way, so a million addresses do not cost a million commits. Returns what became of
+/// each, in order.
+pub async fn write(
+    txn: &DatabaseTransaction,
+    judged: &[(address::Model, Finding)],
+    worker: Option<&Worker>,
+) -> Result<Vec<Applied>, AppError> {
+    let now = OffsetDateTime::now_utc();
     // The networks' locks order these writes with allocations and bulk changes, as every
     // other status change is ordered; taken in id order so two batches cannot deadlock.
     let networks: BTreeSet<i64> = judged.iter().map(|(row, _)| row.network_id).collect();
     for id in &networks {
-        networks::lock(&txn, *id).await?;
+        networks::lock(txn, *id).await?;
     }
     let mut applied = Vec::with_capacity(judged.len());
     let mut moved: BTreeMap<(i64, AddressStatus), i64> = BTreeMap::new();
@@ -72,9 +86,23 @@ pub async fn apply_all(
             applied.push(Applied::Dropped);
             continue;
         };
-        let (update, reason, evidence) = update_for(row, finding, to, now);
-        if update.exec(&txn).await?.rows_affected != 1 {
-            applied.push(Applied::Dropped);
+        let (mut update, reason, evidence) = update_for(row, finding, to, now);
+        if let Some(worker) = worker {
+            update = update
+                .filter(address::Column::Claim.eq(worker.token))
+                .col_expr(address::Column::Claim, Expr::value(Option::<i64>::None))
+                .col_expr(address::Column::CheckedRun, Expr::value(worker.run_id));
+        }
+        if update.exec(txn).await?.rows_affected != 1 {
+            let taken_over = match worker {
+                Some(w) => claim::holder(txn, row.id).await? != Some(w.token),
+                None => false,
+            };
+            applied.push(if taken_over {
+                Applied::TakenOver
+            } else {
+                Applied::Dropped
+            });
             continue;
         }
         if to != from {
@@ -90,7 +118,7 @@ pub async fn apply_all(
             to_status: Set(to),
             reason: Set(reason),
             evidence: Set(evidence),
-            run_id: Set(run_id),
+            run_id: Set(worker.map(|w| w.run_id)),
             ..Default::default()
         });
         applied.push(match finding {
@@ -99,15 +127,14 @@ pub async fn apply_all(
         });
     }
     for ((network_id, status), delta) in moved {
-        networks::shift(&txn, network_id, status, delta).await?;
+        networks::shift(txn, network_id, status, delta).await?;
     }
     // Bounded so a batch stays under every backend's limit on bound parameters.
     let mut events = events.into_iter().peekable();
     while events.peek().is_some() {
         let chunk: Vec<_> = events.by_ref().take(EVENTS_PER_INSERT).collect();
-        address_event::Entity::insert_many(chunk).exec(&txn).await?;
+        address_event::Entity::insert_many(chunk).exec(txn).await?;
     }
-    txn.commit().await?;
     Ok(applied)
 }
 
@@ -237,7 +264,7 @@ pub async fn vet(
         None => crate::server::addresses::insert_free_row(state, network_id, n).await?,
     };
     if row.status == AddressStatus::Free {
-        apply(state, &row, &finding, None).await?;
+        apply(state, &row, &finding).await?;
     }
     Ok(Vetted::Failed(evidence))
 }

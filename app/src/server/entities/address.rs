@@ -24,6 +24,11 @@ pub struct Model {
     pub last_check_error: Option<String>,
     /// The DNSBL zone that lists the address, while it is blocked.
     pub problem_zone: Option<String>,
+    /// The fencing token (`check_workers.id`) of the cycle worker checking the address
+    /// now; only a live worker's claim counts.
+    pub claim: Option<i64>,
+    /// The last cycle that wrote a verdict for the address.
+    pub checked_run: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

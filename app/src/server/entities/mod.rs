@@ -6,6 +6,7 @@ pub mod address_event;
 pub mod api_token;
 pub mod audit_log;
 pub mod check_run;
+pub mod check_worker;
 pub mod dnsbl_zone;
 pub mod idempotency_key;
 pub mod lease;

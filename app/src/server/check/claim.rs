@@ -1,0 +1,312 @@
+//! Sharing a cycle among instances. Every instance working on a cycle joins it as a
+//! *worker*: a `check_workers` row whose id is its fencing token. A worker claims the
+//! addresses it will check in batches (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so two
+//! workers never wait on or take each other's rows), stamping its token on them; a verdict
+//! is written only while the address still carries the token, and it marks the address
+//! checked by the cycle, so no cycle checks an address twice.
+//!
+//! A worker is live while it renews its row (every second, for one lease period) and has
+//! not left. The claims of a worker that died run out with it, and another worker of the
+//! cycle (or the next cycle) takes the addresses over; should the dead worker come back
+//! and write, its verdicts are refused because the addresses carry another token by then,
+//! and it cannot renew a row that has run out.
+//!
+//! SQLite drops row-lock clauses; there every claim is a write transaction that holds the
+//! database's write lock, and the conditional update below is what keeps claims apart.
+
+use std::time::Duration;
+
+use futures::stream::{self, Stream, TryStreamExt};
+use sea_orm::sea_query::{Expr, LockBehavior, LockType, Query, SelectStatement};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use time::OffsetDateTime;
+
+use crate::error::AppError;
+use crate::model::AddressStatus;
+use crate::server::entities::{address, check_run, check_worker};
+use crate::server::lifecycle::CHECKED;
+use crate::server::{db, lease};
+
+/// This instance's part in one cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Worker {
+    /// The fencing token: the `check_workers` row's id.
+    pub token: i64,
+    pub run_id: i64,
+}
+
+/// Joins the cycle `run_id` as a new worker, live for `ttl` unless renewed.
+pub async fn join(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+    ttl: Duration,
+) -> Result<Worker, AppError> {
+    let now = OffsetDateTime::now_utc();
+    let row = check_worker::ActiveModel {
+        run_id: Set(run_id),
+        runner: Set(lease::instance_id().to_string()),
+        joined_at: Set(now),
+        expires_at: Set(now + ttl),
+        left_at: Set(None),
+        done: Set(0),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(Worker {
+        token: row.id,
+        run_id,
+    })
+}
+
+/// Keeps the worker live for another `ttl`. False once it has run out or left: its claims
+/// may belong to others by now, so it must stop claiming.
+pub async fn renew(
+    db: &impl ConnectionTrait,
+    worker: &Worker,
+    ttl: Duration,
+) -> Result<bool, AppError> {
+    let now = OffsetDateTime::now_utc();
+    let renewed = check_worker::Entity::update_many()
+        .col_expr(check_worker::Column::ExpiresAt, Expr::value(now + ttl))
+        .filter(check_worker::Column::Id.eq(worker.token))
+        .filter(check_worker::Column::LeftAt.is_null())
+        .filter(check_worker::Column::ExpiresAt.gte(now))
+        .exec(db)
+        .await?;
+    Ok(renewed.rows_affected == 1)
+}
+
+/// Marks the workers that `which` picks and that are still at work as gone: none of them
+/// can renew, and the addresses they hold are free for others to claim.
+async fn mark_left(db: &impl ConnectionTrait, which: Condition) -> Result<(), AppError> {
+    check_worker::Entity::update_many()
+        .col_expr(
+            check_worker::Column::LeftAt,
+            Expr::value(OffsetDateTime::now_utc()),
+        )
+        .filter(check_worker::Column::LeftAt.is_null())
+        .filter(which)
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Ends the worker's part: the addresses it still holds (none, unless it stopped early)
+/// are free for others to claim at once.
+pub async fn leave(db: &impl ConnectionTrait, worker: &Worker) -> Result<(), AppError> {
+    mark_left(
+        db,
+        Condition::all().add(check_worker::Column::Id.eq(worker.token)),
+    )
+    .await
+}
+
+/// Marks every worker of a finished cycle as gone, the dead ones included, so none can
+/// renew and the pages show none as working.
+pub async fn close(db: &impl ConnectionTrait, run_id: i64) -> Result<(), AppError> {
+    mark_left(
+        db,
+        Condition::all().add(check_worker::Column::RunId.eq(run_id)),
+    )
+    .await
+}
+
+/// Marks the workers of every ended cycle as gone (those of cycles closed as interrupted,
+/// whose owner never came to close them).
+pub async fn close_ended(db: &impl ConnectionTrait) -> Result<(), AppError> {
+    let ended = Query::select()
+        .column(check_run::Column::Id)
+        .from(check_run::Entity)
+        .and_where(check_run::Column::FinishedAt.is_not_null())
+        .to_owned();
+    mark_left(
+        db,
+        Condition::all().add(check_worker::Column::RunId.in_subquery(ended)),
+    )
+    .await
+}
+
+/// The workers of the cycle `run_id` that are live at `now`.
+fn live_workers(run_id: i64, now: OffsetDateTime) -> SelectStatement {
+    Query::select()
+        .column(check_worker::Column::Id)
+        .from(check_worker::Entity)
+        .and_where(check_worker::Column::RunId.eq(run_id))
+        .and_where(check_worker::Column::LeftAt.is_null())
+        .and_where(check_worker::Column::ExpiresAt.gte(now))
+        .to_owned()
+}
+
+/// How many workers of the cycle other than `worker` are live now.
+pub async fn others_live(db: &impl ConnectionTrait, worker: &Worker) -> Result<u64, AppError> {
+    Ok(check_worker::Entity::find()
+        .filter(check_worker::Column::RunId.eq(worker.run_id))
+        .filter(check_worker::Column::Id.ne(worker.token))
+        .filter(check_worker::Column::LeftAt.is_null())
+        .filter(check_worker::Column::ExpiresAt.gte(OffsetDateTime::now_utc()))
+        .count(db)
+        .await?)
+}
+
+/// Addresses the cycle `run_id` may claim at `now`: not judged by it yet, and held by no
+/// live worker of it. A claim of another cycle's worker does not count: that cycle has
+/// ended, and its worker's verdicts will be refused.
+fn claimable(run_id: i64, now: OffsetDateTime) -> Condition {
+    Condition::all()
+        .add(
+            Condition::any()
+                .add(address::Column::CheckedRun.is_null())
+                .add(address::Column::CheckedRun.ne(run_id)),
+        )
+        .add(
+            Condition::any()
+                .add(address::Column::Claim.is_null())
+                .add(address::Column::Claim.not_in_subquery(live_workers(run_id, now))),
+        )
+}
+
+/// Claims up to `n` addresses in `status` after the address `after` (bytes), in address
+/// order, for `worker`; answers the rows as they were before the claim. Empty when there
+/// is nothing more to claim there, or the cycle has ended.
+pub async fn claim_batch(
+    db: &DatabaseConnection,
+    worker: &Worker,
+    status: AddressStatus,
+    after: Option<&[u8]>,
+    n: u64,
+) -> Result<Vec<address::Model>, AppError> {
+    let txn = db::begin_write(db).await?;
+    let open = check_run::Entity::find_by_id(worker.run_id)
+        .filter(check_run::Column::FinishedAt.is_null())
+        .count(&txn)
+        .await?;
+    if open == 0 {
+        txn.commit().await?;
+        return Ok(Vec::new());
+    }
+    let now = OffsetDateTime::now_utc();
+    let mut wanted = address::Entity::find()
+        .filter(address::Column::Status.eq(status))
+        .filter(claimable(worker.run_id, now));
+    if let Some(after) = after {
+        wanted = wanted.filter(address::Column::Ip.gt(after.to_vec()));
+    }
+    // The rows stay locked until the claim commits; another worker's claim skips them
+    // rather than waiting, and takes the next ones.
+    let rows = wanted
+        .order_by_asc(address::Column::Ip)
+        .limit(n)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .all(&txn)
+        .await?;
+    if rows.is_empty() {
+        txn.commit().await?;
+        return Ok(rows);
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let claimed = address::Entity::update_many()
+        .col_expr(address::Column::Claim, Expr::value(worker.token))
+        .filter(address::Column::Id.is_in(ids.clone()))
+        .filter(address::Column::Status.eq(status))
+        .filter(claimable(worker.run_id, now))
+        .exec(&txn)
+        .await?;
+    let rows = if claimed.rows_affected == rows.len() as u64 {
+        rows
+    } else {
+        // Not every row read is still claimable: keep exactly the ones now carrying the
+        // token.
+        address::Entity::find()
+            .filter(address::Column::Id.is_in(ids))
+            .filter(address::Column::Claim.eq(worker.token))
+            .order_by_asc(address::Column::Ip)
+            .all(&txn)
+            .await?
+    };
+    txn.commit().await?;
+    Ok(rows)
+}
+
+/// Where a sweep stands: the status it is in (an index into `CHECKED`) and the last
+/// address claimed there.
+struct Cursor {
+    status: usize,
+    after: Option<Vec<u8>>,
+}
+
+/// One sweep over every address the cycle checks, claiming `n` at a time as the stream is
+/// read: each status in turn, in address order. An address claimed by a live worker is
+/// passed over; one released behind the sweep waits for the next sweep.
+pub fn sweep<'a>(
+    db: &'a DatabaseConnection,
+    worker: Worker,
+    n: u64,
+) -> impl Stream<Item = Result<address::Model, AppError>> + 'a {
+    let start = Cursor {
+        status: 0,
+        after: None,
+    };
+    stream::try_unfold(start, move |mut at| async move {
+        while let Some(status) = CHECKED.get(at.status) {
+            let rows = claim_batch(db, &worker, *status, at.after.as_deref(), n).await?;
+            match rows.last() {
+                Some(last) => {
+                    at.after = Some(last.ip.clone());
+                    return Ok(Some((rows, at)));
+                }
+                None => {
+                    at.status += 1;
+                    at.after = None;
+                }
+            }
+        }
+        Ok::<_, AppError>(None)
+    })
+    .map_ok(|rows| stream::iter(rows.into_iter().map(Ok)))
+    .try_flatten()
+}
+
+/// Who holds the address `id` now, when a verdict for it was refused: the same worker
+/// (the address changed status while it was checked) or another.
+pub async fn holder(db: &impl ConnectionTrait, id: i64) -> Result<Option<i64>, AppError> {
+    Ok(address::Entity::find_by_id(id)
+        .select_only()
+        .column(address::Column::Claim)
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await?
+        .flatten())
+}
+
+/// Counts a batch of verdicts to the worker, in the transaction that writes them.
+pub async fn count_done(
+    db: &impl ConnectionTrait,
+    worker: &Worker,
+    done: i64,
+) -> Result<(), AppError> {
+    check_worker::Entity::update_many()
+        .col_expr(
+            check_worker::Column::Done,
+            Expr::col(check_worker::Column::Done).add(done),
+        )
+        .filter(check_worker::Column::Id.eq(worker.token))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The workers of a cycle, in the order they joined.
+pub async fn of_run(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+) -> Result<Vec<check_worker::Model>, AppError> {
+    Ok(check_worker::Entity::find()
+        .filter(check_worker::Column::RunId.eq(run_id))
+        .order_by_asc(check_worker::Column::Id)
+        .all(db)
+        .await?)
+}
