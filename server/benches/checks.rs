@@ -204,6 +204,15 @@ fn secs(d: Duration) -> String {
 }
 
 async fn inside() {
+    // A failed cycle logs its cause; without a subscriber the benchmark would only say
+    // "internal error".
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let mut zones = dns::Zones::default();
     for zone in ZONES {
         zones = zones.healthy(zone);

@@ -427,3 +427,49 @@ async fn a_helper_killed_mid_cycle_leaves_its_addresses_to_the_owner_and_the_cyc
     assert_eq!(left, vec![], "addresses left claimed or unchecked");
     assert_counts_match_rows(&db).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cycle_whose_checks_outrun_its_writer_finishes() {
+    use app::server::check::cycle::{self, Trigger};
+    use app::server::check::Engine;
+    // Checks that take no time (IPv6 checking is off), as many at once as there are
+    // addresses: the checks fill the writer's queue while claims are still being made,
+    // which must not hold a claim's transaction open against the writer.
+    const N: u32 = 20_000;
+    let app = crate::helpers::TestApp::spawn_with(|c| {
+        c.disable_ipv6_checking = true;
+        c.check_concurrency = N;
+    })
+    .await;
+    let db = app.state.db.clone();
+    users::create(&db, "admin", Role::Admin, "shared cycles admin pass".into())
+        .await
+        .unwrap();
+    let caller = crate::scale::admin_caller(&app.state.config().database).await;
+    let net = app::server::networks::create(&caller, "2001:2::/112", "fast", "")
+        .await
+        .unwrap();
+    let text: String = (1..=N)
+        .map(|i| format!("2001:2::{i:x},being_checked\n"))
+        .collect();
+    let report = app::server::csv_import::import(&caller, net.id, &text)
+        .await
+        .unwrap();
+    assert_eq!(report.imported, N as u64, "{report:?}");
+    let engine = Engine::new(&app.state.config());
+    let started = cycle::start(&app.state, &engine, Trigger::Manual)
+        .await
+        .unwrap();
+    let run_id = started.run_id;
+    let counts = cycle::run(&app.state, &engine, started, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (counts.done, counts.freed),
+        (N as i64, N as i64),
+        "{counts:?}"
+    );
+    let per_address = verdicts_per_address(&db, run_id).await;
+    assert_eq!(per_address.len(), N as usize);
+    assert!(per_address.values().all(|n| *n == 1));
+}

@@ -251,8 +251,16 @@ pub fn sweep<'a>(
         after: None,
     };
     stream::try_unfold(start, move |mut at| async move {
-        while let Some(status) = CHECKED.get(at.status) {
-            let rows = claim_batch(db, &worker, *status, at.after.as_deref(), n).await?;
+        while let Some(&status) = CHECKED.get(at.status) {
+            // On a task of its own: the claim holds the write lock (SQLite) or row locks
+            // until it commits, and whoever reads this stream may stop polling it for a
+            // while (its queue to the verdict writer full), which must not stall the
+            // claim's transaction and with it the writer.
+            let (db, after) = (db.clone(), at.after.clone());
+            let rows = tokio::spawn(async move {
+                claim_batch(&db, &worker, status, after.as_deref(), n).await
+            })
+            .await??;
             match rows.last() {
                 Some(last) => {
                     at.after = Some(last.ip.clone());
