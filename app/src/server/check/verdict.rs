@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set, UpdateMany};
+use sea_orm::{
+    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set, TransactionTrait, UpdateMany,
+};
 use time::OffsetDateTime;
 
 use super::claim::{self, Worker};
@@ -77,38 +79,80 @@ pub async fn write(
     for id in &networks {
         networks::lock(txn, *id).await?;
     }
-    let mut applied = Vec::with_capacity(judged.len());
-    let mut moved: BTreeMap<(i64, AddressStatus), i64> = BTreeMap::new();
-    let mut events = Vec::with_capacity(judged.len());
-    for (row, finding) in judged {
-        let from = row.status;
+    let mut applied: Vec<Option<Applied>> = vec![None; judged.len()];
+    // Passing verdicts on addresses in the same status write the same values: one update
+    // covers them all (most of a cycle's verdicts are these). Should any of them have
+    // changed meanwhile, the shared update is undone and each is written on its own.
+    let mut alike: BTreeMap<(AddressStatus, &str), Vec<usize>> = BTreeMap::new();
+    for (i, (row, finding)) in judged.iter().enumerate() {
+        if let Finding::Clear(note) = finding {
+            alike.entry((row.status, note)).or_default().push(i);
+        }
+    }
+    for ((from, _), members) in alike {
+        let (row, finding) = &judged[members[0]];
         let Some(to) = verdict(from, finding) else {
-            applied.push(Applied::Dropped);
             continue;
         };
-        let (mut update, reason, evidence) = update_for(row, finding, to, now);
-        if let Some(worker) = worker {
-            update = update
-                .filter(address::Column::Claim.eq(worker.token))
-                .col_expr(address::Column::Claim, Expr::value(Option::<i64>::None))
-                .col_expr(address::Column::CheckedRun, Expr::value(worker.run_id));
+        let ids: Vec<i64> = members.iter().map(|&i| judged[i].0.id).collect();
+        let savepoint = txn.begin().await?;
+        let shared = fenced(set_for(row, finding, to, now).0, worker)
+            .filter(address::Column::Id.is_in(ids.clone()))
+            .filter(address::Column::Status.eq(from))
+            .exec(&savepoint)
+            .await?;
+        if shared.rows_affected == ids.len() as u64 {
+            savepoint.commit().await?;
+            for i in members {
+                applied[i] = Some(Applied::Now(to));
+            }
+        } else {
+            savepoint.rollback().await?;
         }
-        if update.exec(txn).await?.rows_affected != 1 {
-            let taken_over = match worker {
-                Some(w) => claim::holder(txn, row.id).await? != Some(w.token),
-                None => false,
-            };
-            applied.push(if taken_over {
-                Applied::TakenOver
-            } else {
-                Applied::Dropped
-            });
+    }
+    for (i, (row, finding)) in judged.iter().enumerate() {
+        if applied[i].is_some() {
             continue;
         }
+        let Some(to) = verdict(row.status, finding) else {
+            applied[i] = Some(Applied::Dropped);
+            continue;
+        };
+        let update = fenced(set_for(row, finding, to, now).0, worker)
+            .filter(address::Column::Id.eq(row.id))
+            .filter(address::Column::Status.eq(row.status));
+        applied[i] = Some(if update.exec(txn).await?.rows_affected == 1 {
+            match finding {
+                Finding::Inconclusive(_) => Applied::Inconclusive,
+                _ => Applied::Now(to),
+            }
+        } else if match worker {
+            Some(w) => claim::holder(txn, row.id).await? != Some(w.token),
+            None => false,
+        } {
+            Applied::TakenOver
+        } else {
+            Applied::Dropped
+        });
+    }
+    let applied: Vec<Applied> = applied
+        .into_iter()
+        .map(|a| a.expect("every verdict was decided above"))
+        .collect();
+    let mut moved: BTreeMap<(i64, AddressStatus), i64> = BTreeMap::new();
+    let mut events = Vec::with_capacity(judged.len());
+    for ((row, finding), outcome) in judged.iter().zip(&applied) {
+        let to = match outcome {
+            Applied::Now(to) => *to,
+            Applied::Inconclusive => row.status,
+            Applied::Dropped | Applied::TakenOver => continue,
+        };
+        let from = row.status;
         if to != from {
             *moved.entry((row.network_id, from)).or_default() -= 1;
             *moved.entry((row.network_id, to)).or_default() += 1;
         }
+        let (_, reason, evidence) = set_for(row, finding, to, now);
         events.push(address_event::ActiveModel {
             address_id: Set(row.id),
             at: Set(now),
@@ -120,10 +164,6 @@ pub async fn write(
             evidence: Set(evidence),
             run_id: Set(worker.map(|w| w.run_id)),
             ..Default::default()
-        });
-        applied.push(match finding {
-            Finding::Inconclusive(_) => Applied::Inconclusive,
-            _ => Applied::Now(to),
         });
     }
     for ((network_id, status), delta) in moved {
@@ -138,22 +178,35 @@ pub async fn write(
     Ok(applied)
 }
 
+/// For a cycle's worker, the update also needs the address to carry the worker's claim,
+/// gives it up and marks the address judged by the cycle.
+fn fenced(
+    update: UpdateMany<address::Entity>,
+    worker: Option<&Worker>,
+) -> UpdateMany<address::Entity> {
+    match worker {
+        Some(w) => update
+            .filter(address::Column::Claim.eq(w.token))
+            .col_expr(address::Column::Claim, Expr::value(Option::<i64>::None))
+            .col_expr(address::Column::CheckedRun, Expr::value(w.run_id)),
+        None => update,
+    }
+}
+
 /// History rows written per statement.
 const EVENTS_PER_INSERT: usize = 500;
 
-/// The conditional update that writes `finding` for `row`, with the history row's reason
-/// and evidence.
-fn update_for(
+/// What writing `finding` for `row` sets on the address (the caller says which rows), with
+/// the history row's reason and evidence.
+fn set_for(
     row: &address::Model,
     finding: &Finding,
     to: AddressStatus,
     now: OffsetDateTime,
 ) -> (UpdateMany<address::Entity>, String, Option<String>) {
     let from = row.status;
-    let mut update = address::Entity::update_many()
-        .col_expr(address::Column::LastCheckedAt, Expr::value(now))
-        .filter(address::Column::Id.eq(row.id))
-        .filter(address::Column::Status.eq(from));
+    let mut update =
+        address::Entity::update_many().col_expr(address::Column::LastCheckedAt, Expr::value(now));
     match finding {
         Finding::Inconclusive(error) => {
             update = update.col_expr(address::Column::LastCheckError, Expr::value(error.clone()));
