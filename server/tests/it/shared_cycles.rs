@@ -138,7 +138,8 @@ async fn two_workers_claim_disjoint_batches_and_each_address_is_judged_once() {
         let db = db.clone();
         async move {
             let mut claimed = Vec::new();
-            let mut batches = std::pin::pin!(claim::sweep(&db, worker, 37).try_chunks(37));
+            let mut batches =
+                std::pin::pin!(claim::sweep(&db, worker, 37, Default::default()).try_chunks(37));
             while let Some(rows) = batches.try_next().await.unwrap() {
                 let applied = write_clear(&db, &worker, &rows).await;
                 assert!(
@@ -182,7 +183,10 @@ async fn two_workers_claim_disjoint_batches_and_each_address_is_judged_once() {
         .all(|r| r.status == AddressStatus::Free && r.claim.is_none()));
     // A latecomer to the same cycle finds nothing left to claim.
     let c = claim::join(&db, run_id, ttl).await.unwrap();
-    let late: Vec<_> = claim::sweep(&db, c, 100).try_collect().await.unwrap();
+    let late: Vec<_> = claim::sweep(&db, c, 100, Default::default())
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(late, vec![]);
     assert_counts_match_rows(&db).await;
 }
@@ -270,7 +274,10 @@ async fn the_claims_of_an_ended_cycle_do_not_hold_up_the_next() {
     let fresh = claim::join(&db, second, Duration::from_secs(60))
         .await
         .unwrap();
-    let taken: Vec<_> = claim::sweep(&db, fresh, 8).try_collect().await.unwrap();
+    let taken: Vec<_> = claim::sweep(&db, fresh, 8, Default::default())
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(taken.len(), 20, "the next cycle takes every address");
 }
 

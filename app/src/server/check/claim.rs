@@ -14,6 +14,7 @@
 //! SQLite drops row-lock clauses; there every claim is a write transaction that holds the
 //! database's write lock, and the conditional update below is what keeps claims apart.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::{self, Stream, TryStreamExt};
@@ -241,38 +242,47 @@ struct Cursor {
 /// One sweep over every address the cycle checks, claiming `n` at a time as the stream is
 /// read: each status in turn, in address order. An address claimed by a live worker is
 /// passed over; one released behind the sweep waits for the next sweep.
+///
+/// `turns` is held for each claim's transaction: the worker's verdict writer holds it too,
+/// so the two take turns instead of meeting on SQLite's write lock, whose busy handler
+/// sleeps in growing steps and would leave the database idle between them.
 pub fn sweep<'a>(
     db: &'a DatabaseConnection,
     worker: Worker,
     n: u64,
+    turns: Arc<tokio::sync::Mutex<()>>,
 ) -> impl Stream<Item = Result<address::Model, AppError>> + 'a {
     let start = Cursor {
         status: 0,
         after: None,
     };
-    stream::try_unfold(start, move |mut at| async move {
-        while let Some(&status) = CHECKED.get(at.status) {
-            // On a task of its own: the claim holds the write lock (SQLite) or row locks
-            // until it commits, and whoever reads this stream may stop polling it for a
-            // while (its queue to the verdict writer full), which must not stall the
-            // claim's transaction and with it the writer.
-            let (db, after) = (db.clone(), at.after.clone());
-            let rows = tokio::spawn(async move {
-                claim_batch(&db, &worker, status, after.as_deref(), n).await
-            })
-            .await??;
-            match rows.last() {
-                Some(last) => {
-                    at.after = Some(last.ip.clone());
-                    return Ok(Some((rows, at)));
-                }
-                None => {
-                    at.status += 1;
-                    at.after = None;
+    stream::try_unfold(start, move |mut at| {
+        let turns = turns.clone();
+        async move {
+            while let Some(&status) = CHECKED.get(at.status) {
+                // On a task of its own: the claim holds the write lock (SQLite) or row locks
+                // until it commits, and whoever reads this stream may stop polling it for a
+                // while (its queue to the verdict writer full), which must not stall the
+                // claim's transaction and with it the writer.
+                let (db, after, turns) = (db.clone(), at.after.clone(), turns.clone());
+                let rows = tokio::spawn(async move {
+                    let _turn = turns.lock().await;
+                    claim_batch(&db, &worker, status, after.as_deref(), n).await
+                })
+                .await??;
+                match rows.last() {
+                    Some(last) => {
+                        at.after = Some(last.ip.clone());
+                        return Ok(Some((rows, at)));
+                    }
+                    None => {
+                        at.status += 1;
+                        at.after = None;
+                    }
                 }
             }
+            Ok::<_, AppError>(None)
         }
-        Ok::<_, AppError>(None)
     })
     .map_ok(|rows| stream::iter(rows.into_iter().map(Ok)))
     .try_flatten()

@@ -449,9 +449,10 @@ async fn sweep(
     // whatever has queued up (at most BATCH) into one transaction, so slow checks cost no
     // idle database and a slow database costs no idle checks.
     let (found, to_write) = mpsc::channel::<(address::Model, Finding)>(BATCH * 4);
+    let turns = std::sync::Arc::new(tokio::sync::Mutex::new(()));
     let checks = async {
         let found = found;
-        let mut judged = std::pin::pin!(claim::sweep(&state.db, *worker, per_claim)
+        let mut judged = std::pin::pin!(claim::sweep(&state.db, *worker, per_claim, turns.clone())
             .inspect_ok(|_| claimed += 1)
             .map_ok(|row| {
                 let checked = engine.clone().check_row(row, zones.clone());
@@ -477,6 +478,7 @@ async fn sweep(
         let mut to_write = to_write;
         let mut batch = Vec::with_capacity(BATCH);
         while to_write.recv_many(&mut batch, BATCH).await > 0 {
+            let _turn = turns.lock().await;
             write_batch(state, worker, &batch).await?;
             batch.clear();
         }
