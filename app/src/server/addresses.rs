@@ -12,15 +12,15 @@ use sea_orm::{
 };
 use time::OffsetDateTime;
 
-use super::audit;
-use super::auth::guard::Caller;
-use super::check::verdict::Vetted;
-use super::entities::{address, address_event, network};
-use super::idempotency::{self, Claim};
-use super::ip::{self, Cidr};
-use super::lifecycle::{transition, Action};
-use super::networks;
-use super::time_fmt::show;
+use crate::server::audit;
+use crate::server::auth::guard::Caller;
+use crate::server::check::verdict::Vetted;
+use crate::server::entities::{address, address_event, network};
+use crate::server::idempotency::{self, Claim};
+use crate::server::ip::{self, Cidr};
+use crate::server::lifecycle::{transition, Action};
+use crate::server::networks;
+use crate::server::time_fmt::show;
 use crate::error::AppError;
 use crate::model::{AddressStatus, AddressView};
 
@@ -312,7 +312,7 @@ pub async fn allocate(
     };
     if state.config().disable_ip_allocation_checking {
         // No check to wait for: pick and take the address under one lock.
-        let txn = super::db::begin_write(&state.db).await?;
+        let txn = crate::server::db::begin_write(&state.db).await?;
         let net = networks::lock(&txn, network_id).await?;
         let n = match requested {
             Some(n) => n,
@@ -340,7 +340,7 @@ pub async fn allocate(
                 .ok_or_else(|| no_free(&cidr, &failed))?,
         };
         let shown = ip::from_u128(n);
-        match super::check::vet(state, &state.checks, network_id, n).await? {
+        match crate::server::check::vet(state, &state.checks, network_id, n).await? {
             Vetted::Passed => {}
             Vetted::Failed(why) | Vetted::Inconclusive(why) => {
                 if requested.is_some() {
@@ -353,7 +353,7 @@ pub async fn allocate(
                 continue;
             }
         }
-        let txn = super::db::begin_write(&state.db).await?;
+        let txn = crate::server::db::begin_write(&state.db).await?;
         let locked = networks::lock(&txn, network_id).await?;
         match apply(
             &txn,
@@ -422,11 +422,11 @@ fn requested_in(cidr: &Cidr, ip: IpAddr) -> Result<u128, AppError> {
 /// The row of address `n` of a network, made (free) when a sparse network has none yet, so
 /// a check's verdict has a row to land on.
 pub async fn insert_free_row(
-    state: &super::AppState,
+    state: &crate::server::AppState,
     network_id: i64,
     n: u128,
 ) -> Result<address::Model, AppError> {
-    let txn = super::db::begin_write(&state.db).await?;
+    let txn = crate::server::db::begin_write(&state.db).await?;
     networks::lock(&txn, network_id).await?;
     if let Some(row) = find_row(&txn, n).await? {
         txn.commit().await?;
@@ -456,7 +456,7 @@ pub async fn change(
     let net = networks::containing(&actor.state.db, ip)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("{ip} is in no network.")))?;
-    let txn = super::db::begin_write(&actor.state.db).await?;
+    let txn = crate::server::db::begin_write(&actor.state.db).await?;
     let net = networks::lock(&txn, net.id).await?;
     let holder = match action {
         Action::Reserve => Holder {
@@ -689,7 +689,7 @@ pub async fn change_many(
         by_network.push((net.id, n));
     }
     by_network.sort_unstable();
-    let txn = super::db::begin_write(&actor.state.db).await?;
+    let txn = crate::server::db::begin_write(&actor.state.db).await?;
     let mut done = Vec::with_capacity(by_network.len());
     let mut locked: Option<network::Model> = None;
     for (network_id, n) in by_network {

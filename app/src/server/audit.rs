@@ -7,9 +7,9 @@ use sea_orm::{
 };
 use time::OffsetDateTime;
 
-use super::auth::guard::Caller;
-use super::entities::audit_log;
-use super::time_fmt::show;
+use crate::server::auth::guard::Caller;
+use crate::server::entities::audit_log;
+use crate::server::time_fmt::show;
 use crate::error::AppError;
 use crate::model::{AuditEntryView, AuditPage};
 

@@ -4,10 +4,10 @@
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use time::OffsetDateTime;
 
-use super::check::{claim, cycle, job};
-use super::entities::{address, address_event, check_run};
-use super::time_fmt::show;
-use super::{ip, AppState};
+use crate::server::check::{claim, cycle, job};
+use crate::server::entities::{address, address_event, check_run};
+use crate::server::time_fmt::show;
+use crate::server::{ip, AppState};
 use crate::error::AppError;
 use crate::model::{CheckRunDetail, CheckRunList, CheckRunView, CheckWorkerView, VerdictView};
 

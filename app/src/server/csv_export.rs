@@ -11,9 +11,9 @@ use http::{header, StatusCode};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::addresses;
-use super::auth::guard;
-use super::AppState;
+use crate::server::addresses;
+use crate::server::auth::guard;
+use crate::server::AppState;
 use crate::error::AppError;
 use crate::model::{AddressStatus, AddressView, Role};
 
@@ -47,10 +47,10 @@ fn csv_line(fields: &[String]) -> Result<Vec<u8>, AppError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer
         .write_record(fields)
-        .map_err(super::error::internal)?;
+        .map_err(crate::server::error::internal)?;
     writer
         .into_inner()
-        .map_err(|e| super::error::internal(e.into_error()))
+        .map_err(|e| crate::server::error::internal(e.into_error()))
 }
 
 fn refuse(err: AppError) -> Response {

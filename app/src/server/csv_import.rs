@@ -12,12 +12,12 @@ use sea_orm::sea_query::{CaseStatement, Expr, SimpleExpr};
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set, SqlErr};
 use time::OffsetDateTime;
 
-use super::addresses::Holder;
-use super::audit;
-use super::auth::guard::Caller;
-use super::entities::{address, address_event};
-use super::ip::{self, Cidr};
-use super::networks;
+use crate::server::addresses::Holder;
+use crate::server::audit;
+use crate::server::auth::guard::Caller;
+use crate::server::entities::{address, address_event};
+use crate::server::ip::{self, Cidr};
+use crate::server::networks;
 use crate::error::AppError;
 use crate::model::{AddressStatus, ImportLineError, ImportReport};
 
@@ -245,7 +245,7 @@ pub async fn import(actor: &Caller, network_id: i64, text: &str) -> Result<Impor
     if lines.is_empty() {
         return Err(AppError::BadRequest("The file holds no addresses.".into()));
     }
-    let txn = super::db::begin_write(&actor.state.db).await?;
+    let txn = crate::server::db::begin_write(&actor.state.db).await?;
     let net = networks::lock(&txn, network_id).await?;
     // Everything is checked against the network before anything is written, so the report
     // lists every line that cannot be imported, not only the first.

@@ -2,13 +2,13 @@
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use super::check::dnsbl::FAILING;
-use super::check::job;
-use super::entities::dnsbl_zone;
-use super::networks::{self, COUNTED};
-use super::time_fmt::show;
-use super::AppState;
-use super::{check_runs, problem_days};
+use crate::server::check::dnsbl::FAILING;
+use crate::server::check::job;
+use crate::server::entities::dnsbl_zone;
+use crate::server::networks::{self, COUNTED};
+use crate::server::time_fmt::show;
+use crate::server::AppState;
+use crate::server::{check_runs, problem_days};
 use crate::error::AppError;
 use crate::model::{ChecksSummary, DashboardSummary};
 

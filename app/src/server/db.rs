@@ -9,8 +9,8 @@ use sea_orm::{
     DbErr, TransactionTrait,
 };
 
-use super::auth::session_store::SqlSessionStore;
-use super::config::DatabaseUrl;
+use crate::server::auth::session_store::SqlSessionStore;
+use crate::server::config::DatabaseUrl;
 
 /// Opens the database. SQLite runs in WAL mode with a busy timeout so readers never block
 /// the writer and short write contention waits instead of failing.

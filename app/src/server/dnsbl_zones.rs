@@ -12,11 +12,11 @@ use sea_orm::{
 };
 use time::OffsetDateTime;
 
-use super::auth::guard::Caller;
-use super::check::dnsbl::{lookup, query_name, Health, Verdict, NEVER_TESTED};
-use super::entities::{address, dnsbl_zone};
-use super::time_fmt::show;
-use super::{audit, ip};
+use crate::server::auth::guard::Caller;
+use crate::server::check::dnsbl::{lookup, query_name, Health, Verdict, NEVER_TESTED};
+use crate::server::entities::{address, dnsbl_zone};
+use crate::server::time_fmt::show;
+use crate::server::{audit, ip};
 use crate::error::AppError;
 use crate::model::{AddressStatus, ZoneAnswer, ZoneView};
 
@@ -129,7 +129,7 @@ fn taken(zone: &str) -> AppError {
 pub async fn add(caller: &Caller, input: &str, enabled: bool) -> Result<ZoneView, AppError> {
     let zone = validate(input)?;
     let db = &caller.state.db;
-    let txn = super::db::begin_write(db).await?;
+    let txn = crate::server::db::begin_write(db).await?;
     let inserted = dnsbl_zone::ActiveModel {
         zone: Set(zone.clone()),
         enabled: Set(enabled),
@@ -157,7 +157,7 @@ pub async fn add(caller: &Caller, input: &str, enabled: bool) -> Result<ZoneView
 pub async fn rename(caller: &Caller, id: i64, input: &str) -> Result<ZoneView, AppError> {
     let zone = validate(input)?;
     let db = &caller.state.db;
-    let txn = super::db::begin_write(db).await?;
+    let txn = crate::server::db::begin_write(db).await?;
     let row = find(&txn, id).await?;
     if row.zone == zone {
         txn.commit().await?;
@@ -208,7 +208,7 @@ pub async fn rename(caller: &Caller, id: i64, input: &str) -> Result<ZoneView, A
 /// Enables or disables a zone; an enabled one is self-tested at once.
 pub async fn set_enabled(caller: &Caller, id: i64, enabled: bool) -> Result<ZoneView, AppError> {
     let db = &caller.state.db;
-    let txn = super::db::begin_write(db).await?;
+    let txn = crate::server::db::begin_write(db).await?;
     let row = find(&txn, id).await?;
     if row.enabled != enabled {
         dnsbl_zone::Entity::update_many()
@@ -240,7 +240,7 @@ pub async fn set_enabled(caller: &Caller, id: i64, enabled: bool) -> Result<Zone
 /// against the zones that remain.
 pub async fn delete(caller: &Caller, id: i64) -> Result<(), AppError> {
     let db = &caller.state.db;
-    let txn = super::db::begin_write(db).await?;
+    let txn = crate::server::db::begin_write(db).await?;
     let row = find(&txn, id).await?;
     dnsbl_zone::Entity::delete_by_id(id).exec(&txn).await?;
     audit::record(

@@ -18,7 +18,7 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::entities::idempotency_key;
+use crate::server::entities::idempotency_key;
 use crate::error::AppError;
 
 /// The longest key accepted.

@@ -18,7 +18,7 @@ use sea_orm::{
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use super::entities::lease;
+use crate::server::entities::lease;
 
 /// The lease of the instance that schedules check cycles.
 pub const SCHEDULER: &str = "scheduler";

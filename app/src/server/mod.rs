@@ -25,7 +25,6 @@ pub mod rest;
 pub mod settings;
 pub mod state;
 pub mod time_fmt;
-pub mod tokens;
 pub mod users;
 
 pub use error::respond;

@@ -8,10 +8,10 @@ use sea_orm::{
 };
 use time::OffsetDateTime;
 
-use super::audit;
-use super::auth::guard::Caller;
-use super::entities::{address, network, network_count};
-use super::ip::{self, Cidr};
+use crate::server::audit;
+use crate::server::auth::guard::Caller;
+use crate::server::entities::{address, network, network_count};
+use crate::server::ip::{self, Cidr};
 use crate::error::AppError;
 use crate::model::{AddressStatus, NetworkView};
 
@@ -219,7 +219,7 @@ pub async fn create(
     let (first, last) = cidr.range();
     let (alloc_first, alloc_last) = cidr.allocatable();
     let materialize = alloc_last - alloc_first < MATERIALIZE_MAX;
-    let txn = super::db::begin_write(&actor.state.db).await?;
+    let txn = crate::server::db::begin_write(&actor.state.db).await?;
     refuse_overlap(&txn, &cidr, None).await?;
     let now = OffsetDateTime::now_utc();
     let inserted = network::ActiveModel {
@@ -303,7 +303,7 @@ pub async fn edit(
     description: &str,
 ) -> Result<NetworkView, AppError> {
     let name = validate_name(name)?;
-    let txn = super::db::begin_write(&actor.state.db).await?;
+    let txn = crate::server::db::begin_write(&actor.state.db).await?;
     let before = lock(&txn, id).await?;
     network::Entity::update_many()
         .col_expr(network::Column::Name, Expr::value(name.clone()))
@@ -330,7 +330,7 @@ pub async fn edit(
 
 /// Deletes a network whose addresses are all free; otherwise says which statuses hold it.
 pub async fn delete(actor: &Caller, id: i64) -> Result<(), AppError> {
-    let txn = super::db::begin_write(&actor.state.db).await?;
+    let txn = crate::server::db::begin_write(&actor.state.db).await?;
     let net = lock(&txn, id).await?;
     let counts = network_count::Entity::find()
         .filter(network_count::Column::NetworkId.eq(id))

@@ -5,7 +5,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use time::{Duration, OffsetDateTime};
 
-use super::entities::{network_count, problem_day};
+use crate::server::entities::{network_count, problem_day};
 use crate::error::AppError;
 use crate::model::{AddressStatus, ProblemDayView};
 

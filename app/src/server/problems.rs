@@ -9,13 +9,13 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
 
-use super::addresses::{page_by_key, parse, Search, PAGE_SIZE};
-use super::auth::guard::Caller;
-use super::check::verdict::{apply_all, Applied};
-use super::entities::{address, network};
-use super::lifecycle::{Finding, CHECKED};
-use super::time_fmt::show;
-use super::{audit, check_runs, ip};
+use crate::server::addresses::{page_by_key, parse, Search, PAGE_SIZE};
+use crate::server::auth::guard::Caller;
+use crate::server::check::verdict::{apply_all, Applied};
+use crate::server::entities::{address, network};
+use crate::server::lifecycle::{Finding, CHECKED};
+use crate::server::time_fmt::show;
+use crate::server::{audit, check_runs, ip};
 use crate::error::AppError;
 use crate::model::{AddressStatus, ProblemPage, ProblemView, RecheckOutcome};
 

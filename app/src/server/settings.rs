@@ -10,11 +10,11 @@ use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
-use super::auth::guard::Caller;
-use super::config::{Config, Source, DIRECTIVES};
-use super::entities::setting;
-use super::time_fmt::show;
-use super::{audit, db};
+use crate::server::auth::guard::Caller;
+use crate::server::config::{Config, Source, DIRECTIVES};
+use crate::server::entities::setting;
+use crate::server::time_fmt::show;
+use crate::server::{audit, db};
 use crate::error::AppError;
 use crate::model::SettingView;
 
@@ -231,13 +231,13 @@ pub async fn reset(caller: &Caller, key: &str) -> Result<Vec<SettingView>, AppEr
 }
 
 /// Re-reads the saved settings and puts them into effect.
-pub async fn reload(state: &super::AppState) -> Result<Vec<SettingView>, AppError> {
+pub async fn reload(state: &crate::server::AppState) -> Result<Vec<SettingView>, AppError> {
     let rows = setting::Entity::find().all(&state.db).await?;
     put_into_effect(state, state.settings.with_saved(&rows));
     Ok(views(&state.config()))
 }
 
-fn put_into_effect(state: &super::AppState, config: Config) {
+fn put_into_effect(state: &crate::server::AppState, config: Config) {
     state.checks.reconfigure(&config);
     state.settings.install(config);
     state.settings.changed.notify_one();
@@ -248,7 +248,7 @@ pub const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Puts into effect, within [`FOLLOW_EVERY`], what was saved or reset through another
 /// instance sharing the database. The table holds a few rows, so reading it is cheap.
-pub async fn follow_forever(state: super::AppState) {
+pub async fn follow_forever(state: crate::server::AppState) {
     let mut tick = tokio::time::interval(FOLLOW_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

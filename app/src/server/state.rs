@@ -6,10 +6,10 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
-use super::auth::throttle::LoginThrottle;
-use super::check::{Engine, SharedEngine};
-use super::config::Config;
-use super::settings::Live;
+use crate::server::auth::throttle::LoginThrottle;
+use crate::server::check::{Engine, SharedEngine};
+use crate::server::config::Config;
+use crate::server::settings::Live;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {

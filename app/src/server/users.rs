@@ -8,10 +8,10 @@ use sea_orm::{
 };
 use time::OffsetDateTime;
 
-use super::audit;
-use super::auth::guard::Caller;
-use super::auth::password;
-use super::entities::user;
+use crate::server::audit;
+use crate::server::auth::guard::Caller;
+use crate::server::auth::password;
+use crate::server::entities::user;
 use crate::error::AppError;
 use crate::model::{Role, UserView};
 
@@ -167,7 +167,7 @@ async fn update_if_unchanged(
 }
 
 pub async fn set_role(actor: &Caller, id: i64, role: Role) -> Result<UserView, AppError> {
-    let txn = super::db::begin_write(&actor.state.db).await?;
+    let txn = crate::server::db::begin_write(&actor.state.db).await?;
     let before = find(&txn, id).await?;
     if before.role == role {
         return Ok(before.into());
@@ -191,7 +191,7 @@ pub async fn set_role(actor: &Caller, id: i64, role: Role) -> Result<UserView, A
 }
 
 pub async fn set_disabled(actor: &Caller, id: i64, disabled: bool) -> Result<UserView, AppError> {
-    let txn = super::db::begin_write(&actor.state.db).await?;
+    let txn = crate::server::db::begin_write(&actor.state.db).await?;
     let before = find(&txn, id).await?;
     if before.disabled == disabled {
         return Ok(before.into());
@@ -218,7 +218,7 @@ pub async fn set_disabled(actor: &Caller, id: i64, disabled: bool) -> Result<Use
 pub async fn reset_password(actor: &Caller, id: i64, password: String) -> Result<(), AppError> {
     password::validate_new(&password)?;
     let hash = password::hash(password).await?;
-    let txn = super::db::begin_write(&actor.state.db).await?;
+    let txn = crate::server::db::begin_write(&actor.state.db).await?;
     let before = find(&txn, id).await?;
     update_if_unchanged(&txn, &before, user::Column::PasswordHash, hash.0.into()).await?;
     audit::record(&txn, actor, "user.reset_password", &before.name, None, None).await?;
@@ -232,7 +232,7 @@ pub async fn create_by_admin(
     role: Role,
     password: String,
 ) -> Result<UserView, AppError> {
-    let txn = super::db::begin_write(&actor.state.db).await?;
+    let txn = crate::server::db::begin_write(&actor.state.db).await?;
     let created = create(&txn, name, role, password).await?;
     audit::record(
         &txn,
@@ -261,7 +261,7 @@ pub async fn set_password_by_name(
 
 /// For the CLI: disables a user; their sessions lose all rights on their next request.
 pub async fn disable_by_name(db: &DatabaseConnection, name: &str) -> Result<(), AppError> {
-    let txn = super::db::begin_write(db).await?;
+    let txn = crate::server::db::begin_write(db).await?;
     let before = find_by_name(&txn, name).await?;
     if before.disabled {
         return Ok(());

@@ -281,7 +281,7 @@ async fn each_function_checks_the_role_first() {
     let owner = app::server::users::find_by_name(&app.state.db, "matrix-admin")
         .await
         .unwrap();
-    let token = app::server::tokens::create(&app.state.db, &owner, "matrix")
+    let token = app::server::auth::tokens::create(&app.state.db, &owner, "matrix")
         .await
         .unwrap()
         .token

@@ -1,5 +1,5 @@
 //! Who may do what: passwords, sessions, the role guard every server function calls first,
-//! sign-in throttling and cross-site request refusal.
+//! sign-in throttling, cross-site request refusal and the API's bearer tokens.
 
 pub mod csrf;
 pub mod guard;
@@ -7,3 +7,4 @@ pub mod password;
 pub mod session_store;
 pub mod sign_in;
 pub mod throttle;
+pub mod tokens;

@@ -20,9 +20,9 @@ use sea_orm::{
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, watch};
 
-use super::claim::{self, Worker};
-use super::verdict::{self, Applied};
-use super::{dnsbl, SharedEngine};
+use crate::server::check::claim::{self, Worker};
+use crate::server::check::verdict::{self, Applied};
+use crate::server::check::{dnsbl, SharedEngine};
 use crate::error::AppError;
 use crate::model::AddressStatus;
 use crate::server::auth::guard::Caller;

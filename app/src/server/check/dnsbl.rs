@@ -9,7 +9,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use time::OffsetDateTime;
 
-use super::resolver::{Answer, Client};
+use crate::server::check::resolver::{Answer, Client};
 use crate::error::AppError;
 use crate::server::entities::dnsbl_zone;
 use crate::server::lifecycle::Finding;

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use super::cycle;
-use super::SharedEngine;
+use crate::server::check::cycle;
+use crate::server::check::SharedEngine;
 use crate::error::AppError;
 use crate::server::AppState;
 

@@ -9,8 +9,8 @@ use std::time::Duration;
 use sea_orm::{EntityTrait, QueryOrder};
 use time::OffsetDateTime;
 
-use super::cycle::{self, Trigger};
-use super::SharedEngine;
+use crate::server::check::cycle::{self, Trigger};
+use crate::server::check::SharedEngine;
 use crate::server::entities::check_run;
 use crate::server::{lease, AppState};
 

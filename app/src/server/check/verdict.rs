@@ -12,8 +12,8 @@ use sea_orm::{
 };
 use time::OffsetDateTime;
 
-use super::claim::{self, Worker};
-use super::Engine;
+use crate::server::check::claim::{self, Worker};
+use crate::server::check::Engine;
 use crate::error::AppError;
 use crate::model::AddressStatus;
 use crate::server::entities::{address, address_event};

@@ -8,10 +8,10 @@ use axum::Json;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::auth::Bearer;
-use super::error::{ApiError, ErrorBody};
-use super::input;
-use super::shapes::{
+use crate::server::rest::auth::Bearer;
+use crate::server::rest::error::{ApiError, ErrorBody};
+use crate::server::rest::input;
+use crate::server::rest::shapes::{
     Address, AddressDetail, CheckEntry, ForceFree, NewAllocation, Release, Reserve,
 };
 use crate::model::Role;

@@ -11,7 +11,7 @@ use http::request::Parts;
 use crate::error::AppError;
 use crate::model::Role;
 use crate::server::auth::guard::{at_least, Caller};
-use crate::server::{tokens, AppState};
+use crate::server::{auth::tokens, AppState};
 
 /// Who a request's token names, not yet checked against a role: each handler does that
 /// first thing with [`Bearer::require`].

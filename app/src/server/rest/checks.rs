@@ -9,10 +9,10 @@ use sea_orm::EntityTrait;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::auth::Bearer;
-use super::error::{ApiError, ErrorBody};
-use super::input;
-use super::shapes::CheckRun;
+use crate::server::rest::auth::Bearer;
+use crate::server::rest::error::{ApiError, ErrorBody};
+use crate::server::rest::input;
+use crate::server::rest::shapes::CheckRun;
 use crate::model::Role;
 use crate::server::check::cycle::{self, Trigger};
 use crate::server::check_runs::as_it_stands;

@@ -7,7 +7,7 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::Query;
 use serde::de::DeserializeOwned;
 
-use super::error::ApiError;
+use crate::server::rest::error::ApiError;
 use crate::error::AppError;
 use crate::server::ip;
 

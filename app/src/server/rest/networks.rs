@@ -6,10 +6,10 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 use http::StatusCode;
 
-use super::auth::Bearer;
-use super::error::{ApiError, ErrorBody};
-use super::input;
-use super::shapes::{Cursor, Network, NewNetwork, Page};
+use crate::server::rest::auth::Bearer;
+use crate::server::rest::error::{ApiError, ErrorBody};
+use crate::server::rest::input;
+use crate::server::rest::shapes::{Cursor, Network, NewNetwork, Page};
 use crate::model::Role;
 use crate::server::ip::{self, Cidr};
 use crate::server::{networks, AppState};

@@ -4,10 +4,10 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
 
-use super::auth::Bearer;
-use super::error::{ApiError, ErrorBody};
-use super::input;
-use super::shapes::{Address, Page, Problem, ProblemQuery};
+use crate::server::rest::auth::Bearer;
+use crate::server::rest::error::{ApiError, ErrorBody};
+use crate::server::rest::input;
+use crate::server::rest::shapes::{Address, Page, Problem, ProblemQuery};
 use crate::components::query::parse_status;
 use crate::model::Role;
 use crate::server::{problems, AppState};

@@ -4,7 +4,7 @@
 use serde_json::Value;
 use utoipa::OpenApi;
 
-use super::ApiDoc;
+use crate::server::rest::ApiDoc;
 use crate::model::{ApiField, ApiOperation, ApiReference, ApiResponse, ApiSchema};
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];

@@ -9,10 +9,10 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::audit;
-use super::auth::guard::Caller;
-use super::entities::{api_token, user};
-use super::time_fmt::show;
+use crate::server::audit;
+use crate::server::auth::guard::Caller;
+use crate::server::entities::{api_token, user};
+use crate::server::time_fmt::show;
 use crate::error::AppError;
 use crate::model::{NewTokenView, Role, TokenView};
 
@@ -178,7 +178,7 @@ pub async fn create_by(
     if owner_id != caller.user.id && caller.user.role < Role::Admin {
         return Err(AppError::Forbidden);
     }
-    let txn = super::db::begin_write(&caller.state.db).await?;
+    let txn = crate::server::db::begin_write(&caller.state.db).await?;
     let owner = user::Entity::find_by_id(owner_id)
         .one(&txn)
         .await?
@@ -208,7 +208,7 @@ pub async fn create_by(
 
 /// Revokes a token on `caller`'s behalf: their own, or anyone's for an admin. Audited.
 pub async fn revoke_by(caller: &Caller, token_id: i64) -> Result<TokenView, AppError> {
-    let txn = super::db::begin_write(&caller.state.db).await?;
+    let txn = crate::server::db::begin_write(&caller.state.db).await?;
     let (token, owner) = api_token::Entity::find_by_id(token_id)
         .find_also_related(user::Entity)
         .one(&txn)
