@@ -27,7 +27,7 @@ use app::server::check::{Availability, Engine, Prober};
 use app::server::config::{Config, ConfigValue, DatabaseUrl};
 use app::server::entities::dnsbl_zone;
 use app::server::lifecycle::Finding;
-use app::server::{ip, users};
+use app::server::{ip, admin::users};
 use futures::stream::{self, StreamExt};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set, Statement};
 use server::startup::Application;

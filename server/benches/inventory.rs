@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use app::model::Role;
 use app::server::config::{Config, ConfigValue, DatabaseUrl};
-use app::server::users;
+use app::server::admin::users;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use server::startup::Application;
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use app::model::Role;
 use app::server::config::{ConfigValue, DatabaseUrl};
-use app::server::{db, users};
+use app::server::{db, admin::users};
 use sea_orm::{ConnectionTrait, Database};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Context};
 use app::model::Role;
 use app::server::config::Config;
-use app::server::{db, auth::tokens, users};
+use app::server::{db, auth::tokens, admin::users};
 use clap::{Parser, Subcommand};
 use server::startup::Application;
 

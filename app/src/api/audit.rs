@@ -14,7 +14,7 @@ pub async fn list_audit(
     before: Option<i64>,
 ) -> Result<AuditPage, AppError> {
     use crate::model::Role;
-    use crate::server::audit::{page, Filter};
+    use crate::server::admin::audit::{page, Filter};
     use crate::server::{auth::guard::require, respond};
     respond(async {
         let caller = require(Role::Admin).await?;

@@ -12,7 +12,7 @@ use sea_orm::{
 };
 use time::OffsetDateTime;
 
-use crate::server::audit;
+use crate::server::admin::audit;
 use crate::server::auth::guard::Caller;
 use crate::server::check::verdict::Vetted;
 use crate::server::entities::{address, address_event, network};

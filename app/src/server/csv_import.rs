@@ -13,7 +13,7 @@ use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set, S
 use time::OffsetDateTime;
 
 use crate::server::addresses::Holder;
-use crate::server::audit;
+use crate::server::admin::audit;
 use crate::server::auth::guard::Caller;
 use crate::server::entities::{address, address_event};
 use crate::server::ip::{self, Cidr};

@@ -2,14 +2,13 @@
 //! operations behind the server functions. Compiled only with the `ssr` feature.
 
 pub mod addresses;
-pub mod audit;
+pub mod admin;
 pub mod auth;
 pub mod check;
 pub mod check_runs;
 pub mod config;
 pub mod csv_export;
 pub mod csv_import;
-pub mod dashboard;
 pub mod db;
 pub mod dnsbl_zones;
 pub mod entities;
@@ -22,10 +21,8 @@ pub mod networks;
 pub mod problem_days;
 pub mod problems;
 pub mod rest;
-pub mod settings;
 pub mod state;
 pub mod time_fmt;
-pub mod users;
 
 pub use error::respond;
 pub use state::AppState;

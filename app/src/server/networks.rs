@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use time::OffsetDateTime;
 
-use crate::server::audit;
+use crate::server::admin::audit;
 use crate::server::auth::guard::Caller;
 use crate::server::entities::{address, network, network_count};
 use crate::server::ip::{self, Cidr};

@@ -15,7 +15,7 @@ use crate::server::check::verdict::{apply_all, Applied};
 use crate::server::entities::{address, network};
 use crate::server::lifecycle::{Finding, CHECKED};
 use crate::server::time_fmt::show;
-use crate::server::{audit, check_runs, ip};
+use crate::server::{admin::audit, check_runs, ip};
 use crate::error::AppError;
 use crate::model::{AddressStatus, ProblemPage, ProblemView, RecheckOutcome};
 

@@ -9,7 +9,7 @@ use sea_orm::DatabaseConnection;
 use crate::server::auth::throttle::LoginThrottle;
 use crate::server::check::{Engine, SharedEngine};
 use crate::server::config::Config;
-use crate::server::settings::Live;
+use crate::server::admin::settings::Live;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use app::model::Role;
 use app::server::entities::{audit_log, idempotency_key};
-use app::server::{auth::tokens, users};
+use app::server::{auth::tokens, admin::users};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};
 

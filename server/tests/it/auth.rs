@@ -168,7 +168,7 @@ async fn a_disabled_user_loses_rights_at_once() {
         200
     );
 
-    let id = app::server::users::find_by_name(&app.state.db, "vera")
+    let id = app::server::admin::users::find_by_name(&app.state.db, "vera")
         .await
         .unwrap()
         .id
@@ -202,7 +202,7 @@ async fn a_demoted_admin_loses_admin_rights_at_once() {
     let root = app.signed_in("root", Role::Admin).await;
     let other = app.signed_in("second", Role::Admin).await;
     assert_eq!(app.call(&other, "/api/users/list", &[]).await.status(), 200);
-    let id = app::server::users::find_by_name(&app.state.db, "second")
+    let id = app::server::admin::users::find_by_name(&app.state.db, "second")
         .await
         .unwrap()
         .id

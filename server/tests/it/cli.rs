@@ -254,7 +254,7 @@ async fn migrate_creates_the_schema() {
 async fn token_create_prints_a_secret_once_that_only_its_hash_is_kept_of() {
     use app::model::Role;
     use app::server::entities::api_token;
-    use app::server::{db, auth::tokens, users};
+    use app::server::{db, auth::tokens, admin::users};
     use sea_orm::EntityTrait;
 
     let (test_db, url) = TestDb::new().await;

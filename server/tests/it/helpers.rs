@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use app::model::Role;
 use app::server::config::{Config, ConfigValue, DatabaseUrl, ProgramPath};
-use app::server::{users, AppState};
+use app::server::{admin::users, AppState};
 use sea_orm::{ConnectionTrait, Database};
 use server::startup::Application;
 use tokio::sync::oneshot;

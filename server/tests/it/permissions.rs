@@ -242,7 +242,7 @@ async fn each_function_checks_the_role_first() {
     let app = TestApp::spawn().await;
     let target = app.add_user("target", Role::Viewer).await;
     let _ = target;
-    let target_id = app::server::users::find_by_name(&app.state.db, "target")
+    let target_id = app::server::admin::users::find_by_name(&app.state.db, "target")
         .await
         .unwrap()
         .id
@@ -278,7 +278,7 @@ async fn each_function_checks_the_role_first() {
     assert_eq!(status, 200, "{run}");
     let run = run.to_string();
     // A token of the admin's: lower roles may not see it (404), the admin revokes it.
-    let owner = app::server::users::find_by_name(&app.state.db, "matrix-admin")
+    let owner = app::server::admin::users::find_by_name(&app.state.db, "matrix-admin")
         .await
         .unwrap();
     let token = app::server::auth::tokens::create(&app.state.db, &owner, "matrix")

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use app::model::Role;
 use app::server::entities::{check_run, lease as lease_row, setting};
-use app::server::{db, lease, users};
+use app::server::{db, lease, admin::users};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use tokio::process::{Child, Command};
 

@@ -13,7 +13,7 @@ use app::server::check::verdict::{self, Applied};
 use app::server::config::DatabaseUrl;
 use app::server::entities::{address, address_event, check_run, check_worker, network_count};
 use app::server::lifecycle::Finding;
-use app::server::{db, lease, users};
+use app::server::{db, lease, admin::users};
 use futures::TryStreamExt;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,

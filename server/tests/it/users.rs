@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::helpers::{assert_signed_in, error_of, TestApp};
 
 async fn id_of(app: &TestApp, name: &str) -> String {
-    app::server::users::find_by_name(&app.state.db, name)
+    app::server::admin::users::find_by_name(&app.state.db, name)
         .await
         .unwrap()
         .id

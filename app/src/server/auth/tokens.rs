@@ -9,7 +9,7 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::server::audit;
+use crate::server::admin::audit;
 use crate::server::auth::guard::Caller;
 use crate::server::entities::{api_token, user};
 use crate::server::time_fmt::show;

@@ -14,7 +14,7 @@ use crate::server::auth::guard::Caller;
 use crate::server::config::{Config, Source, DIRECTIVES};
 use crate::server::entities::setting;
 use crate::server::time_fmt::show;
-use crate::server::{audit, db};
+use crate::server::{admin::audit, db};
 use crate::error::AppError;
 use crate::model::SettingView;
 
