@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use app::server::auth::{csrf, session_store};
 use app::server::config::Config;
-use app::server::csv_export;
+use app::server::inventory::csv;
 use app::server::error::status_from_error_body;
 use app::server::rest;
 use app::server::admin::settings::Live;
@@ -47,7 +47,7 @@ pub fn router(state: AppState) -> Router {
     let page_state = state.clone();
     let options = state.leptos_options.clone();
     Router::new()
-        .route("/networks/{id}/addresses.csv", get(csv_export::export))
+        .route("/networks/{id}/addresses.csv", get(csv::export::export))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -100,7 +100,7 @@ impl Application {
             session_store::SqlSessionStore::for_db(&self.state.db),
         ));
         let settings = tokio::spawn(app::server::admin::settings::follow_forever(self.state.clone()));
-        let keys = tokio::spawn(app::server::idempotency::purge_forever(
+        let keys = tokio::spawn(app::server::inventory::idempotency::purge_forever(
             self.state.db.clone(),
         ));
         let checks = tokio::spawn(app::server::check::job::run_forever(

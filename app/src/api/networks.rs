@@ -8,7 +8,7 @@ use crate::model::NetworkView;
 #[server(endpoint = "networks/list")]
 pub async fn list_networks() -> Result<Vec<NetworkView>, AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, networks, respond};
+    use crate::server::{auth::guard::require, inventory::networks, respond};
     respond(async {
         let caller = require(Role::Viewer).await?;
         networks::list(&caller.state.db).await
@@ -23,7 +23,7 @@ pub async fn create_network(
     description: String,
 ) -> Result<NetworkView, AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, networks, respond};
+    use crate::server::{auth::guard::require, inventory::networks, respond};
     respond(async {
         let caller = require(Role::Admin).await?;
         networks::create(&caller, &cidr, &name, &description).await
@@ -38,7 +38,7 @@ pub async fn edit_network(
     description: String,
 ) -> Result<NetworkView, AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, networks, respond};
+    use crate::server::{auth::guard::require, inventory::networks, respond};
     respond(async {
         let caller = require(Role::Admin).await?;
         networks::edit(&caller, network_id, &name, &description).await
@@ -49,7 +49,7 @@ pub async fn edit_network(
 #[server(endpoint = "networks/delete")]
 pub async fn delete_network(network_id: i64) -> Result<(), AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, networks, respond};
+    use crate::server::{auth::guard::require, inventory::networks, respond};
     respond(async {
         let caller = require(Role::Admin).await?;
         networks::delete(&caller, network_id).await
@@ -60,7 +60,7 @@ pub async fn delete_network(network_id: i64) -> Result<(), AppError> {
 #[server(endpoint = "networks/get")]
 pub async fn get_network(network_id: i64) -> Result<NetworkView, AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, networks, respond};
+    use crate::server::{auth::guard::require, inventory::networks, respond};
     respond(async {
         let caller = require(Role::Viewer).await?;
         let net = networks::find(&caller.state.db, network_id).await?;

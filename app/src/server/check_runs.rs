@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use crate::server::check::{claim, cycle, job};
 use crate::server::entities::{address, address_event, check_run};
 use crate::server::time_fmt::show;
-use crate::server::{ip, AppState};
+use crate::server::{inventory::ip, AppState};
 use crate::error::AppError;
 use crate::model::{CheckRunDetail, CheckRunList, CheckRunView, CheckWorkerView, VerdictView};
 

@@ -16,7 +16,7 @@ use crate::server::auth::guard::Caller;
 use crate::server::check::dnsbl::{lookup, query_name, Health, Verdict, NEVER_TESTED};
 use crate::server::entities::{address, dnsbl_zone};
 use crate::server::time_fmt::show;
-use crate::server::{admin::audit, ip};
+use crate::server::{admin::audit, inventory::ip};
 use crate::error::AppError;
 use crate::model::{AddressStatus, ZoneAnswer, ZoneView};
 

@@ -9,13 +9,13 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
 
-use crate::server::addresses::{page_by_key, parse, Search, PAGE_SIZE};
+use crate::server::inventory::addresses::{page_by_key, parse, Search, PAGE_SIZE};
 use crate::server::auth::guard::Caller;
 use crate::server::check::verdict::{apply_all, Applied};
 use crate::server::entities::{address, network};
-use crate::server::lifecycle::{Finding, CHECKED};
+use crate::server::inventory::lifecycle::{Finding, CHECKED};
 use crate::server::time_fmt::show;
-use crate::server::{admin::audit, check_runs, ip};
+use crate::server::{admin::audit, check_runs, inventory::ip};
 use crate::error::AppError;
 use crate::model::{AddressStatus, ProblemPage, ProblemView, RecheckOutcome};
 

@@ -262,7 +262,7 @@ async fn released_addresses_are_never_free_at_once_and_only_admins_free_them_wit
     // History: every change, with who and why; force-free also in the audit log.
     use app::server::entities::{address, address_event, audit_log};
     let row = address::Entity::find()
-        .filter(address::Column::Ip.eq(app::server::ip::to_bytes("2001:2::1".parse().unwrap())))
+        .filter(address::Column::Ip.eq(app::server::inventory::ip::to_bytes("2001:2::1".parse().unwrap())))
         .one(&app.state.db)
         .await
         .unwrap()

@@ -233,17 +233,17 @@ pub(crate) async fn admin_caller(
 /// A network of `n` addresses released (being checked), made in this process on the
 /// shared database.
 async fn released_network(url: &app::server::config::DatabaseUrl, cidr: &str, n: usize) {
-    use app::server::addresses::{self, Holder};
-    use app::server::lifecycle::Action;
+    use app::server::inventory::addresses::{self, Holder};
+    use app::server::inventory::lifecycle::Action;
     let caller = admin_caller(url).await;
-    let net = app::server::networks::create(&caller, cidr, "crash", "")
+    let net = app::server::inventory::networks::create(&caller, cidr, "crash", "")
         .await
         .unwrap();
     for _ in 0..n {
         let row = addresses::allocate(&caller, net.id, None, Holder::default(), None)
             .await
             .unwrap();
-        let ip = app::server::ip::show(&row.ip);
+        let ip = app::server::inventory::ip::show(&row.ip);
         addresses::change(&caller, &ip, Action::Release, "")
             .await
             .unwrap();

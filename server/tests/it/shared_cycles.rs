@@ -12,7 +12,7 @@ use app::server::check::claim::{self, Worker};
 use app::server::check::verdict::{self, Applied};
 use app::server::config::DatabaseUrl;
 use app::server::entities::{address, address_event, check_run, check_worker, network_count};
-use app::server::lifecycle::Finding;
+use app::server::inventory::lifecycle::Finding;
 use app::server::{db, lease, admin::users};
 use futures::TryStreamExt;
 use sea_orm::{
@@ -38,14 +38,14 @@ async fn database() -> (TestDb, DatabaseUrl, DatabaseConnection, Caller) {
 /// Imports the first `n` host addresses of `cidr` (an IPv4 network) as being checked, in
 /// one CSV import; answers the network's id.
 async fn being_checked(caller: &Caller, cidr: &str, n: u32) -> i64 {
-    let net = app::server::networks::create(caller, cidr, "shared", "")
+    let net = app::server::inventory::networks::create(caller, cidr, "shared", "")
         .await
         .unwrap();
     let base = u32::from(cidr.split('/').next().unwrap().parse::<Ipv4Addr>().unwrap());
     let text: String = (1..=n)
         .map(|i| format!("{},being_checked\n", Ipv4Addr::from(base + i)))
         .collect();
-    let report = app::server::csv_import::import(caller, net.id, &text)
+    let report = app::server::inventory::csv::import::import(caller, net.id, &text)
         .await
         .unwrap();
     assert_eq!(report.imported, n as u64, "{report:?}");
@@ -453,13 +453,13 @@ async fn a_cycle_whose_checks_outrun_its_writer_finishes() {
         .await
         .unwrap();
     let caller = crate::scale::admin_caller(&app.state.config().database).await;
-    let net = app::server::networks::create(&caller, "2001:2::/112", "fast", "")
+    let net = app::server::inventory::networks::create(&caller, "2001:2::/112", "fast", "")
         .await
         .unwrap();
     let text: String = (1..=N)
         .map(|i| format!("2001:2::{i:x},being_checked\n"))
         .collect();
-    let report = app::server::csv_import::import(&caller, net.id, &text)
+    let report = app::server::inventory::csv::import::import(&caller, net.id, &text)
         .await
         .unwrap();
     assert_eq!(report.imported, N as u64, "{report:?}");

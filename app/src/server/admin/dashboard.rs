@@ -5,7 +5,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use crate::server::check::dnsbl::FAILING;
 use crate::server::check::job;
 use crate::server::entities::dnsbl_zone;
-use crate::server::networks::{self, COUNTED};
+use crate::server::inventory::networks::{self, COUNTED};
 use crate::server::time_fmt::show;
 use crate::server::AppState;
 use crate::server::{check_runs, problem_days};

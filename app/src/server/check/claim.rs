@@ -28,7 +28,7 @@ use time::OffsetDateTime;
 use crate::error::AppError;
 use crate::model::AddressStatus;
 use crate::server::entities::{address, check_run, check_worker};
-use crate::server::lifecycle::CHECKED;
+use crate::server::inventory::lifecycle::CHECKED;
 use crate::server::{db, lease};
 
 /// This instance's part in one cycle.

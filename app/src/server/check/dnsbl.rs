@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use crate::server::check::resolver::{Answer, Client};
 use crate::error::AppError;
 use crate::server::entities::dnsbl_zone;
-use crate::server::lifecycle::Finding;
+use crate::server::inventory::lifecycle::Finding;
 
 /// What one zone says about one address.
 #[derive(Clone, Debug, PartialEq, Eq)]

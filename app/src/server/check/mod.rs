@@ -27,7 +27,7 @@ use sea_orm::ConnectionTrait;
 use crate::server::config::Config;
 use crate::error::AppError;
 use crate::server::entities::address;
-use crate::server::lifecycle::Finding;
+use crate::server::inventory::lifecycle::Finding;
 
 /// What an availability check found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -188,7 +188,7 @@ impl Engine {
         row: address::Model,
         zones: Arc<dnsbl::Zones>,
     ) -> (address::Model, Finding) {
-        let finding = match crate::server::ip::from_bytes(&row.ip) {
+        let finding = match crate::server::inventory::ip::from_bytes(&row.ip) {
             Some(addr) => self.check_on_task(addr, zones).await,
             None => Finding::Inconclusive("the stored address does not parse".into()),
         };

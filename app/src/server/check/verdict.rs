@@ -17,8 +17,8 @@ use crate::server::check::Engine;
 use crate::error::AppError;
 use crate::model::AddressStatus;
 use crate::server::entities::{address, address_event};
-use crate::server::lifecycle::{verdict, Finding};
-use crate::server::{db, ip, networks, AppState};
+use crate::server::inventory::lifecycle::{verdict, Finding};
+use crate::server::{db, inventory::ip, inventory::networks, AppState};
 
 /// The name history shows for the check engine.
 pub const CHECKER: &str = "checker";
@@ -314,7 +314,7 @@ pub async fn vet(
     let row = match row {
         Some(row) => row,
         // A sparse network keeps no row for a free address: record the problem on one.
-        None => crate::server::addresses::insert_free_row(state, network_id, n).await?,
+        None => crate::server::inventory::addresses::insert_free_row(state, network_id, n).await?,
     };
     if row.status == AddressStatus::Free {
         apply(state, &row, &finding).await?;

@@ -15,13 +15,13 @@ use crate::server::rest::shapes::{
     Address, AddressDetail, CheckEntry, ForceFree, NewAllocation, Release, Reserve,
 };
 use crate::model::Role;
-use crate::server::addresses::{self, Holder};
+use crate::server::inventory::addresses::{self, Holder};
 use crate::server::auth::guard::Caller;
 use crate::server::check::verdict::CHECKER;
 use crate::server::entities::{address, address_event};
-use crate::server::idempotency::{self, Begun};
-use crate::server::lifecycle::Action;
-use crate::server::{ip, networks, AppState};
+use crate::server::inventory::idempotency::{self, Begun};
+use crate::server::inventory::lifecycle::Action;
+use crate::server::{inventory::ip, inventory::networks, AppState};
 
 /// The header a retried allocation carries.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";

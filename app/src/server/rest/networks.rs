@@ -11,8 +11,8 @@ use crate::server::rest::error::{ApiError, ErrorBody};
 use crate::server::rest::input;
 use crate::server::rest::shapes::{Cursor, Network, NewNetwork, Page};
 use crate::model::Role;
-use crate::server::ip::{self, Cidr};
-use crate::server::{networks, AppState};
+use crate::server::inventory::ip::{self, Cidr};
+use crate::server::{inventory::networks, AppState};
 
 /// Networks per page.
 pub const PAGE_SIZE: u64 = 100;

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::model::{AddressStatus, NetworkView};
 use crate::server::entities::{address, address_event, check_run, dnsbl_zone};
-use crate::server::ip;
+use crate::server::inventory::ip;
 
 pub fn rfc3339(t: OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC)

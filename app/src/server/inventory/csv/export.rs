@@ -11,7 +11,7 @@ use http::{header, StatusCode};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::server::addresses;
+use crate::server::inventory::addresses;
 use crate::server::auth::guard;
 use crate::server::AppState;
 use crate::error::AppError;

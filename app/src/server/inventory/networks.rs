@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use crate::server::admin::audit;
 use crate::server::auth::guard::Caller;
 use crate::server::entities::{address, network, network_count};
-use crate::server::ip::{self, Cidr};
+use crate::server::inventory::ip::{self, Cidr};
 use crate::error::AppError;
 use crate::model::{AddressStatus, NetworkView};
 

@@ -12,12 +12,12 @@ use sea_orm::sea_query::{CaseStatement, Expr, SimpleExpr};
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set, SqlErr};
 use time::OffsetDateTime;
 
-use crate::server::addresses::Holder;
+use crate::server::inventory::addresses::Holder;
 use crate::server::admin::audit;
 use crate::server::auth::guard::Caller;
 use crate::server::entities::{address, address_event};
-use crate::server::ip::{self, Cidr};
-use crate::server::networks;
+use crate::server::inventory::ip::{self, Cidr};
+use crate::server::inventory::networks;
 use crate::error::AppError;
 use crate::model::{AddressStatus, ImportLineError, ImportReport};
 

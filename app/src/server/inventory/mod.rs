@@ -1,0 +1,9 @@
+//! The inventory: networks and their addresses, the lifecycle an address moves through,
+//! and the ways addresses come in and go out (allocation with idempotency keys, CSV).
+
+pub mod addresses;
+pub mod csv;
+pub mod idempotency;
+pub mod ip;
+pub mod lifecycle;
+pub mod networks;
