@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use app::model::{AddressStatus, Role};
 use app::server::check::cycle::{self, Trigger};
-use app::server::check::script::ScriptChecker;
+use app::server::check::probe::script::ScriptChecker;
 use app::server::check::{Availability, Engine, Prober};
 use app::server::config::{Config, ConfigValue, DatabaseUrl};
 use app::server::entities::dnsbl_zone;

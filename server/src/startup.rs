@@ -103,11 +103,11 @@ impl Application {
         let keys = tokio::spawn(app::server::inventory::idempotency::purge_forever(
             self.state.db.clone(),
         ));
-        let checks = tokio::spawn(app::server::check::job::run_forever(
+        let checks = tokio::spawn(app::server::check::jobs::schedule::run_forever(
             self.state.clone(),
             self.state.checks.clone(),
         ));
-        let helper = tokio::spawn(app::server::check::helper::help_forever(
+        let helper = tokio::spawn(app::server::check::jobs::help::help_forever(
             self.state.clone(),
             self.state.checks.clone(),
         ));

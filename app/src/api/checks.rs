@@ -21,10 +21,10 @@ pub async fn run_check_now() -> Result<i64, AppError> {
 #[server(endpoint = "checks/list")]
 pub async fn list_check_runs(before: Option<i64>) -> Result<crate::model::CheckRunList, AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, check_runs, respond};
+    use crate::server::{auth::guard::require, check::runs, respond};
     respond(async {
         let caller = require(Role::Viewer).await?;
-        check_runs::list(&caller.state, before).await
+        runs::list(&caller.state, before).await
     })
     .await
 }
@@ -33,10 +33,10 @@ pub async fn list_check_runs(before: Option<i64>) -> Result<crate::model::CheckR
 #[server(endpoint = "checks/get")]
 pub async fn get_check_run(run_id: i64) -> Result<crate::model::CheckRunView, AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, check_runs, respond};
+    use crate::server::{auth::guard::require, check::runs, respond};
     respond(async {
         let caller = require(Role::Viewer).await?;
-        check_runs::get(&caller.state.db, run_id).await
+        runs::get(&caller.state.db, run_id).await
     })
     .await
 }
@@ -48,10 +48,10 @@ pub async fn check_run_detail(
     after: Option<i64>,
 ) -> Result<crate::model::CheckRunDetail, AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, check_runs, respond};
+    use crate::server::{auth::guard::require, check::runs, respond};
     respond(async {
         let caller = require(Role::Viewer).await?;
-        check_runs::detail(&caller.state.db, run_id, after).await
+        runs::detail(&caller.state.db, run_id, after).await
     })
     .await
 }

@@ -9,10 +9,10 @@ use crate::model::{ZoneAnswer, ZoneView};
 #[server(endpoint = "dnsbl/list")]
 pub async fn list_zones() -> Result<Vec<ZoneView>, AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, dnsbl_zones, respond};
+    use crate::server::{auth::guard::require, check::dnsbl::zones, respond};
     respond(async {
         let caller = require(Role::Viewer).await?;
-        dnsbl_zones::list(&caller.state.db).await
+        zones::list(&caller.state.db).await
     })
     .await
 }
@@ -22,10 +22,10 @@ pub async fn list_zones() -> Result<Vec<ZoneView>, AppError> {
 #[server(endpoint = "dnsbl/add")]
 pub async fn add_zone(zone: String, disabled: Option<bool>) -> Result<ZoneView, AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, dnsbl_zones, respond};
+    use crate::server::{auth::guard::require, check::dnsbl::zones, respond};
     respond(async {
         let caller = require(Role::Admin).await?;
-        dnsbl_zones::add(&caller, &zone, !disabled.unwrap_or(false)).await
+        zones::add(&caller, &zone, !disabled.unwrap_or(false)).await
     })
     .await
 }
@@ -33,10 +33,10 @@ pub async fn add_zone(zone: String, disabled: Option<bool>) -> Result<ZoneView, 
 #[server(endpoint = "dnsbl/rename")]
 pub async fn rename_zone(zone_id: i64, zone: String) -> Result<ZoneView, AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, dnsbl_zones, respond};
+    use crate::server::{auth::guard::require, check::dnsbl::zones, respond};
     respond(async {
         let caller = require(Role::Admin).await?;
-        dnsbl_zones::rename(&caller, zone_id, &zone).await
+        zones::rename(&caller, zone_id, &zone).await
     })
     .await
 }
@@ -44,10 +44,10 @@ pub async fn rename_zone(zone_id: i64, zone: String) -> Result<ZoneView, AppErro
 #[server(endpoint = "dnsbl/set_enabled")]
 pub async fn set_zone_enabled(zone_id: i64, enabled: bool) -> Result<ZoneView, AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, dnsbl_zones, respond};
+    use crate::server::{auth::guard::require, check::dnsbl::zones, respond};
     respond(async {
         let caller = require(Role::Admin).await?;
-        dnsbl_zones::set_enabled(&caller, zone_id, enabled).await
+        zones::set_enabled(&caller, zone_id, enabled).await
     })
     .await
 }
@@ -55,10 +55,10 @@ pub async fn set_zone_enabled(zone_id: i64, enabled: bool) -> Result<ZoneView, A
 #[server(endpoint = "dnsbl/delete")]
 pub async fn delete_zone(zone_id: i64) -> Result<(), AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, dnsbl_zones, respond};
+    use crate::server::{auth::guard::require, check::dnsbl::zones, respond};
     respond(async {
         let caller = require(Role::Admin).await?;
-        dnsbl_zones::delete(&caller, zone_id).await
+        zones::delete(&caller, zone_id).await
     })
     .await
 }
@@ -67,10 +67,10 @@ pub async fn delete_zone(zone_id: i64) -> Result<(), AppError> {
 #[server(endpoint = "dnsbl/self_test")]
 pub async fn test_zone(zone_id: i64) -> Result<ZoneView, AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, dnsbl_zones, respond};
+    use crate::server::{auth::guard::require, check::dnsbl::zones, respond};
     respond(async {
         let caller = require(Role::Operator).await?;
-        dnsbl_zones::self_test(&caller, zone_id).await
+        zones::self_test(&caller, zone_id).await
     })
     .await
 }
@@ -79,10 +79,10 @@ pub async fn test_zone(zone_id: i64) -> Result<ZoneView, AppError> {
 #[server(endpoint = "dnsbl/ask")]
 pub async fn ask_zones(address: String, zone: Option<String>) -> Result<Vec<ZoneAnswer>, AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, dnsbl_zones, respond};
+    use crate::server::{auth::guard::require, check::dnsbl::zones, respond};
     respond(async {
         let caller = require(Role::Operator).await?;
-        dnsbl_zones::ask(&caller, &address, zone.as_deref()).await
+        zones::ask(&caller, &address, zone.as_deref()).await
     })
     .await
 }

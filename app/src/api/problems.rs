@@ -17,7 +17,7 @@ pub async fn list_problems(
     last: Option<bool>,
 ) -> Result<ProblemPage, AppError> {
     use crate::model::Role;
-    use crate::server::problems::{page, Filter};
+    use crate::server::check::problems::{page, Filter};
     use crate::server::{auth::guard::require, respond};
     respond(async {
         let caller = require(Role::Viewer).await?;
@@ -46,7 +46,7 @@ pub async fn recheck_addresses(
     addresses: Option<Vec<String>>,
 ) -> Result<Vec<RecheckOutcome>, AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, problems, respond};
+    use crate::server::{auth::guard::require, check::problems, respond};
     respond(async {
         let caller = require(Role::Operator).await?;
         problems::recheck(&caller, &addresses.unwrap_or_default()).await

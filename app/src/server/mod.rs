@@ -4,16 +4,12 @@
 pub mod admin;
 pub mod auth;
 pub mod check;
-pub mod check_runs;
 pub mod config;
 pub mod db;
-pub mod dnsbl_zones;
 pub mod entities;
 pub mod error;
 pub mod inventory;
 pub mod lease;
-pub mod problem_days;
-pub mod problems;
 pub mod rest;
 pub mod state;
 pub mod time_fmt;

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use app::model::Role;
 use app::server::check::cycle::{self, Trigger};
-use app::server::check::icmp::IcmpProber;
-use app::server::check::script::ScriptChecker;
+use app::server::check::probe::icmp::IcmpProber;
+use app::server::check::probe::script::ScriptChecker;
 use app::server::check::{resolver, Availability, Checker, Engine, Prober};
 use app::server::config::{Config, ProgramPath};
 use app::server::entities::{check_run, dnsbl_zone};

@@ -3,12 +3,12 @@
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::server::check::dnsbl::FAILING;
-use crate::server::check::job;
+use crate::server::check::jobs::schedule;
 use crate::server::entities::dnsbl_zone;
 use crate::server::inventory::networks::{self, COUNTED};
 use crate::server::time_fmt::show;
 use crate::server::AppState;
-use crate::server::{check_runs, problem_days};
+use crate::server::{check::runs, check::problem_days};
 use crate::error::AppError;
 use crate::model::{ChecksSummary, DashboardSummary};
 
@@ -36,7 +36,7 @@ pub async fn summary(state: &AppState) -> Result<DashboardSummary, AppError> {
         })
         .collect();
     let count = nets.len() as u64;
-    let last_run = check_runs::latest(db).await?;
+    let last_run = runs::latest(db).await?;
     let unhealthy_zones = dnsbl_zone::Entity::find()
         .filter(dnsbl_zone::Column::Enabled.eq(true))
         .filter(dnsbl_zone::Column::Health.eq(FAILING))
@@ -57,7 +57,7 @@ pub async fn summary(state: &AppState) -> Result<DashboardSummary, AppError> {
             prober: state.checks.checker().prober.describe(),
             problem: state.checks.checker().prober.problem(),
             last_run,
-            next_run_at: Some(show(job::next_due(state).await)),
+            next_run_at: Some(show(schedule::next_due(state).await)),
             unhealthy_zones,
         },
         problem_days: problem_days::recent(db).await?,

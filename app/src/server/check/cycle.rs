@@ -28,7 +28,7 @@ use crate::model::AddressStatus;
 use crate::server::auth::guard::Caller;
 use crate::server::entities::{address, check_run};
 use crate::server::inventory::lifecycle::{Finding, CHECKED};
-use crate::server::{admin::audit, db, lease, problem_days, AppState};
+use crate::server::{admin::audit, db, lease, check::problem_days, AppState};
 
 /// Verdicts written per transaction at most, and addresses claimed at once at most.
 const BATCH: usize = 500;

@@ -3,18 +3,21 @@
 //! administrator's script or the built-in ICMP prober — and (2) DNSBL — no healthy
 //! blacklist zone lists it. A check that cannot tell is inconclusive and changes nothing.
 //!
+//! [`probe`] holds the availability checks and [`dnsbl`] the blacklist checks and zones;
 //! [`cycle`] runs the periodic cycle over every address being checked or with a problem,
-//! shared among instances by [`claim`]s; [`vet`] checks one candidate right before
-//! allocation; [`job`] schedules cycles and [`helper`] joins other instances' cycles.
+//! shared among instances by [`claim`]s, and [`verdict`] writes what it found; [`vet`]
+//! checks one candidate right before allocation; [`jobs`] schedule cycles and join other
+//! instances' cycles; [`runs`], [`problems`] and [`problem_days`] are what the pages show
+//! of it all.
 
 pub mod claim;
 pub mod cycle;
 pub mod dnsbl;
-pub mod helper;
-pub mod icmp;
-pub mod job;
-pub mod resolver;
-pub mod script;
+pub mod jobs;
+pub mod probe;
+pub mod problem_days;
+pub mod problems;
+pub mod runs;
 pub mod verdict;
 
 use std::net::IpAddr;
@@ -28,58 +31,7 @@ use crate::server::config::Config;
 use crate::error::AppError;
 use crate::server::entities::address;
 use crate::server::inventory::lifecycle::Finding;
-
-/// What an availability check found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Availability {
-    /// Nothing answered.
-    Free,
-    /// Something answered; the evidence says what.
-    InUse(String),
-    /// The check could not tell; the text says why.
-    Unknown(String),
-}
-
-/// The availability check in use: the administrator's script, or the built-in prober.
-pub enum Prober {
-    Script(script::ScriptChecker),
-    Icmp(icmp::IcmpProber),
-}
-
-impl Prober {
-    pub fn from_config(config: &Config) -> Prober {
-        match &config.ip_checker_script {
-            Some(path) => Prober::Script(script::ScriptChecker::new(&path.0, config.check_timeout)),
-            None => Prober::Icmp(icmp::IcmpProber::new(
-                config.ping_count,
-                config.ping_timeout,
-            )),
-        }
-    }
-
-    pub async fn check(&self, addr: IpAddr) -> Availability {
-        match self {
-            Prober::Script(s) => s.check(addr).await,
-            Prober::Icmp(p) => p.check(addr).await,
-        }
-    }
-
-    /// A configuration problem that makes every availability check inconclusive (the
-    /// prober's socket cannot be opened), for the dashboard.
-    pub fn problem(&self) -> Option<String> {
-        match self {
-            Prober::Script(_) => None,
-            Prober::Icmp(p) => p.problem(),
-        }
-    }
-
-    pub fn describe(&self) -> String {
-        match self {
-            Prober::Script(s) => format!("checker script {}", s.program().display()),
-            Prober::Icmp(_) => "built-in ICMP prober".into(),
-        }
-    }
-}
+use probe::{Availability, Prober};
 
 /// Both checks of one address, against the zones that passed their self-test.
 pub struct Checker {

@@ -15,7 +15,7 @@ use crate::server::rest::input;
 use crate::server::rest::shapes::CheckRun;
 use crate::model::Role;
 use crate::server::check::cycle::{self, Trigger};
-use crate::server::check_runs::as_it_stands;
+use crate::server::check::runs::as_it_stands;
 use crate::server::entities::check_run;
 use crate::server::AppState;
 

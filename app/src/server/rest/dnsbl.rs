@@ -11,7 +11,7 @@ use crate::server::rest::error::{ApiError, ErrorBody};
 use crate::server::rest::input;
 use crate::server::rest::shapes::{Cursor, NewZone, Page, Zone};
 use crate::model::Role;
-use crate::server::{dnsbl_zones, AppState};
+use crate::server::{check::dnsbl::zones, AppState};
 
 /// Zones per page.
 pub const PAGE_SIZE: usize = 100;
@@ -40,7 +40,7 @@ pub async fn list(
         })?,
         None => 0,
     };
-    let mut zones: Vec<_> = dnsbl_zones::with_blocking(&state.db)
+    let mut zones: Vec<_> = zones::with_blocking(&state.db)
         .await?
         .into_iter()
         .filter(|(z, _)| z.id > after)
@@ -73,10 +73,10 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Zone>), ApiError> {
     let caller = bearer.require(Role::Admin)?;
     let NewZone { zone } = input::json(body)?;
-    let added = dnsbl_zones::add(&caller, &zone, true)
+    let added = zones::add(&caller, &zone, true)
         .await
         .map_err(input::blame("zone"))?;
-    let (row, n) = dnsbl_zones::with_blocking(&caller.state.db)
+    let (row, n) = zones::with_blocking(&caller.state.db)
         .await?
         .into_iter()
         .find(|(z, _)| z.id == added.id)
@@ -101,6 +101,6 @@ pub async fn create(
 pub async fn delete(bearer: Bearer, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let caller = bearer.require(Role::Admin)?;
     let id = input::id(&id, "id")?;
-    dnsbl_zones::delete(&caller, id).await?;
+    zones::delete(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

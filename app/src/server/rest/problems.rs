@@ -10,7 +10,7 @@ use crate::server::rest::input;
 use crate::server::rest::shapes::{Address, Page, Problem, ProblemQuery};
 use crate::components::query::parse_status;
 use crate::model::Role;
-use crate::server::{problems, AppState};
+use crate::server::{check::problems, AppState};
 
 /// List problem addresses, in address order (100 a page).
 ///

@@ -12,7 +12,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use socket2::Type;
 use surge_ping::{Client, Config, IcmpPacket, PingIdentifier, PingSequence, SurgeError, ICMP};
 
-use crate::server::check::Availability;
+use crate::server::check::probe::Availability;
 
 const PAYLOAD: [u8; 16] = *b"ipvet-availcheck";
 

@@ -77,7 +77,7 @@ pub async fn list(state: &AppState, before: Option<i64>) -> Result<CheckRunList,
     Ok(CheckRunList {
         runs: rows.into_iter().map(run_view).collect(),
         older_than,
-        next_run_at: Some(show(job::next_due(state).await)),
+        next_run_at: Some(show(schedule::next_due(state).await)),
     })
 }
 

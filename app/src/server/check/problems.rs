@@ -15,7 +15,7 @@ use crate::server::check::verdict::{apply_all, Applied};
 use crate::server::entities::{address, network};
 use crate::server::inventory::lifecycle::{Finding, CHECKED};
 use crate::server::time_fmt::show;
-use crate::server::{admin::audit, check_runs, inventory::ip};
+use crate::server::{admin::audit, check::runs, inventory::ip};
 use crate::error::AppError;
 use crate::model::{AddressStatus, ProblemPage, ProblemView, RecheckOutcome};
 
@@ -107,7 +107,7 @@ pub async fn page(
     let q = address::Entity::find().filter(condition);
     let (rows, next_after, prev_before) = page_by_key(db, q, after, before, last).await?;
     let cidrs = network_cidrs(db, rows.iter().map(|r| r.network_id)).await?;
-    let last_run = check_runs::latest(db).await?;
+    let last_run = runs::latest(db).await?;
     Ok(ProblemPage {
         rows: rows.into_iter().map(|row| view(row, &cidrs)).collect(),
         next_after,

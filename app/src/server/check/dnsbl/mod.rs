@@ -3,13 +3,16 @@
 //! after its self-test passes in the same cycle (RFC 5782 §5), and an answer that is an
 //! error (a timeout, SERVFAIL, REFUSED, Spamhaus' 127.255.255.0/24 codes) never decides.
 
+pub mod resolver;
+pub mod zones;
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use time::OffsetDateTime;
 
-use crate::server::check::resolver::{Answer, Client};
+use crate::server::check::dnsbl::resolver::{Answer, Client};
 use crate::error::AppError;
 use crate::server::entities::dnsbl_zone;
 use crate::server::inventory::lifecycle::Finding;

@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
-use crate::server::check::Availability;
+use crate::server::check::probe::Availability;
 
 /// Bytes of stdout and of stderr kept; the rest is read and dropped.
 const OUTPUT_CAP: usize = 4096;

@@ -1,0 +1,6 @@
+//! The check engine's background jobs: [`schedule`] starts a cycle every `CheckPeriod` on
+//! the instance holding the scheduler lease, and [`help`] joins the cycles other instances
+//! run.
+
+pub mod help;
+pub mod schedule;
