@@ -19,6 +19,7 @@ pub mod problem_days;
 pub mod problems;
 pub mod runs;
 pub mod verdict;
+pub mod vet;
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,8 +28,8 @@ use std::time::{Duration, Instant};
 
 use sea_orm::ConnectionTrait;
 
-use crate::server::config::Config;
 use crate::error::AppError;
+use crate::server::config::Config;
 use crate::server::entities::address;
 use crate::server::inventory::lifecycle::Finding;
 use probe::{Availability, Prober};
@@ -36,7 +37,7 @@ use probe::{Availability, Prober};
 /// Both checks of one address, against the zones that passed their self-test.
 pub struct Checker {
     pub prober: Prober,
-    pub dnsbl: resolver::Client,
+    pub dnsbl: dnsbl::resolver::Client,
     pub disable_ipv6: bool,
 }
 
@@ -44,7 +45,7 @@ impl Checker {
     pub fn from_config(config: &Config) -> Checker {
         Checker {
             prober: Prober::from_config(config),
-            dnsbl: resolver::Client::from_config(config),
+            dnsbl: dnsbl::resolver::Client::from_config(config),
             disable_ipv6: config.disable_ipv6_checking,
         }
     }
@@ -179,6 +180,3 @@ impl Engine {
         *self.zones.lock().await = None;
     }
 }
-
-/// Checks `addr` right before it is allocated; see [`verdict::vet`].
-pub use verdict::vet;

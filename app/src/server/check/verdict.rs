@@ -4,7 +4,6 @@
 //! A cycle's verdict also needs the address to still carry its worker's claim.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -12,13 +11,13 @@ use sea_orm::{
 };
 use time::OffsetDateTime;
 
-use crate::server::check::claim::{self, Worker};
-use crate::server::check::Engine;
 use crate::error::AppError;
 use crate::model::AddressStatus;
+use crate::server::check::claim::{self, Worker};
+use crate::server::entities::address_rows::clear_problem;
 use crate::server::entities::{address, address_event};
 use crate::server::inventory::lifecycle::{verdict, Finding};
-use crate::server::{db, inventory::ip, inventory::networks, AppState};
+use crate::server::{db, inventory::networks, AppState};
 
 /// The name history shows for the check engine.
 pub const CHECKER: &str = "checker";
@@ -217,26 +216,11 @@ fn set_for(
             )
         }
         Finding::Clear(note) => {
-            update = update
-                .col_expr(address::Column::Status, Expr::value(to))
-                .col_expr(address::Column::StatusChangedAt, Expr::value(now))
-                .col_expr(
-                    address::Column::Problem,
-                    Expr::value(Option::<String>::None),
-                )
-                .col_expr(
-                    address::Column::ProblemSince,
-                    Expr::value(Option::<OffsetDateTime>::None),
-                )
-                .col_expr(address::Column::FailedChecks, Expr::value(0i64))
-                .col_expr(
-                    address::Column::ProblemZone,
-                    Expr::value(Option::<String>::None),
-                )
-                .col_expr(
-                    address::Column::LastCheckError,
-                    Expr::value(Option::<String>::None),
-                );
+            update = clear_problem(
+                update
+                    .col_expr(address::Column::Status, Expr::value(to))
+                    .col_expr(address::Column::StatusChangedAt, Expr::value(now)),
+            );
             let reason = if note.is_empty() {
                 "passed both checks".to_string()
             } else {
@@ -278,46 +262,4 @@ fn set_for(
             (update, reason, Some(found.clone()))
         }
     }
-}
-
-/// How a candidate fared in the check right before allocation.
-#[derive(Debug)]
-pub enum Vetted {
-    Passed,
-    /// It failed and now has a problem status; the text is the evidence.
-    Failed(String),
-    /// The check could not tell; the address stays free but is not handed out.
-    Inconclusive(String),
-}
-
-/// Checks the free address `n` of the network `network_id` right before it is allocated.
-/// A failure gives the address its problem status at once, so the next candidate is
-/// another address.
-pub async fn vet(
-    state: &AppState,
-    engine: &Engine,
-    network_id: i64,
-    n: u128,
-) -> Result<Vetted, AppError> {
-    let addr: IpAddr = ip::from_u128(n);
-    let zones = engine.recent_zones(&state.db).await?;
-    let finding = engine.checker().check(addr, &zones).await;
-    let evidence = match &finding {
-        Finding::Clear(_) => return Ok(Vetted::Passed),
-        Finding::Inconclusive(e) => return Ok(Vetted::Inconclusive(e.clone())),
-        Finding::InUse(e) | Finding::Listed { evidence: e, .. } => e.clone(),
-    };
-    let row = address::Entity::find()
-        .filter(address::Column::Ip.eq(n.to_be_bytes().to_vec()))
-        .one(&state.db)
-        .await?;
-    let row = match row {
-        Some(row) => row,
-        // A sparse network keeps no row for a free address: record the problem on one.
-        None => crate::server::inventory::addresses::insert_free_row(state, network_id, n).await?,
-    };
-    if row.status == AddressStatus::Free {
-        apply(state, &row, &finding).await?;
-    }
-    Ok(Vetted::Failed(evidence))
 }

@@ -1,8 +1,9 @@
-//! SeaORM entities, kept as a generator would write them; behaviour lives in the domain
-//! modules beside them.
+//! SeaORM entities, kept as a generator would write them; behaviour that belongs to one
+//! entity lives in a file beside it (`address_rows`), the rest in the domain modules.
 
 pub mod address;
 pub mod address_event;
+pub mod address_rows;
 pub mod api_token;
 pub mod audit_log;
 pub mod check_run;

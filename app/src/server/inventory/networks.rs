@@ -3,17 +3,17 @@
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
 };
 use time::OffsetDateTime;
 
+use crate::error::AppError;
+use crate::model::{AddressStatus, NetworkView};
 use crate::server::admin::audit;
 use crate::server::auth::guard::Caller;
 use crate::server::entities::{address, network, network_count};
 use crate::server::inventory::ip::{self, Cidr};
-use crate::error::AppError;
-use crate::model::{AddressStatus, NetworkView};
 
 /// Networks with at most this many allocatable addresses get a row for each, so the lowest
 /// free address is one index seek. Larger ones (an IPv6 /64) stay sparse.
@@ -272,6 +272,29 @@ pub(crate) fn free_row(network_id: i64, n: u128, now: OffsetDateTime) -> address
         status_changed_at: Set(now),
         ..Default::default()
     }
+}
+
+/// The row of address `n` of a network, made (free) when a sparse network has none yet, so
+/// a check's verdict has a row to land on.
+pub async fn insert_free_row(
+    db: &DatabaseConnection,
+    network_id: i64,
+    n: u128,
+) -> Result<address::Model, AppError> {
+    let txn = crate::server::db::begin_write(db).await?;
+    lock(&txn, network_id).await?;
+    if let Some(row) = address::Entity::find_by_ip(ip::from_u128(n))
+        .one(&txn)
+        .await?
+    {
+        txn.commit().await?;
+        return Ok(row);
+    }
+    let row = free_row(network_id, n, OffsetDateTime::now_utc())
+        .insert(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(row)
 }
 
 async fn materialize_free(

@@ -6,22 +6,21 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::Json;
 use http::{HeaderMap, HeaderValue, StatusCode};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use crate::error::AppError;
+use crate::model::Role;
+use crate::server::auth::guard::Caller;
+use crate::server::inventory::addresses::{self, History, Holder};
+use crate::server::inventory::idempotency::{self, Begun};
+use crate::server::inventory::ip;
+use crate::server::inventory::lifecycle::Action;
 use crate::server::rest::auth::Bearer;
 use crate::server::rest::error::{ApiError, ErrorBody};
 use crate::server::rest::input;
 use crate::server::rest::shapes::{
     Address, AddressDetail, CheckEntry, ForceFree, NewAllocation, Release, Reserve,
 };
-use crate::model::Role;
-use crate::server::inventory::addresses::{self, Holder};
-use crate::server::auth::guard::Caller;
-use crate::server::check::verdict::CHECKER;
-use crate::server::entities::{address, address_event};
-use crate::server::inventory::idempotency::{self, Begun};
-use crate::server::inventory::lifecycle::Action;
-use crate::server::{inventory::ip, inventory::networks, AppState};
+use crate::server::AppState;
 
 /// The header a retried allocation carries.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -116,21 +115,18 @@ async fn replay(
     caller: &Caller,
     address: &str,
 ) -> Result<(StatusCode, HeaderMap, Json<Address>), ApiError> {
-    let addr =
-        ip::parse_address(address).map_err(|_| ApiError::from(crate::error::AppError::Internal))?;
-    let row = address::Entity::find()
-        .filter(address::Column::Ip.eq(ip::to_bytes(addr)))
-        .one(&caller.state.db)
-        .await?;
-    let shape = match row {
-        Some(row) => Address::from(&row),
-        // Its network was deleted since; say so rather than invent the address.
-        None => {
-            return Err(ApiError::not_found(format!(
-                "This key allocated {address}, which no longer exists."
-            )))
-        }
+    let addr = ip::parse_address(address).map_err(|_| ApiError::from(AppError::Internal))?;
+    let row = match addresses::record(&caller.state.db, addr, History::Nothing).await {
+        Ok(record) => record.row,
+        Err(AppError::NotFound(_)) => None,
+        Err(e) => return Err(e.into()),
     };
+    // Its network was deleted since; say so rather than invent the address.
+    let shape = row.map(|row| Address::from(&row)).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "This key allocated {address}, which no longer exists."
+        ))
+    })?;
     let mut headers = HeaderMap::new();
     headers.insert(REPLAYED, HeaderValue::from_static("true"));
     Ok((StatusCode::CREATED, headers, Json(shape)))
@@ -255,35 +251,21 @@ pub async fn get(
 ) -> Result<Json<AddressDetail>, ApiError> {
     bearer.require(Role::Viewer)?;
     let addr = input::address(&raw_ip)?;
-    let row = address::Entity::find()
-        .filter(address::Column::Ip.eq(ip::to_bytes(addr)))
-        .one(&state.db)
-        .await?;
-    let Some(row) = row else {
-        let net = networks::containing(&state.db, addr)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("{addr} is in no network.")))?;
+    let record = addresses::record(&state.db, addr, History::LastChecks(LAST_CHECKS)).await?;
+    let Some(row) = record.row else {
         return Ok(Json(AddressDetail {
-            address: Address::unrecorded(addr, net.id),
+            address: Address::unrecorded(addr, record.network.id),
             failed_checks: 0,
             problem_zone: None,
             last_check_error: None,
             last_checks: Vec::new(),
         }));
     };
-    let checks = address_event::Entity::find()
-        .filter(address_event::Column::AddressId.eq(row.id))
-        .filter(address_event::Column::ActorName.eq(CHECKER))
-        .filter(address_event::Column::ActorId.is_null())
-        .order_by_desc(address_event::Column::Id)
-        .limit(LAST_CHECKS)
-        .all(&state.db)
-        .await?;
     Ok(Json(AddressDetail {
         address: Address::from(&row),
         failed_checks: row.failed_checks,
         problem_zone: row.problem_zone,
         last_check_error: row.last_check_error,
-        last_checks: checks.into_iter().map(CheckEntry::from).collect(),
+        last_checks: record.events.into_iter().map(CheckEntry::from).collect(),
     }))
 }

@@ -1,0 +1,217 @@
+//! Allocation: the lowest free address of a network, or a requested one, checked right
+//! before it is handed out unless `DisableIpAllocationChecking` is set.
+
+use std::net::IpAddr;
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::{apply, apply_or_race, parse, Holder};
+use crate::error::AppError;
+use crate::model::AddressStatus;
+use crate::server::auth::guard::Caller;
+use crate::server::check::vet::{vet, Vetted};
+use crate::server::db;
+use crate::server::entities::{address, network};
+use crate::server::inventory::idempotency::{self, Claim};
+use crate::server::inventory::ip::{self, Cidr};
+use crate::server::inventory::lifecycle::Action;
+use crate::server::inventory::networks;
+
+/// Rows read per step when looking for a gap in a sparse network.
+const GAP_SCAN_BATCH: u64 = 500;
+
+/// The lowest allocatable free address of a network, without walking the network: one
+/// index seek when every address has a row; in a sparse network, a walk over the rows
+/// from the start that stops at the first gap or free row.
+pub async fn next_free(
+    txn: &impl ConnectionTrait,
+    net: &network::Model,
+    cidr: &Cidr,
+    from: u128,
+) -> Result<Option<u128>, AppError> {
+    let (first, last) = cidr.allocatable();
+    let first = first.max(from);
+    if first > last {
+        return Ok(None);
+    }
+    if net.materialized {
+        let row = address::Entity::find()
+            .filter(address::Column::NetworkId.eq(net.id))
+            .filter(address::Column::Status.eq(AddressStatus::Free))
+            .filter(address::Column::Ip.gte(first.to_be_bytes().to_vec()))
+            .order_by_asc(address::Column::Ip)
+            .one(txn)
+            .await?;
+        return Ok(row.and_then(|r| ip::from_bytes(&r.ip)).map(ip::to_u128));
+    }
+    let mut candidate = first;
+    loop {
+        let rows = address::Entity::find()
+            .filter(address::Column::NetworkId.eq(net.id))
+            .filter(address::Column::Ip.gte(candidate.to_be_bytes().to_vec()))
+            .order_by_asc(address::Column::Ip)
+            .limit(GAP_SCAN_BATCH)
+            .all(txn)
+            .await?;
+        let fetched = rows.len() as u64;
+        for row in rows {
+            let n = ip::from_bytes(&row.ip)
+                .map(ip::to_u128)
+                .unwrap_or(candidate);
+            if n > candidate {
+                // Nothing is recorded for `candidate`: it is free.
+                return Ok((candidate <= last).then_some(candidate));
+            }
+            if row.status == AddressStatus::Free {
+                return Ok((n <= last).then_some(n));
+            }
+            if candidate == last {
+                return Ok(None);
+            }
+            candidate += 1;
+        }
+        if fetched < GAP_SCAN_BATCH {
+            return Ok((candidate <= last).then_some(candidate));
+        }
+    }
+}
+
+/// Candidates that may fail the check before allocation before the allocation gives up.
+pub const ALLOCATION_CANDIDATES: usize = 8;
+/// Candidates that may be taken by concurrent allocations meanwhile.
+const LOST_RACES: usize = 200;
+
+/// Allocates `address`, or the lowest free address of the network when none is given.
+/// Unless `DisableIpAllocationChecking` is set, the candidate is checked first; one that
+/// fails gets its problem status and the next is tried, up to [`ALLOCATION_CANDIDATES`].
+/// Under an idempotency `claim`, the address is recorded against the key in the same
+/// transaction that takes it.
+pub async fn allocate(
+    actor: &Caller,
+    network_id: i64,
+    address: Option<&str>,
+    holder: Holder,
+    claim: Option<&Claim>,
+) -> Result<address::Model, AppError> {
+    let holder = holder.validated()?;
+    let requested = address
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(parse)
+        .transpose()?;
+    let state = &actor.state;
+    let net = networks::find(&state.db, network_id).await?;
+    let cidr = networks::cidr_of(&net)?;
+    let requested = match requested {
+        Some(ip) => Some(requested_in(&cidr, ip)?),
+        None => None,
+    };
+    if state.config().disable_ip_allocation_checking {
+        // No check to wait for: pick and take the address under one lock.
+        let txn = db::begin_write(&state.db).await?;
+        let net = networks::lock(&txn, network_id).await?;
+        let n = match requested {
+            Some(n) => n,
+            None => next_free(&txn, &net, &cidr, 0)
+                .await?
+                .ok_or_else(|| no_free(&cidr, &[]))?,
+        };
+        let done = apply(&txn, actor, &net, n, Action::Allocate, "", holder).await?;
+        if let Some(claim) = claim {
+            idempotency::finish(&txn, claim, &ip::show(&done.ip)).await?;
+        }
+        txn.commit().await?;
+        return Ok(done);
+    }
+    // The check takes seconds, so no lock is held during it; the allocation that follows
+    // is a conditional update that fails if someone took the address meanwhile.
+    let mut from = 0u128;
+    let mut failed: Vec<String> = Vec::new();
+    let mut races = 0;
+    while failed.len() < ALLOCATION_CANDIDATES {
+        let n = match requested {
+            Some(n) => n,
+            None => next_free(&state.db, &net, &cidr, from)
+                .await?
+                .ok_or_else(|| no_free(&cidr, &failed))?,
+        };
+        let shown = ip::from_u128(n);
+        match vet(state, &state.checks, network_id, n).await? {
+            Vetted::Passed => {}
+            Vetted::Failed(why) | Vetted::Inconclusive(why) => {
+                if requested.is_some() {
+                    return Err(AppError::CheckFailed(format!(
+                        "{shown} did not pass the check before allocation: {why}"
+                    )));
+                }
+                failed.push(format!("{shown}: {why}"));
+                from = n + 1;
+                continue;
+            }
+        }
+        let txn = db::begin_write(&state.db).await?;
+        let locked = networks::lock(&txn, network_id).await?;
+        let taken = apply_or_race(
+            &txn,
+            actor,
+            &locked,
+            n,
+            Action::Allocate,
+            "",
+            holder.clone(),
+        )
+        .await?;
+        match taken {
+            Ok(done) => {
+                if let Some(claim) = claim {
+                    idempotency::finish(&txn, claim, &ip::show(&done.ip)).await?;
+                }
+                txn.commit().await?;
+                return Ok(done);
+            }
+            // Another allocation took the candidate while it was checked: the next one.
+            Err(_) if requested.is_none() && races < LOST_RACES => {
+                races += 1;
+                from = n + 1;
+            }
+            Err(not) => return Err(not.into_error(n)),
+        }
+    }
+    Err(AppError::CheckFailed(format!(
+        "No address of {cidr} passed the check before allocation after {ALLOCATION_CANDIDATES} tries: {}",
+        failed.join("; ")
+    )))
+}
+
+fn no_free(cidr: &Cidr, failed: &[String]) -> AppError {
+    if failed.is_empty() {
+        AppError::NetworkFull(format!("The network {cidr} has no free address."))
+    } else {
+        AppError::CheckFailed(format!(
+            "The network {cidr} has no free address that passed the check before allocation ({}).",
+            failed.join("; ")
+        ))
+    }
+}
+
+/// A requested address, if the network may hand it out.
+fn requested_in(cidr: &Cidr, ip: IpAddr) -> Result<u128, AppError> {
+    if !cidr.contains(ip) {
+        return Err(AppError::BadRequest(format!(
+            "{ip} is not in the network {cidr}."
+        )));
+    }
+    let n = ip::to_u128(ip);
+    let (first, last) = cidr.allocatable();
+    if n < first || n > last {
+        let which = if n < first {
+            "own address"
+        } else {
+            "broadcast address"
+        };
+        return Err(AppError::BadRequest(format!(
+            "{ip} is the network's {which} and is never allocated."
+        )));
+    }
+    Ok(n)
+}

@@ -1,0 +1,285 @@
+//! Reading addresses: a network's addresses page by page (by key, never by OFFSET), the
+//! search box's meaning, and one address with its history.
+
+use std::net::IpAddr;
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
+
+use super::{parse, view};
+use crate::error::AppError;
+use crate::model::AddressStatus;
+use crate::server::check::verdict::CHECKER;
+use crate::server::entities::{address, address_event, network};
+use crate::server::inventory::ip;
+use crate::server::inventory::networks;
+use crate::server::time_fmt::show;
+
+/// Rows per page of an address list.
+pub const PAGE_SIZE: u64 = 100;
+
+/// What a search box holds: an address to start at, whole leading octets of an IPv4
+/// address (`198.18.3` is 198.18.3.0 to 198.18.3.255), or the start of a host name or owner.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Search {
+    From(u128),
+    Range(u128, u128),
+    Text(String),
+}
+
+impl Search {
+    pub fn parse(q: &str) -> Option<Search> {
+        let q = q.trim();
+        if q.is_empty() {
+            return None;
+        }
+        if let Ok(addr) = q.parse::<IpAddr>() {
+            return Some(Search::From(ip::to_u128(addr)));
+        }
+        let octets: Vec<&str> = q.trim_end_matches('.').split('.').collect();
+        let numeric = octets
+            .iter()
+            .all(|o| !o.is_empty() && o.len() <= 3 && o.bytes().all(|b| b.is_ascii_digit()));
+        if numeric && octets.len() < 4 {
+            let values: Option<Vec<u8>> = octets.iter().map(|o| o.parse::<u8>().ok()).collect();
+            if let Some(values) = values {
+                let mut lo = [0u8; 4];
+                let mut hi = [255u8; 4];
+                for (i, v) in values.iter().enumerate() {
+                    lo[i] = *v;
+                    hi[i] = *v;
+                }
+                let as_n = |o: [u8; 4]| ip::to_u128(IpAddr::from(o));
+                return Some(Search::Range(as_n(lo), as_n(hi)));
+            }
+        }
+        Some(Search::Text(q.to_lowercase()))
+    }
+
+    /// The search as a condition on addresses: a range of `ip`, or text that starts one
+    /// of `text_columns` (case-insensitive).
+    pub fn condition(self, text_columns: &[address::Column]) -> sea_orm::Condition {
+        use sea_orm::sea_query::{Func, LikeExpr, SimpleExpr};
+        use sea_orm::Condition;
+        match self {
+            Search::From(n) => {
+                Condition::all().add(address::Column::Ip.gte(n.to_be_bytes().to_vec()))
+            }
+            Search::Range(lo, hi) => Condition::all()
+                .add(address::Column::Ip.gte(lo.to_be_bytes().to_vec()))
+                .add(address::Column::Ip.lte(hi.to_be_bytes().to_vec())),
+            Search::Text(text) => {
+                let escaped = text
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                let pattern = LikeExpr::new(format!("{escaped}%")).escape('\\');
+                text_columns.iter().fold(Condition::any(), |any, c| {
+                    let lower: SimpleExpr = Func::lower(Expr::col(*c)).into();
+                    any.add(Expr::expr(lower).like(pattern.clone()))
+                })
+            }
+        }
+    }
+}
+
+/// A page of a network's addresses in numeric order: after `after`, before `before`, the
+/// last page when `last`, else the first; optionally of one status only, or matching a
+/// search. Every variant is a range scan of the (network, ip) or (network, status, ip)
+/// index.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    network_id: i64,
+    status: Option<AddressStatus>,
+    search: Option<&str>,
+    after: Option<&str>,
+    before: Option<&str>,
+    last: bool,
+) -> Result<crate::model::AddressPage, AppError> {
+    networks::find(db, network_id).await?;
+    let mut q = address::Entity::find().filter(address::Column::NetworkId.eq(network_id));
+    if let Some(s) = status {
+        q = q.filter(address::Column::Status.eq(s));
+    }
+    if let Some(search) = search.and_then(Search::parse) {
+        q = q.filter(search.condition(&[address::Column::Hostname, address::Column::Owner]));
+    }
+    let (rows, next_after, prev_before) = page_by_key(db, q, after, before, last).await?;
+    Ok(crate::model::AddressPage {
+        rows: rows.into_iter().map(view).collect(),
+        next_after,
+        prev_before,
+    })
+}
+
+/// One page of the addresses `q` selects, in numeric order and by key: after `after`,
+/// before `before`, the last page when `last`, else the first. Returns the rows and the
+/// keys of the next and the previous page, where there is one.
+pub(crate) async fn page_by_key(
+    db: &impl ConnectionTrait,
+    mut q: Select<address::Entity>,
+    after: Option<&str>,
+    before: Option<&str>,
+    last: bool,
+) -> Result<(Vec<address::Model>, Option<String>, Option<String>), AppError> {
+    let after = after.map(str::trim).filter(|a| !a.is_empty());
+    let before = before.map(str::trim).filter(|b| !b.is_empty());
+    let backwards = before.is_some() || last;
+    if let Some(a) = after {
+        q = q.filter(address::Column::Ip.gt(ip::to_bytes(parse(a)?)));
+    } else if let Some(b) = before {
+        q = q.filter(address::Column::Ip.lt(ip::to_bytes(parse(b)?)));
+    }
+    q = if backwards {
+        q.order_by_desc(address::Column::Ip)
+    } else {
+        q.order_by_asc(address::Column::Ip)
+    };
+    let mut rows = q.limit(PAGE_SIZE + 1).all(db).await?;
+    let more = rows.len() as u64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    if backwards {
+        rows.reverse();
+    }
+    let shown = |row: Option<&address::Model>| {
+        row.and_then(|r| ip::from_bytes(&r.ip))
+            .map(|a| a.to_string())
+    };
+    let (has_prev, has_next) = if backwards {
+        (more, before.is_some())
+    } else {
+        (after.is_some(), more)
+    };
+    let next_after = if has_next { shown(rows.last()) } else { None };
+    let prev_before = if has_prev { shown(rows.first()) } else { None };
+    Ok((rows, next_after, prev_before))
+}
+
+/// How much of an address's history [`record`] reads.
+#[derive(Clone, Copy, Debug)]
+pub enum History {
+    /// Every event, for the address page.
+    Everything,
+    /// The check engine's last verdicts, at most this many, for the API.
+    LastChecks(u64),
+    /// None: the row is all the caller needs.
+    Nothing,
+}
+
+/// An address as stored: the network it lies in, its row (none for a free address of a
+/// sparse network), and its history newest first.
+pub struct Record {
+    pub network: network::Model,
+    pub row: Option<address::Model>,
+    pub events: Vec<address_event::Model>,
+}
+
+/// The stored record of `ip`; not found when no network holds it.
+pub async fn record(
+    db: &impl ConnectionTrait,
+    ip: IpAddr,
+    history: History,
+) -> Result<Record, AppError> {
+    let row = address::Entity::find_by_ip(ip).one(db).await?;
+    let network = match &row {
+        Some(row) => networks::find(db, row.network_id).await?,
+        None => networks::containing(db, ip)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("{ip} is in no network.")))?,
+    };
+    let events = match &row {
+        None => Vec::new(),
+        Some(row) => {
+            let q = address_event::Entity::find()
+                .filter(address_event::Column::AddressId.eq(row.id))
+                .order_by_desc(address_event::Column::Id);
+            match history {
+                History::Everything => q.all(db).await?,
+                History::LastChecks(n) => {
+                    q.filter(address_event::Column::ActorName.eq(CHECKER))
+                        .filter(address_event::Column::ActorId.is_null())
+                        .limit(n)
+                        .all(db)
+                        .await?
+                }
+                History::Nothing => Vec::new(),
+            }
+        }
+    };
+    Ok(Record {
+        network,
+        row,
+        events,
+    })
+}
+
+/// An address with its history, newest first.
+pub async fn detail(
+    db: &impl ConnectionTrait,
+    address: &str,
+) -> Result<crate::model::AddressDetail, AppError> {
+    let ip = parse(address)?;
+    let no_record = || {
+        AppError::NotFound(format!(
+            "{ip} has no record; if it lies in a network, it is free."
+        ))
+    };
+    let record = match record(db, ip, History::Everything).await {
+        Err(AppError::NotFound(_)) => return Err(no_record()),
+        other => other?,
+    };
+    let row = record.row.ok_or_else(no_record)?;
+    Ok(crate::model::AddressDetail {
+        address: view(row),
+        network_cidr: record.network.cidr,
+        history: record
+            .events
+            .into_iter()
+            .map(|e| crate::model::AddressEventView {
+                at: show(e.at),
+                actor: e.actor_name,
+                from: e.from_status,
+                to: e.to_status,
+                reason: e.reason,
+                evidence: e.evidence,
+            })
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> u128 {
+        ip::to_u128(s.parse().unwrap())
+    }
+
+    #[test]
+    fn searches_read_as_people_mean_them() {
+        assert_eq!(
+            Search::parse("198.18.3.7"),
+            Some(Search::From(n("198.18.3.7")))
+        );
+        assert_eq!(
+            Search::parse("2001:2::1"),
+            Some(Search::From(n("2001:2::1")))
+        );
+        assert_eq!(
+            Search::parse("198.18.3"),
+            Some(Search::Range(n("198.18.3.0"), n("198.18.3.255")))
+        );
+        assert_eq!(
+            Search::parse("198.18."),
+            Some(Search::Range(n("198.18.0.0"), n("198.18.255.255")))
+        );
+        assert_eq!(Search::parse(" Web1 "), Some(Search::Text("web1".into())));
+        assert_eq!(
+            Search::parse("198.300"),
+            Some(Search::Text("198.300".into()))
+        );
+        assert_eq!(Search::parse("  "), None);
+    }
+}
