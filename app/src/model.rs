@@ -148,22 +148,100 @@ pub struct ChecksSummary {
     pub unhealthy_zones: Vec<(String, String)>,
 }
 
-/// One check cycle (a `check_runs` row) as pages and the API show it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CheckRunView {
-    pub id: i64,
-    /// "schedule", "manual", "command" or "api".
-    pub trigger: String,
-    pub started_at: String,
-    /// Absent while the cycle runs.
-    pub finished_at: Option<String>,
+/// Why a check cycle started; shown in the list of runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(feature = "ssr", sea_orm(rs_type = "String", db_type = "Text"))]
+pub enum Trigger {
+    /// The periodic job, every `CheckPeriod`.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "schedule"))]
+    Schedule,
+    /// "Run check now" on a page.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "manual"))]
+    Manual,
+    /// `ipvet check`, from cron say.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "command"))]
+    Command,
+    /// `POST /api/v1/checks`.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "api"))]
+    Api,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Schedule => "schedule",
+            Trigger::Manual => "manual",
+            Trigger::Command => "command",
+            Trigger::Api => "api",
+        }
+    }
+}
+
+impl std::fmt::Display for Trigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A DNSBL zone's health, from its last self-test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(feature = "ssr", sea_orm(rs_type = "String", db_type = "Text"))]
+pub enum ZoneHealth {
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "never_tested"))]
+    NeverTested,
+    /// It passed its IPv4 self-test: its answers are used.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "healthy"))]
+    Healthy,
+    /// It failed its self-test: its answers are not used until it passes again.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "failing"))]
+    Failing,
+}
+
+impl ZoneHealth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ZoneHealth::NeverTested => "never_tested",
+            ZoneHealth::Healthy => "healthy",
+            ZoneHealth::Failing => "failing",
+        }
+    }
+}
+
+impl std::fmt::Display for ZoneHealth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a check cycle has done so far: the sum of what every worker wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunCounts {
+    /// Addresses the cycle set out to check (more join as they are released).
     pub total: i64,
+    /// Addresses checked so far.
     pub done: i64,
     pub freed: i64,
     pub still_used: i64,
     pub blocked: i64,
+    /// Checks that could not tell.
     pub unknown: i64,
+    /// Enabled DNSBL zones that failed their self-test this cycle.
     pub zones_unhealthy: i32,
+}
+
+/// One check cycle (a `check_runs` row) as pages and the API show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckRunView {
+    pub id: i64,
+    pub trigger: Trigger,
+    pub started_at: String,
+    /// Absent while the cycle runs.
+    pub finished_at: Option<String>,
+    pub counts: RunCounts,
     pub error: Option<String>,
     /// Seconds from start to end, or so far while it runs.
     pub seconds: i64,
@@ -344,8 +422,7 @@ pub struct ZoneView {
     pub id: i64,
     pub zone: String,
     pub enabled: bool,
-    /// "never_tested", "healthy" or "failing".
-    pub health: String,
+    pub health: ZoneHealth,
     /// Why the last self-test failed.
     pub last_error: Option<String>,
     pub last_tested_at: Option<String>,

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Context};
 use app::model::Role;
 use app::server::config::Config;
-use app::server::{db, auth::tokens, admin::users};
+use app::server::{admin::users, auth::tokens, db};
 use clap::{Parser, Subcommand};
 use server::startup::Application;
 
@@ -122,7 +122,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 async fn check_command(config: Config) -> anyhow::Result<()> {
     use std::io::Write;
 
-    use app::server::check::cycle::{self, Trigger};
+    use app::model::Trigger;
+    use app::server::check::cycle;
     let state = server::startup::prepare(config).await?;
     let engine = state.checks.clone();
     if let Some(problem) = engine.checker().prober.problem() {
@@ -155,12 +156,13 @@ async fn check_command(config: Config) -> anyhow::Result<()> {
     if terminal {
         eprintln!();
     }
-    let counts = counts.map_err(|e| anyhow!("check cycle {run_id} failed: {e}"))?;
+    let ended = counts.map_err(|e| anyhow!("check cycle {run_id} failed: {e}"))?;
+    let counts = ended.counts;
     println!(
         "Check cycle {run_id}: {} addresses checked: {} freed, {} used in network, {} blocked by DNSBL, {} inconclusive.",
         counts.done, counts.freed, counts.still_used, counts.blocked, counts.unknown
     );
-    if let Some(who) = &counts.cancelled_by {
+    if let Some(who) = &ended.cancelled_by {
         return Err(anyhow!(
             "check cycle {run_id} was cancelled by {who} before it checked every address"
         ));

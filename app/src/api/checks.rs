@@ -8,7 +8,8 @@ use crate::error::AppError;
 #[server(endpoint = "checks/run_now")]
 pub async fn run_check_now() -> Result<i64, AppError> {
     use crate::model::Role;
-    use crate::server::check::cycle::{self, Trigger};
+    use crate::model::Trigger;
+    use crate::server::check::cycle;
     use crate::server::{auth::guard::require, respond};
     respond(async {
         let caller = require(Role::Operator).await?;

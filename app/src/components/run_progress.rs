@@ -15,26 +15,27 @@ const POLL_EVERY: Duration = Duration::from_secs(1);
 
 /// The sentence that sums a cycle up.
 pub fn summary(r: &CheckRunView) -> String {
+    let c = &r.counts;
     let counts = format!(
         "{} freed, {} used in network, {} blocked by DNSBL, {} inconclusive{}",
-        r.freed,
-        r.still_used,
-        r.blocked,
-        r.unknown,
-        if r.zones_unhealthy > 0 {
+        c.freed,
+        c.still_used,
+        c.blocked,
+        c.unknown,
+        if c.zones_unhealthy > 0 {
             format!(
                 "; {} DNSBL zone(s) failed their self-test",
-                r.zones_unhealthy
+                c.zones_unhealthy
             )
         } else {
             String::new()
         }
     );
-    let (id, trigger, done) = (r.id, &r.trigger, r.done);
+    let (id, trigger, done) = (r.id, r.trigger, c.done);
     match (&r.finished_at, &r.cancelled_by) {
         (None, _) => format!(
             "Cycle {id} ({trigger}) is running since {}: {done} of {} checked so far: {counts}.",
-            r.started_at, r.total
+            r.started_at, c.total
         ),
         (Some(end), Some(who)) => format!(
             "Cycle {id} ({trigger}) was cancelled by {who} and stopped {end}. {done} checked: {counts}; the addresses it did not reach wait for the next cycle."
@@ -109,7 +110,7 @@ pub fn RunProgress(run: CheckRunView) -> impl IntoView {
             {move || {
                 running()
                     .then(|| {
-                        let (done, total) = live.with(|r| (r.done, r.total.max(r.done)));
+                        let (done, total) = live.with(|r| (r.counts.done, r.counts.total.max(r.counts.done)));
                         view! {
                             <progress max=total.max(1) value=done aria-label="Cycle progress">
                                 {format!("{done} of {total}")}

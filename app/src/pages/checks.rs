@@ -43,13 +43,13 @@ pub fn CheckRunsPage() -> impl IntoView {
                 <td><a href=format!("/checks/{}", r.id)>{r.id}</a></td>
                 <td>{r.started_at.clone()}</td>
                 <td>{duration(r.seconds)}</td>
-                <td>{r.trigger.clone()}</td>
-                <td class="num">{r.done}</td>
-                <td class="num">{r.freed}</td>
-                <td class="num">{r.still_used}</td>
-                <td class="num">{r.blocked}</td>
-                <td class="num">{r.unknown}</td>
-                <td class="num">{r.zones_unhealthy}</td>
+                <td>{r.trigger.as_str()}</td>
+                <td class="num">{r.counts.done}</td>
+                <td class="num">{r.counts.freed}</td>
+                <td class="num">{r.counts.still_used}</td>
+                <td class="num">{r.counts.blocked}</td>
+                <td class="num">{r.counts.unknown}</td>
+                <td class="num">{r.counts.zones_unhealthy}</td>
                 <td class="state">{state}</td>
             </tr>
         }

@@ -12,7 +12,7 @@ use crate::components::outcome::outcome;
 use crate::components::query::urlencode;
 use crate::components::role::current_role;
 use crate::error::AppError;
-use crate::model::{Role, ZoneAnswer, ZoneView, SUGGESTED_ZONES};
+use crate::model::{Role, ZoneAnswer, ZoneHealth, ZoneView, SUGGESTED_ZONES};
 
 #[component]
 pub fn DnsblPage() -> impl IntoView {
@@ -40,14 +40,18 @@ pub fn DnsblPage() -> impl IntoView {
 
     let row = move |z: ZoneView| {
         let id = z.id.to_string();
-        let health = match z.health.as_str() {
-            "healthy" => view! { <span class="health healthy">"Healthy"</span> }.into_any(),
-            "failing" => view! {
+        let health = match z.health {
+            ZoneHealth::Healthy => {
+                view! { <span class="health healthy">"Healthy"</span> }.into_any()
+            }
+            ZoneHealth::Failing => view! {
                 <span class="health failing">"Failing"</span>
                 <div class="zone-error">{z.last_error.clone().unwrap_or_default()}</div>
             }
             .into_any(),
-            _ => view! { <span class="health never">"Never tested"</span> }.into_any(),
+            ZoneHealth::NeverTested => {
+                view! { <span class="health never">"Never tested"</span> }.into_any()
+            }
         };
         let (id1, id2, id3, id4) = (id.clone(), id.clone(), id.clone(), id.clone());
         let zone_name = z.zone.clone();

@@ -2,15 +2,14 @@
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::server::check::dnsbl::FAILING;
+use crate::error::AppError;
+use crate::model::{ChecksSummary, DashboardSummary, ZoneHealth};
 use crate::server::check::jobs::schedule;
 use crate::server::entities::dnsbl_zone;
 use crate::server::inventory::networks::{self, COUNTED};
 use crate::server::time_fmt::show;
 use crate::server::AppState;
-use crate::server::{check::runs, check::problem_days};
-use crate::error::AppError;
-use crate::model::{ChecksSummary, DashboardSummary};
+use crate::server::{check::problem_days, check::runs};
 
 /// How many of the fullest networks the dashboard lists.
 const NEAREST_FULL: usize = 5;
@@ -39,7 +38,7 @@ pub async fn summary(state: &AppState) -> Result<DashboardSummary, AppError> {
     let last_run = runs::latest(db).await?;
     let unhealthy_zones = dnsbl_zone::Entity::find()
         .filter(dnsbl_zone::Column::Enabled.eq(true))
-        .filter(dnsbl_zone::Column::Health.eq(FAILING))
+        .filter(dnsbl_zone::Column::Health.eq(ZoneHealth::Failing))
         .order_by_asc(dnsbl_zone::Column::Zone)
         .all(db)
         .await?

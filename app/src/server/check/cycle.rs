@@ -20,15 +20,15 @@ use sea_orm::{
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, watch};
 
+use crate::error::AppError;
+use crate::model::{AddressStatus, RunCounts, Trigger};
+use crate::server::auth::guard::Caller;
 use crate::server::check::claim::{self, Worker};
 use crate::server::check::verdict::{self, Applied};
 use crate::server::check::{dnsbl, SharedEngine};
-use crate::error::AppError;
-use crate::model::AddressStatus;
-use crate::server::auth::guard::Caller;
 use crate::server::entities::{address, check_run};
 use crate::server::inventory::lifecycle::{Finding, CHECKED};
-use crate::server::{admin::audit, db, lease, check::problem_days, AppState};
+use crate::server::{admin::audit, check::problem_days, db, lease, AppState};
 
 /// Verdicts written per transaction at most, and addresses claimed at once at most.
 const BATCH: usize = 500;
@@ -36,71 +36,30 @@ const BATCH: usize = 500;
 /// looks whether it was asked to stop.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
-/// Why a cycle started: shown in the list of runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Trigger {
-    Schedule,
-    Manual,
-    Command,
-    Api,
-}
-
-impl Trigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Schedule => "schedule",
-            Trigger::Manual => "manual",
-            Trigger::Command => "command",
-            Trigger::Api => "api",
-        }
-    }
-}
-
-/// Counts of one cycle, as its row holds them: the sum of what every worker wrote.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub total: i64,
-    pub done: i64,
-    pub freed: i64,
-    pub still_used: i64,
-    pub blocked: i64,
-    pub unknown: i64,
-    /// Enabled DNSBL zones that failed their self-test this cycle.
-    pub zones_unhealthy: i32,
-    /// Who stopped the cycle before it checked every address, if anyone did.
+/// How a cycle ended, for whoever ran it: what it counted, and who cancelled it, if anyone
+/// did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ended {
+    pub counts: RunCounts,
     pub cancelled_by: Option<String>,
 }
 
-impl Counts {
-    fn of_run(run: &check_run::Model) -> Counts {
-        Counts {
-            total: run.total,
-            done: run.done,
-            freed: run.freed,
-            still_used: run.still_used,
-            blocked: run.blocked,
-            unknown: run.unknown,
-            zones_unhealthy: run.zones_unhealthy,
-            cancelled_by: run.cancelled_by.clone(),
+/// What one batch of verdicts adds to a run's counts. A verdict another worker took over
+/// counts there.
+fn counts_of_batch(applied: &[Applied]) -> RunCounts {
+    let mut counts = RunCounts::default();
+    for a in applied {
+        match a {
+            Applied::TakenOver => continue,
+            Applied::Now(AddressStatus::Free) => counts.freed += 1,
+            Applied::Now(AddressStatus::UsedInNetwork) => counts.still_used += 1,
+            Applied::Now(AddressStatus::BlockedByDnsbl) => counts.blocked += 1,
+            Applied::Now(_) | Applied::Dropped => {}
+            Applied::Inconclusive => counts.unknown += 1,
         }
+        counts.done += 1;
     }
-
-    /// What one batch of verdicts adds. A verdict another worker took over counts there.
-    fn of_batch(applied: &[Applied]) -> Counts {
-        let mut counts = Counts::default();
-        for a in applied {
-            match a {
-                Applied::TakenOver => continue,
-                Applied::Now(AddressStatus::Free) => counts.freed += 1,
-                Applied::Now(AddressStatus::UsedInNetwork) => counts.still_used += 1,
-                Applied::Now(AddressStatus::BlockedByDnsbl) => counts.blocked += 1,
-                Applied::Now(_) | Applied::Dropped => {}
-                Applied::Inconclusive => counts.unknown += 1,
-            }
-            counts.done += 1;
-        }
-        counts
-    }
+    counts
 }
 
 /// A cycle that is about to run: its row exists, the engine's lock is held.
@@ -133,7 +92,7 @@ pub async fn start(
     }
     let now = OffsetDateTime::now_utc();
     let row = check_run::ActiveModel {
-        trigger: Set(trigger.as_str().to_string()),
+        trigger: Set(trigger),
         started_at: Set(now),
         heartbeat_at: Set(Some(now)),
         runner: Set(Some(lease::instance_id().to_string())),
@@ -267,8 +226,8 @@ pub async fn run(
     state: &AppState,
     engine: &SharedEngine,
     started: Started,
-    mut progress: impl FnMut(&Counts) + Send,
-) -> Result<Counts, AppError> {
+    mut progress: impl FnMut(&RunCounts) + Send,
+) -> Result<Ended, AppError> {
     let run_id = started.run_id;
     let result = own(state, engine, run_id, &mut progress).await;
     let error = result.as_ref().err().map(|e| e.to_string());
@@ -291,10 +250,13 @@ pub async fn run(
         .one(&state.db)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("There is no check cycle {run_id}.")))?;
-    let counts = Counts::of_run(&run);
+    let counts = RunCounts::from(&run);
     progress(&counts);
     drop(started.guard);
-    result.map(|()| counts)
+    result.map(|()| Ended {
+        counts,
+        cancelled_by: run.cancelled_by,
+    })
 }
 
 /// The owner's part: tests the zones, counts what there is to check, then works on the
@@ -303,7 +265,7 @@ async fn own(
     state: &AppState,
     engine: &SharedEngine,
     run_id: i64,
-    progress: &mut (impl FnMut(&Counts) + Send),
+    progress: &mut (impl FnMut(&RunCounts) + Send),
 ) -> Result<(), AppError> {
     let zones = engine.refresh_zones(&state.db).await?;
     let total = address::Entity::find()
@@ -380,7 +342,7 @@ pub async fn help(
     let zones = engine.recent_zones(&state.db).await?;
     let worker = claim::join(&state.db, run_id, dead_after(&state.config())).await?;
     let (stop, stopped) = watch::channel(None);
-    let mut quiet = |_: &Counts| {};
+    let mut quiet = |_: &RunCounts| {};
     let work = async {
         let mut claimed = 0;
         loop {
@@ -499,7 +461,7 @@ async fn write_batch(
 ) -> Result<(), AppError> {
     let txn = db::begin_write(&state.db).await?;
     let applied = verdict::write(&txn, batch, Some(worker)).await?;
-    let add = Counts::of_batch(&applied);
+    let add = counts_of_batch(&applied);
     let plus = |column: check_run::Column, n: i64| (column, Expr::col(column).add(n));
     let done_now = Expr::col(check_run::Column::Done).add(add.done);
     let mut update = check_run::Entity::update_many();
@@ -547,7 +509,7 @@ async fn beat(
     worker: &Worker,
     owner: bool,
     stop: watch::Sender<Option<Stop>>,
-    progress: &mut (dyn FnMut(&Counts) + Send),
+    progress: &mut (dyn FnMut(&RunCounts) + Send),
 ) {
     let ttl = dead_after(&state.config());
     let run_id = worker.run_id;
@@ -589,7 +551,7 @@ async fn beat(
                     tell(Stop::RunOver);
                 }
                 if owner {
-                    progress(&Counts::of_run(&run));
+                    progress(&RunCounts::from(&run));
                 }
             }
             Ok(None) => tell(Stop::RunOver),

@@ -4,12 +4,15 @@
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use time::OffsetDateTime;
 
-use crate::server::check::{claim, cycle, job};
+use crate::error::AppError;
+use crate::model::{
+    CheckRunDetail, CheckRunList, CheckRunView, CheckWorkerView, RunCounts, VerdictView,
+};
+use crate::server::check::jobs::schedule;
+use crate::server::check::{claim, cycle};
 use crate::server::entities::{address, address_event, check_run};
 use crate::server::time_fmt::show;
 use crate::server::{inventory::ip, AppState};
-use crate::error::AppError;
-use crate::model::{CheckRunDetail, CheckRunList, CheckRunView, CheckWorkerView, VerdictView};
 
 /// Cycles per page of the list.
 pub const RUNS_PER_PAGE: u64 = 50;
@@ -27,6 +30,20 @@ pub fn as_it_stands(mut run: check_run::Model) -> check_run::Model {
     run
 }
 
+impl From<&check_run::Model> for RunCounts {
+    fn from(run: &check_run::Model) -> RunCounts {
+        RunCounts {
+            total: run.total,
+            done: run.done,
+            freed: run.freed,
+            still_used: run.still_used,
+            blocked: run.blocked,
+            unknown: run.unknown,
+            zones_unhealthy: run.zones_unhealthy,
+        }
+    }
+}
+
 pub fn run_view(run: check_run::Model) -> CheckRunView {
     let run = as_it_stands(run);
     let end = run.finished_at.unwrap_or_else(OffsetDateTime::now_utc);
@@ -35,13 +52,7 @@ pub fn run_view(run: check_run::Model) -> CheckRunView {
         trigger: run.trigger,
         started_at: show(run.started_at),
         finished_at: run.finished_at.map(show),
-        total: run.total,
-        done: run.done,
-        freed: run.freed,
-        still_used: run.still_used,
-        blocked: run.blocked,
-        unknown: run.unknown,
-        zones_unhealthy: run.zones_unhealthy,
+        counts: RunCounts::from(&run),
         error: run.error,
         seconds: (end - run.started_at).whole_seconds().max(0),
         cancelled_by: run.cancelled_by,
@@ -81,12 +92,17 @@ pub async fn list(state: &AppState, before: Option<i64>) -> Result<CheckRunList,
     })
 }
 
-pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<CheckRunView, AppError> {
+/// The cycle `id` as it stands.
+pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<check_run::Model, AppError> {
     check_run::Entity::find_by_id(id)
         .one(db)
         .await?
-        .map(run_view)
+        .map(as_it_stands)
         .ok_or_else(|| AppError::NotFound(format!("There is no check cycle {id}.")))
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<CheckRunView, AppError> {
+    Ok(run_view(find(db, id).await?))
 }
 
 /// A cycle with its verdicts in the order they were written, after the event `after`.

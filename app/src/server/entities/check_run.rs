@@ -1,11 +1,13 @@
 use sea_orm::entity::prelude::*;
 
+use crate::model::Trigger;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "check_runs")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub trigger: String,
+    pub trigger: Trigger,
     pub started_at: TimeDateTimeWithTimeZone,
     pub finished_at: Option<TimeDateTimeWithTimeZone>,
     pub total: i64,

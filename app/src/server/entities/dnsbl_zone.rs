@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::model::ZoneHealth;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "dnsbl_zones")]
 pub struct Model {
@@ -8,8 +10,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub zone: String,
     pub enabled: bool,
-    /// `never_tested`, `healthy` or `failing`.
-    pub health: String,
+    pub health: ZoneHealth,
     pub last_error: Option<String>,
     pub last_tested_at: Option<TimeDateTimeWithTimeZone>,
     pub created_at: TimeDateTimeWithTimeZone,

@@ -5,18 +5,17 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::Json;
 use http::StatusCode;
-use sea_orm::EntityTrait;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::model::Role;
+use crate::model::Trigger;
+use crate::server::check::cycle;
+use crate::server::check::runs;
 use crate::server::rest::auth::Bearer;
 use crate::server::rest::error::{ApiError, ErrorBody};
 use crate::server::rest::input;
 use crate::server::rest::shapes::CheckRun;
-use crate::model::Role;
-use crate::server::check::cycle::{self, Trigger};
-use crate::server::check::runs::as_it_stands;
-use crate::server::entities::check_run;
 use crate::server::AppState;
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -24,11 +23,7 @@ use crate::server::AppState;
 pub struct StartCheck {}
 
 async fn run(state: &AppState, id: i64) -> Result<CheckRun, ApiError> {
-    let row = check_run::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("There is no check cycle {id}.")))?;
-    Ok(as_it_stands(row).into())
+    Ok(runs::find(&state.db, id).await?.into())
 }
 
 /// Start a check cycle now.

@@ -232,17 +232,18 @@ pub struct CheckRun {
 
 impl From<check_run::Model> for CheckRun {
     fn from(run: check_run::Model) -> Self {
+        let counts = crate::model::RunCounts::from(&run);
         CheckRun {
             id: run.id,
             started_at: rfc3339(run.started_at),
             finished_at: run.finished_at.map(rfc3339),
-            total: run.total,
-            done: run.done,
+            total: counts.total,
+            done: counts.done,
             counts: RunCounts {
-                free: run.freed,
-                used_in_network: run.still_used,
-                blocked_by_dnsbl: run.blocked,
-                inconclusive: run.unknown,
+                free: counts.freed,
+                used_in_network: counts.still_used,
+                blocked_by_dnsbl: counts.blocked,
+                inconclusive: counts.unknown,
             },
             error: run
                 .error
@@ -273,7 +274,7 @@ impl Zone {
             id: z.id,
             zone: z.zone,
             enabled: z.enabled,
-            health: z.health,
+            health: z.health.as_str().to_string(),
             last_error: z.last_error,
             last_tested_at: z.last_tested_at.map(rfc3339),
             ipv6: z.ipv6,

@@ -12,10 +12,11 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use time::OffsetDateTime;
 
-use crate::server::check::dnsbl::resolver::{Answer, Client};
 use crate::error::AppError;
+use crate::model::ZoneHealth;
 use crate::server::entities::dnsbl_zone;
 use crate::server::inventory::lifecycle::Finding;
+use resolver::{Answer, Client};
 
 /// What one zone says about one address.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -137,10 +138,10 @@ impl Health {
         row: &dnsbl_zone::Model,
     ) -> Result<(), AppError> {
         let (health, error) = match &self.v4 {
-            Ok(()) => (HEALTHY, None),
+            Ok(()) => (ZoneHealth::Healthy, None),
             Err(e) => {
                 tracing::warn!(zone = %row.zone, reason = %e, "DNSBL zone failed its self-test");
-                (FAILING, Some(e.clone()))
+                (ZoneHealth::Failing, Some(e.clone()))
             }
         };
         dnsbl_zone::Entity::update_many()
@@ -157,11 +158,6 @@ impl Health {
         Ok(())
     }
 }
-
-/// The values of `dnsbl_zones.health`.
-pub const NEVER_TESTED: &str = "never_tested";
-pub const HEALTHY: &str = "healthy";
-pub const FAILING: &str = "failing";
 
 /// The enabled zones of one cycle, each with its self-test result.
 pub struct Zones {

@@ -12,13 +12,14 @@ use sea_orm::{
 };
 use time::OffsetDateTime;
 
+use crate::error::AppError;
+use crate::model::ZoneHealth;
+use crate::model::{AddressStatus, ZoneAnswer, ZoneView};
 use crate::server::auth::guard::Caller;
-use crate::server::check::dnsbl::{lookup, query_name, Health, Verdict, NEVER_TESTED};
+use crate::server::check::dnsbl::{lookup, query_name, Health, Verdict};
 use crate::server::entities::{address, dnsbl_zone};
 use crate::server::time_fmt::show;
 use crate::server::{admin::audit, inventory::ip};
-use crate::error::AppError;
-use crate::model::{AddressStatus, ZoneAnswer, ZoneView};
 
 /// Longest zone name: an IPv6 query puts 64 characters of nibbles in front of it, and a
 /// whole name may have 253.
@@ -133,7 +134,7 @@ pub async fn add(caller: &Caller, input: &str, enabled: bool) -> Result<ZoneView
     let inserted = dnsbl_zone::ActiveModel {
         zone: Set(zone.clone()),
         enabled: Set(enabled),
-        health: Set(NEVER_TESTED.to_string()),
+        health: Set(ZoneHealth::NeverTested),
         created_at: Set(OffsetDateTime::now_utc()),
         ipv6: Set(false),
         ..Default::default()
@@ -165,7 +166,10 @@ pub async fn rename(caller: &Caller, id: i64, input: &str) -> Result<ZoneView, A
     }
     let updated = dnsbl_zone::Entity::update_many()
         .col_expr(dnsbl_zone::Column::Zone, Expr::value(zone.clone()))
-        .col_expr(dnsbl_zone::Column::Health, Expr::value(NEVER_TESTED))
+        .col_expr(
+            dnsbl_zone::Column::Health,
+            Expr::value(ZoneHealth::NeverTested),
+        )
         .col_expr(
             dnsbl_zone::Column::LastError,
             Expr::value(Option::<String>::None),

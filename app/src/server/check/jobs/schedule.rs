@@ -9,7 +9,8 @@ use std::time::Duration;
 use sea_orm::{EntityTrait, QueryOrder};
 use time::OffsetDateTime;
 
-use crate::server::check::cycle::{self, Trigger};
+use crate::model::Trigger;
+use crate::server::check::cycle;
 use crate::server::check::SharedEngine;
 use crate::server::entities::check_run;
 use crate::server::{lease, AppState};
@@ -44,14 +45,14 @@ pub async fn run_forever(state: AppState, engine: SharedEngine) {
             Ok(started) => {
                 let run_id = started.run_id;
                 match cycle::run(&state, &engine, started, |_| {}).await {
-                    Ok(c) => tracing::info!(
+                    Ok(ended) => tracing::info!(
                         run = run_id,
-                        checked = c.done,
-                        freed = c.freed,
-                        used = c.still_used,
-                        blocked = c.blocked,
-                        unknown = c.unknown,
-                        cancelled_by = ?c.cancelled_by,
+                        checked = ended.counts.done,
+                        freed = ended.counts.freed,
+                        used = ended.counts.still_used,
+                        blocked = ended.counts.blocked,
+                        unknown = ended.counts.unknown,
+                        cancelled_by = ?ended.cancelled_by,
                         "check cycle finished"
                     ),
                     Err(e) => tracing::error!(run = run_id, cause = ?e, "check cycle failed"),
