@@ -10,6 +10,8 @@ pub mod entities;
 pub mod error;
 pub mod inventory;
 pub mod lease;
+#[cfg(test)]
+mod module_graph;
 pub mod rest;
 pub mod state;
 pub mod time_fmt;
