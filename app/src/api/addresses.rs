@@ -39,7 +39,9 @@ pub async fn allocate_address(
 #[server(endpoint = "addresses/release")]
 pub async fn release_address(address: String) -> Result<AddressView, AppError> {
     use crate::model::Role;
-    use crate::server::{inventory::addresses, auth::guard::require, inventory::lifecycle::Action, respond};
+    use crate::server::{
+        auth::guard::require, inventory::addresses, inventory::lifecycle::Action, respond,
+    };
     respond(async {
         let caller = require(Role::Operator).await?;
         addresses::change(&caller, &address, Action::Release, "")
@@ -52,7 +54,9 @@ pub async fn release_address(address: String) -> Result<AddressView, AppError> {
 #[server(endpoint = "addresses/reserve")]
 pub async fn reserve_address(address: String, note: String) -> Result<AddressView, AppError> {
     use crate::model::Role;
-    use crate::server::{inventory::addresses, auth::guard::require, inventory::lifecycle::Action, respond};
+    use crate::server::{
+        auth::guard::require, inventory::addresses, inventory::lifecycle::Action, respond,
+    };
     respond(async {
         let caller = require(Role::Operator).await?;
         addresses::change(&caller, &address, Action::Reserve, &note)
@@ -65,7 +69,9 @@ pub async fn reserve_address(address: String, note: String) -> Result<AddressVie
 #[server(endpoint = "addresses/unreserve")]
 pub async fn unreserve_address(address: String) -> Result<AddressView, AppError> {
     use crate::model::Role;
-    use crate::server::{inventory::addresses, auth::guard::require, inventory::lifecycle::Action, respond};
+    use crate::server::{
+        auth::guard::require, inventory::addresses, inventory::lifecycle::Action, respond,
+    };
     respond(async {
         let caller = require(Role::Operator).await?;
         addresses::change(&caller, &address, Action::Unreserve, "")
@@ -78,7 +84,9 @@ pub async fn unreserve_address(address: String) -> Result<AddressView, AppError>
 #[server(endpoint = "addresses/force_free")]
 pub async fn force_free_address(address: String, reason: String) -> Result<AddressView, AppError> {
     use crate::model::Role;
-    use crate::server::{inventory::addresses, auth::guard::require, inventory::lifecycle::Action, respond};
+    use crate::server::{
+        auth::guard::require, inventory::addresses, inventory::lifecycle::Action, respond,
+    };
     respond(async {
         let caller = require(Role::Admin).await?;
         addresses::change(&caller, &address, Action::ForceFree, &reason)
@@ -98,7 +106,7 @@ pub async fn list_addresses(
     last: Option<bool>,
 ) -> Result<crate::model::AddressPage, AppError> {
     use crate::model::Role;
-    use crate::server::{inventory::addresses, auth::guard::require, respond};
+    use crate::server::{auth::guard::require, inventory::addresses, respond};
     respond(async {
         let caller = require(Role::Viewer).await?;
         addresses::page(
@@ -118,7 +126,7 @@ pub async fn list_addresses(
 #[server(endpoint = "addresses/detail")]
 pub async fn address_detail(address: String) -> Result<crate::model::AddressDetail, AppError> {
     use crate::model::Role;
-    use crate::server::{inventory::addresses, auth::guard::require, respond};
+    use crate::server::{auth::guard::require, inventory::addresses, respond};
     respond(async {
         let caller = require(Role::Viewer).await?;
         addresses::detail(&caller.state.db, &address).await
@@ -130,7 +138,9 @@ pub async fn address_detail(address: String) -> Result<crate::model::AddressDeta
 #[server(endpoint = "addresses/bulk_release")]
 pub async fn bulk_release(addresses: Option<Vec<String>>) -> Result<Vec<AddressView>, AppError> {
     use crate::model::Role;
-    use crate::server::{inventory::addresses as domain, auth::guard::require, inventory::lifecycle::Action, respond};
+    use crate::server::{
+        auth::guard::require, inventory::addresses as domain, inventory::lifecycle::Action, respond,
+    };
     respond(async {
         let caller = require(Role::Operator).await?;
         domain::change_many(&caller, &addresses.unwrap_or_default(), Action::Release, "").await
@@ -145,7 +155,9 @@ pub async fn bulk_force_free(
     reason: String,
 ) -> Result<Vec<AddressView>, AppError> {
     use crate::model::Role;
-    use crate::server::{inventory::addresses as domain, auth::guard::require, inventory::lifecycle::Action, respond};
+    use crate::server::{
+        auth::guard::require, inventory::addresses as domain, inventory::lifecycle::Action, respond,
+    };
     respond(async {
         let caller = require(Role::Admin).await?;
         domain::change_many(

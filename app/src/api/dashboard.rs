@@ -8,7 +8,7 @@ use crate::model::DashboardSummary;
 #[server(endpoint = "dashboard/summary")]
 pub async fn load_dashboard() -> Result<DashboardSummary, AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, admin::dashboard, respond};
+    use crate::server::{admin::dashboard, auth::guard::require, respond};
     respond(async {
         let caller = require(Role::Viewer).await?;
         dashboard::summary(&caller.state).await

@@ -9,7 +9,7 @@ use crate::model::SettingView;
 #[server(endpoint = "settings/list")]
 pub async fn list_settings() -> Result<Vec<SettingView>, AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, respond, admin::settings};
+    use crate::server::{admin::settings, auth::guard::require, respond};
     respond(async {
         let caller = require(Role::Admin).await?;
         Ok(settings::views(&caller.state.config()))
@@ -21,7 +21,7 @@ pub async fn list_settings() -> Result<Vec<SettingView>, AppError> {
 #[server(endpoint = "settings/save")]
 pub async fn save_setting(key: String, value: String) -> Result<Vec<SettingView>, AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, respond, admin::settings};
+    use crate::server::{admin::settings, auth::guard::require, respond};
     respond(async {
         let caller = require(Role::Admin).await?;
         settings::save(&caller, &key, &value).await
@@ -33,7 +33,7 @@ pub async fn save_setting(key: String, value: String) -> Result<Vec<SettingView>
 #[server(endpoint = "settings/reset")]
 pub async fn reset_setting(key: String) -> Result<Vec<SettingView>, AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, respond, admin::settings};
+    use crate::server::{admin::settings, auth::guard::require, respond};
     respond(async {
         let caller = require(Role::Admin).await?;
         settings::reset(&caller, &key).await

@@ -9,7 +9,7 @@ use crate::model::{NewTokenView, TokenView};
 #[server(endpoint = "tokens/list")]
 pub async fn list_tokens(all: Option<bool>) -> Result<Vec<TokenView>, AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, respond, auth::tokens};
+    use crate::server::{auth::guard::require, auth::tokens, respond};
     respond(async {
         let caller = require(Role::Viewer).await?;
         let owner = if all.unwrap_or(false) {
@@ -30,7 +30,7 @@ pub async fn list_tokens(all: Option<bool>) -> Result<Vec<TokenView>, AppError> 
 #[server(endpoint = "tokens/create")]
 pub async fn create_token(name: String, user_id: Option<i64>) -> Result<NewTokenView, AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, respond, auth::tokens};
+    use crate::server::{auth::guard::require, auth::tokens, respond};
     respond(async {
         let caller = require(Role::Viewer).await?;
         let owner = user_id.unwrap_or(caller.user.id);
@@ -43,7 +43,7 @@ pub async fn create_token(name: String, user_id: Option<i64>) -> Result<NewToken
 #[server(endpoint = "tokens/revoke")]
 pub async fn revoke_token(token_id: i64) -> Result<TokenView, AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, respond, auth::tokens};
+    use crate::server::{auth::guard::require, auth::tokens, respond};
     respond(async {
         let caller = require(Role::Viewer).await?;
         tokens::revoke_by(&caller, token_id).await

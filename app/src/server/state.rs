@@ -6,10 +6,10 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
+use crate::server::admin::settings::Live;
 use crate::server::auth::throttle::LoginThrottle;
 use crate::server::check::{Engine, SharedEngine};
 use crate::server::config::Config;
-use crate::server::admin::settings::Live;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {

@@ -7,11 +7,11 @@ use sea_orm::{
 };
 use time::OffsetDateTime;
 
+use crate::error::AppError;
+use crate::model::{AuditEntryView, AuditPage};
 use crate::server::auth::guard::Caller;
 use crate::server::entities::audit_log;
 use crate::server::time_fmt::show;
-use crate::error::AppError;
-use crate::model::{AuditEntryView, AuditPage};
 
 pub async fn record(
     db: &impl ConnectionTrait,

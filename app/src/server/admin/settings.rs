@@ -10,13 +10,13 @@ use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
+use crate::error::AppError;
+use crate::model::SettingView;
 use crate::server::auth::guard::Caller;
 use crate::server::config::{Config, Source, DIRECTIVES};
 use crate::server::entities::setting;
 use crate::server::time_fmt::show;
 use crate::server::{admin::audit, db};
-use crate::error::AppError;
-use crate::model::SettingView;
 
 /// Directives an admin may change on the config page.
 pub const EDITABLE: [&str; 7] = [

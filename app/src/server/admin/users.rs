@@ -8,12 +8,12 @@ use sea_orm::{
 };
 use time::OffsetDateTime;
 
+use crate::error::AppError;
+use crate::model::{Role, UserView};
 use crate::server::admin::audit;
 use crate::server::auth::guard::Caller;
 use crate::server::auth::password;
 use crate::server::entities::user;
-use crate::error::AppError;
-use crate::model::{Role, UserView};
 
 /// Name of the admin created on an empty database.
 pub const FIRST_ADMIN: &str = "admin";

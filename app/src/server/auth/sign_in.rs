@@ -5,11 +5,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 
+use crate::error::AppError;
+use crate::model::CurrentUser;
 use crate::server::auth::guard::{self, SEEN_AT, SIGNED_IN_AT, USER_ID};
 use crate::server::auth::password;
 use crate::server::auth::throttle::Admission;
-use crate::error::AppError;
-use crate::model::CurrentUser;
 use crate::server::entities::user;
 use crate::server::error::internal;
 

@@ -9,12 +9,12 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use crate::error::AppError;
+use crate::model::{NewTokenView, Role, TokenView};
 use crate::server::admin::audit;
 use crate::server::auth::guard::Caller;
 use crate::server::entities::{api_token, user};
 use crate::server::time_fmt::show;
-use crate::error::AppError;
-use crate::model::{NewTokenView, Role, TokenView};
 
 /// Every secret starts so, which lets secret scanners and people recognise one.
 pub const PREFIX: &str = "ipvet_";

@@ -5,9 +5,9 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use time::{Duration, OffsetDateTime};
 
-use crate::server::entities::{network_count, problem_day};
 use crate::error::AppError;
 use crate::model::{AddressStatus, ProblemDayView};
+use crate::server::entities::{network_count, problem_day};
 
 /// Days the dashboard's chart covers, today included.
 pub const CHART_DAYS: i64 = 30;

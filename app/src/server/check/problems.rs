@@ -9,15 +9,15 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
 
-use crate::server::inventory::addresses::{page_by_key, parse, Search, PAGE_SIZE};
+use crate::error::AppError;
+use crate::model::{AddressStatus, ProblemPage, ProblemView, RecheckOutcome};
 use crate::server::auth::guard::Caller;
 use crate::server::check::verdict::{apply_all, Applied};
 use crate::server::entities::{address, network};
+use crate::server::inventory::addresses::{page_by_key, parse, Search, PAGE_SIZE};
 use crate::server::inventory::lifecycle::{Finding, CHECKED};
 use crate::server::time_fmt::show;
 use crate::server::{admin::audit, check::runs, inventory::ip};
-use crate::error::AppError;
-use crate::model::{AddressStatus, ProblemPage, ProblemView, RecheckOutcome};
 
 /// Most addresses one re-check request may name: a page of them.
 pub const RECHECK_MAX: usize = PAGE_SIZE as usize;

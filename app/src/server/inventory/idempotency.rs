@@ -18,8 +18,8 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::server::entities::idempotency_key;
 use crate::error::AppError;
+use crate::server::entities::idempotency_key;
 
 /// The longest key accepted.
 pub const KEY_MAX: usize = 255;

@@ -6,11 +6,11 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 use http::StatusCode;
 
+use crate::model::Role;
 use crate::server::rest::auth::Bearer;
 use crate::server::rest::error::{ApiError, ErrorBody};
 use crate::server::rest::input;
 use crate::server::rest::shapes::{Cursor, NewZone, Page, Zone};
-use crate::model::Role;
 use crate::server::{check::dnsbl::zones, AppState};
 
 /// Zones per page.

@@ -108,7 +108,10 @@ impl From<BytesRejection> for ApiError {
             return ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
-                format!("The request body is larger than {} bytes.", crate::server::rest::MAX_BODY),
+                format!(
+                    "The request body is larger than {} bytes.",
+                    crate::server::rest::MAX_BODY
+                ),
             );
         }
         ApiError::bad("body", rejection.body_text())

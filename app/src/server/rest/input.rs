@@ -7,9 +7,9 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::Query;
 use serde::de::DeserializeOwned;
 
-use crate::server::rest::error::ApiError;
 use crate::error::AppError;
 use crate::server::inventory::ip;
+use crate::server::rest::error::ApiError;
 
 /// A JSON body; an empty one reads as `{}`, so requests without fields need no body.
 pub fn json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {

@@ -6,12 +6,12 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 use http::StatusCode;
 
+use crate::model::Role;
+use crate::server::inventory::ip::{self, Cidr};
 use crate::server::rest::auth::Bearer;
 use crate::server::rest::error::{ApiError, ErrorBody};
 use crate::server::rest::input;
 use crate::server::rest::shapes::{Cursor, Network, NewNetwork, Page};
-use crate::model::Role;
-use crate::server::inventory::ip::{self, Cidr};
 use crate::server::{inventory::networks, AppState};
 
 /// Networks per page.

@@ -4,12 +4,12 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
 
+use crate::components::query::parse_status;
+use crate::model::Role;
 use crate::server::rest::auth::Bearer;
 use crate::server::rest::error::{ApiError, ErrorBody};
 use crate::server::rest::input;
 use crate::server::rest::shapes::{Address, Page, Problem, ProblemQuery};
-use crate::components::query::parse_status;
-use crate::model::Role;
 use crate::server::{check::problems, AppState};
 
 /// List problem addresses, in address order (100 a page).

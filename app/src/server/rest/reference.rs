@@ -4,8 +4,8 @@
 use serde_json::Value;
 use utoipa::OpenApi;
 
-use crate::server::rest::ApiDoc;
 use crate::model::{ApiField, ApiOperation, ApiReference, ApiResponse, ApiSchema};
+use crate::server::rest::ApiDoc;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 

@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
+use crate::error::AppError;
 use crate::server::check::cycle;
 use crate::server::check::SharedEngine;
-use crate::error::AppError;
 use crate::server::AppState;
 
 /// How often an idle instance looks for a cycle to join.

@@ -11,11 +11,11 @@ use http::{header, StatusCode};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::server::inventory::addresses;
-use crate::server::auth::guard;
-use crate::server::AppState;
 use crate::error::AppError;
 use crate::model::{AddressStatus, AddressView, Role};
+use crate::server::auth::guard;
+use crate::server::inventory::addresses;
+use crate::server::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Filter {

@@ -12,14 +12,14 @@ use sea_orm::sea_query::{CaseStatement, Expr, SimpleExpr};
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set, SqlErr};
 use time::OffsetDateTime;
 
-use crate::server::inventory::addresses::Holder;
+use crate::error::AppError;
+use crate::model::{AddressStatus, ImportLineError, ImportReport};
 use crate::server::admin::audit;
 use crate::server::auth::guard::Caller;
 use crate::server::entities::{address, address_event};
+use crate::server::inventory::addresses::Holder;
 use crate::server::inventory::ip::{self, Cidr};
 use crate::server::inventory::networks;
-use crate::error::AppError;
-use crate::model::{AddressStatus, ImportLineError, ImportReport};
 
 /// Most lines one import may hold; a bigger file is split by the user, so one transaction
 /// never holds the database for long.
