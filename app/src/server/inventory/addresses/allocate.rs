@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::{apply, apply_or_race, parse, Holder};
+use super::{apply, parse, Holder};
 use crate::error::AppError;
 use crate::model::AddressStatus;
 use crate::server::auth::guard::Caller;
@@ -116,7 +116,9 @@ pub async fn allocate(
                 .await?
                 .ok_or_else(|| no_free(&cidr, &[]))?,
         };
-        let done = apply(&txn, actor, &net, n, Action::Allocate, "", holder).await?;
+        let done = apply(&txn, actor, &net, n, Action::Allocate, "", holder)
+            .await?
+            .map_err(|not| not.into_error(n))?;
         if let Some(claim) = claim {
             idempotency::finish(&txn, claim, &ip::show(&done.ip)).await?;
         }
@@ -151,7 +153,7 @@ pub async fn allocate(
         }
         let txn = db::begin_write(&state.db).await?;
         let locked = networks::lock(&txn, network_id).await?;
-        let taken = apply_or_race(
+        let taken = apply(
             &txn,
             actor,
             &locked,

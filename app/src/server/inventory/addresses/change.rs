@@ -37,7 +37,10 @@ pub async fn change(
         },
         _ => Holder::default(),
     };
-    let done = apply(&txn, actor, &net, ip::to_u128(ip), action, reason, holder).await?;
+    let n = ip::to_u128(ip);
+    let done = apply(&txn, actor, &net, n, action, reason, holder)
+        .await?
+        .map_err(|not| not.into_error(n))?;
     txn.commit().await?;
     Ok(done)
 }
@@ -92,7 +95,9 @@ pub async fn change_many(
         }
         let net = locked.as_ref().expect("locked above");
         done.push(view(
-            apply(&txn, actor, net, n, action, reason, Holder::default()).await?,
+            apply(&txn, actor, net, n, action, reason, Holder::default())
+                .await?
+                .map_err(|not| not.into_error(n))?,
         ));
     }
     txn.commit().await?;

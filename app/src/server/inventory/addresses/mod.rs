@@ -110,7 +110,7 @@ enum NotApplied {
 
 impl NotApplied {
     /// The user's message, naming the address.
-    fn into_error(self, n: u128) -> AppError {
+    pub(super) fn into_error(self, n: u128) -> AppError {
         let shown = ip::from_u128(n);
         AppError::Conflict(match self {
             NotApplied::Refused(refused) => format!("{shown}: {refused}"),
@@ -121,24 +121,10 @@ impl NotApplied {
     }
 }
 
-/// [`apply_or_race`] for callers that do not retry: a change not made is a conflict.
-async fn apply(
-    txn: &DatabaseTransaction,
-    actor: &Caller,
-    net: &network::Model,
-    n: u128,
-    action: Action,
-    reason: &str,
-    holder: Holder,
-) -> Result<address::Model, AppError> {
-    apply_or_race(txn, actor, net, n, action, reason, holder)
-        .await?
-        .map_err(|not| not.into_error(n))
-}
-
 /// Applies `action` to the address `n` of `net` inside `txn`, which must hold the
-/// network's lock. Returns the address after the change, or why no change was made.
-async fn apply_or_race(
+/// network's lock. Returns the address after the change, or why no change was made
+/// ([`NotApplied::into_error`] for callers that do not retry).
+async fn apply(
     txn: &DatabaseTransaction,
     actor: &Caller,
     net: &network::Model,
