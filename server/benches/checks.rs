@@ -15,26 +15,25 @@
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use app::model::{AddressStatus, Role};
-use app::server::check::cycle::{self, Trigger};
+use app::model::{AddressStatus, Role, Trigger};
+use app::server::check::cycle;
 use app::server::check::probe::script::ScriptChecker;
-use app::server::check::{Availability, Engine, Prober};
-use app::server::config::{Config, ConfigValue, DatabaseUrl};
-use app::server::entities::dnsbl_zone;
+use app::server::check::probe::{Availability, Prober};
+use app::server::check::Engine;
+use app::server::inventory::ip;
 use app::server::inventory::lifecycle::Finding;
-use app::server::{inventory::ip, admin::users};
 use futures::stream::{self, StreamExt};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set, Statement};
-use server::startup::Application;
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
+#[path = "../tests/it/helpers/mod.rs"]
 #[allow(dead_code)]
-#[path = "../tests/it/dns.rs"]
-mod dns;
+mod helpers;
+
+use helpers::{dns, netns, script, TestApp, TestDb};
 
 /// Set in the copy of this program that runs inside the prober's namespace.
 const INSIDE: &str = "IPVET_BENCH_INSIDE_NETNS";
@@ -94,19 +93,6 @@ fn main() {
     }
 }
 
-fn sh(program: &str, args: &[&str]) {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("run {program}: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The two namespaces; removed on drop, panics included.
 struct TestNetwork;
 
@@ -115,32 +101,26 @@ impl TestNetwork {
         // A run that was killed may have left them behind.
         drop(TestNetwork);
         let net = TestNetwork;
-        sh("ip", &["netns", "add", PROBER_NS]);
-        sh("ip", &["netns", "add", HOST_NS]);
-        sh(
-            "ip",
-            &[
-                "link", "add", "vbench", "netns", PROBER_NS, "type", "veth", "peer", "name",
-                "vbench", "netns", HOST_NS,
-            ],
-        );
+        netns::ip(&["netns", "add", PROBER_NS]);
+        netns::ip(&["netns", "add", HOST_NS]);
+        netns::ip(&[
+            "link", "add", "vbench", "netns", PROBER_NS, "type", "veth", "peer", "name", "vbench",
+            "netns", HOST_NS,
+        ]);
         for (ns, own) in [(PROBER_NS, "198.19.255.1/30"), (HOST_NS, "198.19.255.2/30")] {
-            sh("ip", &["-n", ns, "link", "set", "lo", "up"]);
-            sh("ip", &["-n", ns, "addr", "add", own, "dev", "vbench"]);
-            sh("ip", &["-n", ns, "link", "set", "vbench", "up"]);
+            netns::ip(&["-n", ns, "link", "set", "lo", "up"]);
+            netns::ip(&["-n", ns, "addr", "add", own, "dev", "vbench"]);
+            netns::ip(&["-n", ns, "link", "set", "vbench", "up"]);
         }
-        sh(
-            "ip",
-            &[
-                "-n",
-                PROBER_NS,
-                "route",
-                "add",
-                NETWORK,
-                "via",
-                "198.19.255.2",
-            ],
-        );
+        netns::ip(&[
+            "-n",
+            PROBER_NS,
+            "route",
+            "add",
+            NETWORK,
+            "via",
+            "198.19.255.2",
+        ]);
         // The answering 1 % are the host side's own addresses; it forwards nothing, so
         // the rest of the /16 is silent.
         let batch: String = hosts()
@@ -149,7 +129,7 @@ impl TestNetwork {
             .collect();
         let file = std::env::temp_dir().join("ipvet-bench-addrs");
         std::fs::write(&file, batch).unwrap();
-        sh("ip", &["-n", HOST_NS, "-batch", file.to_str().unwrap()]);
+        netns::ip(&["-n", HOST_NS, "-batch", file.to_str().unwrap()]);
         std::fs::remove_file(&file).ok();
         // `ip netns exec` shows this file as /etc/resolv.conf inside: pydnsbl (c-ares)
         // asks the benchmark's DNS server there.
@@ -229,40 +209,25 @@ async fn inside() {
     }
     let _dns = dns::DnsServer::start_on("127.0.0.1:53", zones, false).await;
 
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        database: DatabaseUrl::parse_value(&format!(
-            "sqlite://{}",
-            dir.path().join("bench.db").display()
-        ))
-        .unwrap(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        secure_cookies: false,
-        ip_checker_script: None,
-        dns_resolver: Some("127.0.0.1:53".parse().unwrap()),
-        check_timeout: Duration::from_secs(5),
-        check_concurrency: 65_536,
-        ping_count: 1,
-        ping_timeout: TIMEOUT,
-        ..Default::default()
-    };
-    let app = Application::build(config.clone()).await.expect("app");
+    // SQLite, whatever the environment says: PostgreSQL's server is outside this
+    // namespace.
+    let app = TestApp::spawn_on(TestDb::on(None).await, |c| {
+        // The built-in prober, and the DNS server above.
+        c.ip_checker_script = None;
+        c.dns_resolver = Some("127.0.0.1:53".parse().unwrap());
+        c.check_timeout = Duration::from_secs(5);
+        c.check_concurrency = 65_536;
+        c.ping_count = 1;
+        c.ping_timeout = TIMEOUT;
+    })
+    .await;
     let state = app.state.clone();
-    let base = format!("http://{}", app.addr);
-    tokio::spawn(async move { app.serve(std::future::pending()).await });
-    let network_id = create_network(&state.db, &base).await;
+    let config = state.config();
+    // The /16, made through the server as an admin would.
+    let admin = app.signed_in("bench", Role::Admin).await;
+    let network_id: i64 = app.new_network(&admin, NETWORK).await.parse().unwrap();
     for zone in ZONES {
-        dnsbl_zone::ActiveModel {
-            zone: Set(zone.into()),
-            enabled: Set(true),
-            health: Set("never_tested".into()),
-            created_at: Set(time::OffsetDateTime::now_utc()),
-            ipv6: Set(false),
-            ..Default::default()
-        }
-        .insert(&state.db)
-        .await
-        .unwrap();
+        app.add_zone(zone).await;
     }
     let checked = hosts().count();
     let mut table = Table(Vec::new());
@@ -277,7 +242,10 @@ async fn inside() {
             .await
             .unwrap();
         let t = Instant::now();
-        let counts = cycle::run(&state, &engine, started, |_| {}).await.unwrap();
+        let counts = cycle::run(&state, &engine, started, |_| {})
+            .await
+            .unwrap()
+            .counts;
         times.push(t.elapsed());
         assert_eq!(counts.done as usize, checked, "{counts:?}");
         if counts.unknown > 0 {
@@ -390,16 +358,12 @@ async fn inside() {
     // 3. Availability by script on a /24, beside the built-in prober.
     let slash24: Vec<u32> = (1..255).collect();
     let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/ipchecker.sh");
-    let one_ping = dir.path().join("one-ping.sh");
-    std::fs::write(
-        &one_ping,
-        "#!/bin/sh\n# One echo, one second: as the built-in prober is configured here.\n\
-         if ping -c1 -W1 -q \"$1\" >/dev/null 2>&1; then echo \"answers ping\"; else echo OK; fi\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&one_ping, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let one_ping = script(
+        "# One echo, one second: as the built-in prober is configured here.\n\
+         if ping -c1 -W1 -q \"$1\" >/dev/null 2>&1; then echo \"answers ping\"; else echo OK; fi",
+    );
     let seeds_time = scripts(&seeds, &slash24).await;
-    let one_time = scripts(&one_ping, &slash24).await;
+    let one_time = scripts(&one_ping.path.0, &slash24).await;
     let prober = Prober::from_config(&config);
     let t = Instant::now();
     let in_use = availability(&prober, &slash24, 65_536).await;
@@ -440,41 +404,6 @@ async fn inside() {
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("checks.md"), &md).unwrap();
     println!("\n{md}");
-}
-
-/// Creates the /16 through the server, as an admin would.
-async fn create_network(db: &DatabaseConnection, base: &str) -> i64 {
-    users::create(db, "bench", Role::Admin, "bench pass phrase 123".into())
-        .await
-        .unwrap();
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let call = |path: &str, form: Vec<(&str, &str)>| {
-        client
-            .post(format!("{base}{path}"))
-            .header("Accept", "application/json")
-            .form(&form)
-            .send()
-    };
-    let res = call(
-        "/api/auth/login",
-        vec![("name", "bench"), ("password", "bench pass phrase 123")],
-    )
-    .await
-    .unwrap();
-    assert!(res.status().is_success());
-    let res = call(
-        "/api/networks/create",
-        vec![("cidr", NETWORK), ("name", "bench"), ("description", "")],
-    )
-    .await
-    .unwrap();
-    assert!(res.status().is_success());
-    let net: serde_json::Value = res.json().await.unwrap();
-    net["id"].as_i64().unwrap()
 }
 
 async fn sql(db: &DatabaseConnection, sql: String) {

@@ -10,10 +10,13 @@
 use std::time::{Duration, Instant};
 
 use app::model::Role;
-use app::server::config::{Config, ConfigValue, DatabaseUrl};
-use app::server::admin::users;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
-use server::startup::Application;
+use sea_orm::{ConnectionTrait, Statement};
+
+#[path = "../tests/it/helpers/mod.rs"]
+#[allow(dead_code)]
+mod helpers;
+
+use helpers::{TestApp, TestDb};
 
 const REPEAT: usize = 30;
 const BIG: &str = "2001:2::/108";
@@ -63,96 +66,35 @@ where
     Timings(out)
 }
 
+/// The real server on a database of its own, and an admin signed in to it.
 struct Bench {
-    base: String,
+    app: TestApp,
     client: reqwest::Client,
-    db: DatabaseConnection,
-    _dir: Option<tempfile::TempDir>,
-    drop_pg: Option<(String, String)>,
 }
 
 impl Bench {
     async fn start(postgres: Option<&str>) -> Bench {
-        let (url, dir, drop_pg) = match postgres {
-            Some(server) => {
-                let server = server.trim_end_matches('/').to_string();
-                let name = format!("ipvet_bench_{}", std::process::id());
-                let admin = Database::connect(format!("{server}/postgres"))
-                    .await
-                    .expect("connect to PostgreSQL");
-                admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
-                    .await
-                    .unwrap();
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .unwrap();
-                (format!("{server}/{name}"), None, Some((server, name)))
-            }
-            None => {
-                let dir = tempfile::tempdir().unwrap();
-                let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-                (url, Some(dir), None)
-            }
-        };
-        let config = Config {
-            database: DatabaseUrl::parse_value(&url).unwrap(),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            secure_cookies: false,
-            // The benchmark measures finding the next free address, not checking it, and
-            // sends nothing into the network.
-            disable_ip_allocation_checking: true,
-            ..Default::default()
-        };
-        let app = Application::build(config).await.expect("server starts");
-        let base = format!("http://{}", app.addr);
-        let db = app.state.db.clone();
-        tokio::spawn(async move { app.serve(std::future::pending()).await });
-        users::create(&db, "bench", Role::Admin, "bench pass phrase 123".into())
-            .await
-            .unwrap();
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let bench = Bench {
-            base,
-            client,
-            db,
-            _dir: dir,
-            drop_pg,
-        };
-        let res = bench
-            .call(
-                "/api/auth/login",
-                &[("name", "bench"), ("password", "bench pass phrase 123")],
-            )
-            .await;
-        assert_eq!(res["name"], "bench", "signed in");
-        bench
+        let app = TestApp::spawn_on(TestDb::on(postgres).await, |c| {
+            // The benchmark measures finding the next free address, not checking it; and,
+            // as in the tests, it sends nothing into the network.
+            c.disable_ip_allocation_checking = true;
+        })
+        .await;
+        let client = app.signed_in("bench", Role::Admin).await;
+        Bench { app, client }
     }
 
+    /// A server function's answer, which must be a success.
     async fn call(&self, path: &str, form: &[(&str, &str)]) -> serde_json::Value {
-        let res = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("Accept", "application/json")
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status();
-        let body = res.text().await.unwrap();
-        assert!(status.is_success(), "{path}: {status} {body}");
-        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null)
+        let (status, body) = self.app.call_fn(&self.client, path, form).await;
+        assert!((200..300).contains(&status), "{path}: {status} {body}");
+        body
     }
 
     async fn get_page(&self, path: &str) {
         let res = self
             .client
-            .get(format!("{}{path}", self.base))
+            .get(format!("{}{path}", self.app.base))
             .send()
             .await
             .unwrap();
@@ -162,22 +104,11 @@ impl Bench {
     }
 
     async fn sql_rows(&self, sql: String) -> usize {
-        self.db
-            .query_all(Statement::from_string(self.db.get_database_backend(), sql))
+        let db = &self.app.state.db;
+        db.query_all(Statement::from_string(db.get_database_backend(), sql))
             .await
             .unwrap()
             .len()
-    }
-
-    async fn finish(self) {
-        drop(self.db);
-        if let Some((server, name)) = self.drop_pg {
-            if let Ok(admin) = Database::connect(format!("{server}/postgres")).await {
-                let _ = admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await;
-            }
-        }
     }
 }
 
@@ -317,11 +248,11 @@ async fn run(backend: &str, postgres: Option<&str>) -> Vec<(String, String, Stri
     // without a status index must.
     let scan_sql =
         format!("SELECT ip, status FROM addresses WHERE network_id = {id16} ORDER BY ip");
+    let db = &bench.app.state.db;
     let scan = time(|| async {
-        let rows = bench
-            .db
+        let rows = db
             .query_all(Statement::from_string(
-                bench.db.get_database_backend(),
+                db.get_database_backend(),
                 scan_sql.clone(),
             ))
             .await
@@ -337,7 +268,8 @@ async fn run(backend: &str, postgres: Option<&str>) -> Vec<(String, String, Stri
         alloc.cell(),
         scan.cell(),
     );
-    bench.finish().await;
+    // The server stops and its database goes.
+    drop(bench);
     rows
 }
 

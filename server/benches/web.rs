@@ -7,21 +7,23 @@
 //!
 //! Prints a Markdown table; `docs/benchmarks.md` keeps the numbers.
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use app::model::Role;
-use app::server::config::{ConfigValue, DatabaseUrl};
-use app::server::{db, admin::users};
-use sea_orm::{ConnectionTrait, Database};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use app::server::config::DatabaseUrl;
+use app::server::db;
 use tokio::process::{Child, Command};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ipvet");
+#[path = "../tests/it/helpers/mod.rs"]
+#[allow(dead_code)]
+mod helpers;
+
+use helpers::process::{ipvet, start_server};
+use helpers::TestDb;
+
 const BIG: &str = "2001:2::/108";
 const CLIENTS: u32 = 32;
 const SECONDS: u32 = 10;
-const PASSWORD: &str = "bench pass phrase 123";
 
 struct Server {
     child: Child,
@@ -31,31 +33,13 @@ struct Server {
 }
 
 impl Server {
-    async fn start(url: &str) -> Server {
-        let mut child = Command::new(BIN)
-            .env("IPVET_DATABASE", url)
-            .env("IPVET_LISTEN", "127.0.0.1:0")
-            .env("IPVET_SECURE_COOKIES", "off")
-            // Nothing is checked while the pages are measured: no cycle runs.
-            .env("IPVET_CHECK_PERIOD", "100h")
-            .env("IPVET_DISABLE_IP_ALLOCATION_CHECKING", "on")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("ipvet starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let base = tokio::time::timeout(Duration::from_secs(60), async {
-            while let Some(line) = lines.next_line().await.unwrap() {
-                if let Some(url) = line.strip_prefix("ipvet is listening on ") {
-                    return url.to_string();
-                }
-            }
-            panic!("ipvet ended before listening");
-        })
-        .await
-        .expect("ipvet listens within a minute");
+    /// `ipvet serve` on the database at `url`, signed in as "bench" with `password`.
+    async fn start(url: &DatabaseUrl, password: &str) -> Server {
+        let mut cmd = ipvet(url);
+        // Nothing is checked while the pages are measured: no cycle runs.
+        cmd.env("IPVET_CHECK_PERIOD", "100h")
+            .env("IPVET_DISABLE_IP_ALLOCATION_CHECKING", "on");
+        let (child, base, _) = start_server(&mut cmd).await;
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -63,7 +47,7 @@ impl Server {
         let res = client
             .post(format!("{base}/api/auth/login"))
             .header("Accept", "application/json")
-            .form(&[("name", "bench"), ("password", PASSWORD)])
+            .form(&[("name", "bench"), ("password", password)])
             .send()
             .await
             .unwrap();
@@ -176,34 +160,13 @@ async fn load(server: &Server, path: &str, cookie: bool, marker: &str) -> Load {
 }
 
 async fn run(backend: &str, postgres: Option<&str>) {
-    let (url, _dir, drop_pg) = match postgres {
-        Some(server) => {
-            let server = server.trim_end_matches('/').to_string();
-            let name = format!("ipvet_web_bench_{}", std::process::id());
-            let admin = Database::connect(format!("{server}/postgres"))
-                .await
-                .unwrap();
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .unwrap();
-            (format!("{server}/{name}"), None, Some((server, name)))
-        }
-        None => {
-            let dir = tempfile::tempdir().unwrap();
-            let url = format!("sqlite://{}", dir.path().join("web.db").display());
-            (url, Some(dir), None)
-        }
+    // Removed, PostgreSQL's included, when the run ends.
+    let (_db, url) = TestDb::on(postgres).await;
+    let password = {
+        let db = db::open(&url).await.unwrap();
+        helpers::add_user(&db, "bench", Role::Admin).await
     };
-    {
-        let db = db::open(&DatabaseUrl::parse_value(&url).unwrap())
-            .await
-            .unwrap();
-        users::create(&db, "bench", Role::Admin, PASSWORD.into())
-            .await
-            .unwrap();
-    }
-    let server = Server::start(&url).await;
+    let server = Server::start(&url, &password).await;
     let started = Instant::now();
     let net = server
         .call(
@@ -273,13 +236,6 @@ async fn run(backend: &str, postgres: Option<&str>) {
         server.peak_rss_mib()
     );
     drop(server);
-    if let Some((server, name)) = drop_pg {
-        if let Ok(admin) = Database::connect(format!("{server}/postgres")).await {
-            let _ = admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await;
-        }
-    }
 }
 
 #[tokio::main]

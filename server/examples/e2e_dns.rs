@@ -7,7 +7,7 @@
 //! `e2e_dns 127.0.0.1:PORT DIR`. It also accepts TCP connections on the same port, only so
 //! the test runner can see that it is up.
 
-#[path = "../tests/it/dns.rs"]
+#[path = "../tests/it/helpers/dns.rs"]
 #[allow(dead_code)]
 mod dns;
 

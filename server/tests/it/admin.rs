@@ -11,10 +11,8 @@ use app::server::entities::check_run;
 use sea_orm::EntityTrait;
 use serde_json::Value;
 
-use crate::checks::{call, detail, network_with_released, run_cycle, script};
-use crate::dns::{DnsServer, Zones};
-use crate::helpers::TestApp;
-use crate::inventory::addresses as rows;
+use crate::helpers::dns::{DnsServer, Zones};
+use crate::helpers::{poll, row_addresses as rows, script, Script, TestApp};
 
 const BL: &str = "bl.ipvet.test";
 
@@ -40,11 +38,11 @@ async fn blacklist() -> DnsServer {
 }
 
 /// .2 answers in the network; every other address is silent.
-fn checker() -> crate::checks::Script {
+fn checker() -> Script {
     script("case \"$1\" in 198.18.0.2) echo \"reply from $1\" ;; *) echo OK ;; esac")
 }
 
-async fn spawn(dns: &DnsServer, checker: &crate::checks::Script) -> TestApp {
+async fn spawn(dns: &DnsServer, checker: &Script) -> TestApp {
     let (path, dns_addr) = (checker.path.clone(), dns.addr);
     TestApp::spawn_with(move |c: &mut Config| {
         c.ip_checker_script = Some(path);
@@ -63,21 +61,23 @@ async fn problem_ips_list_filter_recheck_and_release() {
     let admin = app.signed_in("root", Role::Admin).await;
     let op = app.signed_in("olga", Role::Operator).await;
     let viewer = app.signed_in("vic", Role::Viewer).await;
-    let (status, zone) = call(&app, &admin, "/api/dnsbl/add", &[("zone", BL)]).await;
+    let (status, zone) = app.call_fn(&admin, "/api/dnsbl/add", &[("zone", BL)]).await;
     assert_eq!(status, 200, "{zone}");
     let ips = ["198.18.0.1", "198.18.0.2", "198.18.0.3", "198.18.0.4"];
-    let net = network_with_released(&app, &admin, "198.18.0.0/24", &ips).await;
+    let net = app
+        .network_with_released(&admin, "198.18.0.0/24", &ips)
+        .await;
 
     // Empty before any cycle: the page says no cycle ran.
-    let (status, empty) = call(&app, &viewer, "/api/problems/page", &[]).await;
+    let (status, empty) = app.call_fn(&viewer, "/api/problems/page", &[]).await;
     assert_eq!(status, 200, "{empty}");
     assert_eq!(
         (empty["matching"].as_u64(), empty["last_run"].clone()),
         (Some(0), Value::Null)
     );
 
-    run_cycle(&app, &op).await;
-    let (_, all) = call(&app, &viewer, "/api/problems/page", &[]).await;
+    app.run_cycle(&op).await;
+    let (_, all) = app.call_fn(&viewer, "/api/problems/page", &[]).await;
     assert_eq!(
         rows(&all),
         ["198.18.0.2", "198.18.0.3", "198.18.0.4"],
@@ -98,61 +98,59 @@ async fn problem_ips_list_filter_recheck_and_release() {
     );
 
     // Filters: status, zone, network, search.
-    let (_, by_status) = call(
-        &app,
-        &viewer,
-        "/api/problems/page",
-        &[("status", "blocked_by_dnsbl")],
-    )
-    .await;
+    let (_, by_status) = app
+        .call_fn(
+            &viewer,
+            "/api/problems/page",
+            &[("status", "blocked_by_dnsbl")],
+        )
+        .await;
     assert_eq!(rows(&by_status), ["198.18.0.3", "198.18.0.4"]);
-    let (_, by_zone) = call(&app, &viewer, "/api/problems/page", &[("zone", BL)]).await;
+    let (_, by_zone) = app
+        .call_fn(&viewer, "/api/problems/page", &[("zone", BL)])
+        .await;
     assert_eq!(rows(&by_zone), ["198.18.0.3", "198.18.0.4"]);
-    let (_, other_zone) = call(
-        &app,
-        &viewer,
-        "/api/problems/page",
-        &[("zone", "other.test")],
-    )
-    .await;
+    let (_, other_zone) = app
+        .call_fn(&viewer, "/api/problems/page", &[("zone", "other.test")])
+        .await;
     assert_eq!(other_zone["matching"], 0);
-    let (_, by_net) = call(&app, &viewer, "/api/problems/page", &[("network_id", &net)]).await;
+    let (_, by_net) = app
+        .call_fn(&viewer, "/api/problems/page", &[("network_id", &net)])
+        .await;
     assert_eq!(by_net["matching"], 3);
-    let (_, searched) = call(&app, &viewer, "/api/problems/page", &[("q", "198.18.0.4")]).await;
+    let (_, searched) = app
+        .call_fn(&viewer, "/api/problems/page", &[("q", "198.18.0.4")])
+        .await;
     assert_eq!(rows(&searched), ["198.18.0.4"]);
-    let (status, bad) = call(
-        &app,
-        &viewer,
-        "/api/problems/page",
-        &[("status", "allocated")],
-    )
-    .await;
+    let (status, bad) = app
+        .call_fn(&viewer, "/api/problems/page", &[("status", "allocated")])
+        .await;
     assert_eq!(status, 400, "{bad}");
 
     // A second cycle keeps the time of occurrence and counts the failures.
-    run_cycle(&app, &op).await;
-    let (_, again) = call(&app, &viewer, "/api/problems/page", &[]).await;
+    app.run_cycle(&op).await;
+    let (_, again) = app.call_fn(&viewer, "/api/problems/page", &[]).await;
     assert_eq!(again["rows"][0]["failed_checks"], 2);
     assert_eq!(again["rows"][0]["problem_since"], used["problem_since"]);
     assert_eq!(again["last_run"]["id"], 2);
 
     // Re-check now: whatever answered on .2 has gone.
     std::fs::write(&checker.path.0, "#!/bin/sh\necho OK\n").unwrap();
-    let (status, refused) = call(
-        &app,
-        &viewer,
-        "/api/problems/recheck",
-        &[("addresses[]", "198.18.0.2")],
-    )
-    .await;
+    let (status, refused) = app
+        .call_fn(
+            &viewer,
+            "/api/problems/recheck",
+            &[("addresses[]", "198.18.0.2")],
+        )
+        .await;
     assert_eq!(status, 403, "{refused}");
-    let (status, outcome) = call(
-        &app,
-        &op,
-        "/api/problems/recheck",
-        &[("addresses[]", "198.18.0.2"), ("addresses[]", "198.18.0.3")],
-    )
-    .await;
+    let (status, outcome) = app
+        .call_fn(
+            &op,
+            "/api/problems/recheck",
+            &[("addresses[]", "198.18.0.2"), ("addresses[]", "198.18.0.3")],
+        )
+        .await;
     assert_eq!(status, 200, "{outcome}");
     assert_eq!(outcome[0]["address"], "198.18.0.2");
     assert_eq!(
@@ -164,18 +162,18 @@ async fn problem_ips_list_filter_recheck_and_release() {
         outcome[1]["detail"],
         "listed by bl.ipvet.test (127.0.0.4): spam source"
     );
-    let d = detail(&app, &op, "198.18.0.2").await;
+    let d = app.detail(&op, "198.18.0.2").await;
     assert_eq!(d["address"]["status"], "free");
     assert_eq!(d["address"]["problem"], Value::Null);
     // Only addresses being checked or with a problem are re-checked; nothing is checked
     // when one is not.
-    let (status, refused) = call(
-        &app,
-        &op,
-        "/api/problems/recheck",
-        &[("addresses[]", "198.18.0.3"), ("addresses[]", "198.18.0.1")],
-    )
-    .await;
+    let (status, refused) = app
+        .call_fn(
+            &op,
+            "/api/problems/recheck",
+            &[("addresses[]", "198.18.0.3"), ("addresses[]", "198.18.0.1")],
+        )
+        .await;
     assert_eq!(status, 409, "{refused}");
     assert!(
         refused.to_string().contains("198.18.0.1 is free"),
@@ -183,33 +181,29 @@ async fn problem_ips_list_filter_recheck_and_release() {
     );
 
     // Release (force-free without checks): admin only, with a reason, audited.
-    let (status, _) = call(
-        &app,
-        &op,
-        "/api/addresses/force_free",
-        &[("address", "198.18.0.4"), ("reason", "delisted")],
-    )
-    .await;
+    let (status, _) = app
+        .call_fn(
+            &op,
+            "/api/addresses/force_free",
+            &[("address", "198.18.0.4"), ("reason", "delisted")],
+        )
+        .await;
     assert_eq!(status, 403);
-    let (status, freed) = call(
-        &app,
-        &admin,
-        "/api/addresses/force_free",
-        &[("address", "198.18.0.4"), ("reason", "delisted by hand")],
-    )
-    .await;
+    let (status, freed) = app
+        .call_fn(
+            &admin,
+            "/api/addresses/force_free",
+            &[("address", "198.18.0.4"), ("reason", "delisted by hand")],
+        )
+        .await;
     assert_eq!(status, 200, "{freed}");
-    let d = detail(&app, &admin, "198.18.0.4").await;
+    let d = app.detail(&admin, "198.18.0.4").await;
     assert_eq!(d["address"]["status"], "free");
-    let (_, left) = call(&app, &viewer, "/api/problems/page", &[]).await;
+    let (_, left) = app.call_fn(&viewer, "/api/problems/page", &[]).await;
     assert_eq!(rows(&left), ["198.18.0.3"]);
-    let (_, audit) = call(
-        &app,
-        &admin,
-        "/api/audit/list",
-        &[("action", "address.recheck")],
-    )
-    .await;
+    let (_, audit) = app
+        .call_fn(&admin, "/api/audit/list", &[("action", "address.recheck")])
+        .await;
     assert_eq!(audit["entries"][0]["actor"], "olga", "{audit}");
     assert_eq!(audit["entries"][0]["target"], "198.18.0.2 198.18.0.3");
 }
@@ -218,42 +212,38 @@ async fn problem_ips_list_filter_recheck_and_release() {
 async fn problem_ips_page_by_key() {
     let app = TestApp::spawn().await;
     let admin = app.signed_in("root", Role::Admin).await;
-    let (status, net) = call(
-        &app,
-        &admin,
-        "/api/networks/create",
-        &[
-            ("cidr", "198.18.4.0/24"),
-            ("name", "n"),
-            ("description", ""),
-        ],
-    )
-    .await;
+    let (status, net) = app
+        .call_fn(
+            &admin,
+            "/api/networks/create",
+            &[
+                ("cidr", "198.18.4.0/24"),
+                ("name", "n"),
+                ("description", ""),
+            ],
+        )
+        .await;
     assert_eq!(status, 200, "{net}");
     let csv: String = (1..=150)
         .map(|i| format!("198.18.4.{i},used_in_network,,,\n"))
         .collect();
     let id = net["id"].to_string();
-    let (status, report) = call(
-        &app,
-        &admin,
-        "/api/addresses/import",
-        &[("network_id", &id), ("csv", &csv)],
-    )
-    .await;
+    let (status, report) = app
+        .call_fn(
+            &admin,
+            "/api/addresses/import",
+            &[("network_id", &id), ("csv", &csv)],
+        )
+        .await;
     assert_eq!(status, 200, "{report}");
-    let (_, first) = call(&app, &admin, "/api/problems/page", &[]).await;
+    let (_, first) = app.call_fn(&admin, "/api/problems/page", &[]).await;
     assert_eq!(first["rows"].as_array().unwrap().len(), 100);
     assert_eq!(first["matching"], 150);
     assert_eq!(first["next_after"], "198.18.4.100");
     assert_eq!(first["prev_before"], Value::Null);
-    let (_, second) = call(
-        &app,
-        &admin,
-        "/api/problems/page",
-        &[("after", "198.18.4.100")],
-    )
-    .await;
+    let (_, second) = app
+        .call_fn(&admin, "/api/problems/page", &[("after", "198.18.4.100")])
+        .await;
     assert_eq!(
         rows(&second).first().map(String::as_str),
         Some("198.18.4.101")
@@ -261,25 +251,23 @@ async fn problem_ips_page_by_key() {
     assert_eq!(rows(&second).len(), 50);
     assert_eq!(second["next_after"], Value::Null);
     // The last page is the last full page, as in the address lists.
-    let (_, last) = call(&app, &admin, "/api/problems/page", &[("last", "true")]).await;
+    let (_, last) = app
+        .call_fn(&admin, "/api/problems/page", &[("last", "true")])
+        .await;
     assert_eq!(rows(&last).len(), 100);
     assert_eq!(rows(&last).last().map(String::as_str), Some("198.18.4.150"));
     assert_eq!(
         (last["prev_before"].as_str(), last["next_after"].as_str()),
         (Some("198.18.4.51"), None)
     );
-    let (_, back) = call(
-        &app,
-        &admin,
-        "/api/problems/page",
-        &[("before", "198.18.4.101")],
-    )
-    .await;
+    let (_, back) = app
+        .call_fn(&admin, "/api/problems/page", &[("before", "198.18.4.101")])
+        .await;
     assert_eq!(rows(&back), rows(&first));
 }
 
 async fn zone_row(app: &TestApp, client: &reqwest::Client, zone: &str) -> Value {
-    let (status, list) = call(app, client, "/api/dnsbl/list", &[]).await;
+    let (status, list) = app.call_fn(client, "/api/dnsbl/list", &[]).await;
     assert_eq!(status, 200, "{list}");
     list.as_array()
         .unwrap()
@@ -304,19 +292,17 @@ async fn dnsbl_zones_are_managed_tested_and_asked() {
         ("bl..test", 400),
         ("198.18.0.1", 400),
     ] {
-        let (got, body) = call(&app, &admin, "/api/dnsbl/add", &[("zone", bad)]).await;
+        let (got, body) = app
+            .call_fn(&admin, "/api/dnsbl/add", &[("zone", bad)])
+            .await;
         assert_eq!(got, status, "{bad}: {body}");
     }
-    let (status, _) = call(&app, &op, "/api/dnsbl/add", &[("zone", BL)]).await;
+    let (status, _) = app.call_fn(&op, "/api/dnsbl/add", &[("zone", BL)]).await;
     assert_eq!(status, 403);
     // Added enabled, it is self-tested at once: healthy.
-    let (status, added) = call(
-        &app,
-        &admin,
-        "/api/dnsbl/add",
-        &[("zone", "BL.ipvet.test.")],
-    )
-    .await;
+    let (status, added) = app
+        .call_fn(&admin, "/api/dnsbl/add", &[("zone", "BL.ipvet.test.")])
+        .await;
     assert_eq!(status, 200, "{added}");
     assert_eq!(
         (
@@ -326,16 +312,12 @@ async fn dnsbl_zones_are_managed_tested_and_asked() {
         ),
         (Some(BL), Some("healthy"), Some(true))
     );
-    let (status, dup) = call(&app, &admin, "/api/dnsbl/add", &[("zone", BL)]).await;
+    let (status, dup) = app.call_fn(&admin, "/api/dnsbl/add", &[("zone", BL)]).await;
     assert_eq!(status, 409, "{dup}");
     // A zone this server does not serve fails its self-test, with the reason.
-    let (_, broken) = call(
-        &app,
-        &admin,
-        "/api/dnsbl/add",
-        &[("zone", "missing.ipvet.test")],
-    )
-    .await;
+    let (_, broken) = app
+        .call_fn(&admin, "/api/dnsbl/add", &[("zone", "missing.ipvet.test")])
+        .await;
     assert_eq!(broken["health"], "failing", "{broken}");
     assert!(
         broken["last_error"]
@@ -345,13 +327,13 @@ async fn dnsbl_zones_are_managed_tested_and_asked() {
         "{broken}"
     );
     // A suggested zone is added disabled, and so never asked.
-    let (_, off) = call(
-        &app,
-        &admin,
-        "/api/dnsbl/add",
-        &[("zone", "zen.spamhaus.org"), ("disabled", "true")],
-    )
-    .await;
+    let (_, off) = app
+        .call_fn(
+            &admin,
+            "/api/dnsbl/add",
+            &[("zone", "zen.spamhaus.org"), ("disabled", "true")],
+        )
+        .await;
     assert_eq!(
         (off["enabled"].as_bool(), off["health"].as_str()),
         (Some(false), Some("never_tested"))
@@ -364,14 +346,16 @@ async fn dnsbl_zones_are_managed_tested_and_asked() {
         .any(|n| n.contains("spamhaus")));
 
     // The dashboard warns about the failing zone.
-    let (_, dash) = call(&app, &op, "/api/dashboard/summary", &[]).await;
+    let (_, dash) = app.call_fn(&op, "/api/dashboard/summary", &[]).await;
     assert_eq!(
         dash["checks"]["unhealthy_zones"][0][0], "missing.ipvet.test",
         "{dash}"
     );
 
     // Asking about an address: listed with answer and TXT, not listed, or an error.
-    let (status, answers) = call(&app, &op, "/api/dnsbl/ask", &[("address", "198.18.0.3")]).await;
+    let (status, answers) = app
+        .call_fn(&op, "/api/dnsbl/ask", &[("address", "198.18.0.3")])
+        .await;
     assert_eq!(status, 200, "{answers}");
     let by_zone = |z: &str| {
         answers
@@ -393,74 +377,69 @@ async fn dnsbl_zones_are_managed_tested_and_asked() {
     );
     assert_eq!(listed["query"], "3.0.18.198.bl.ipvet.test.");
     assert_eq!(by_zone("missing.ipvet.test")["outcome"], "not_listed");
-    let (_, clean) = call(
-        &app,
-        &op,
-        "/api/dnsbl/ask",
-        &[("address", "198.18.0.9"), ("zone", BL)],
-    )
-    .await;
+    let (_, clean) = app
+        .call_fn(
+            &op,
+            "/api/dnsbl/ask",
+            &[("address", "198.18.0.9"), ("zone", BL)],
+        )
+        .await;
     assert_eq!(clean[0]["outcome"], "not_listed", "{clean}");
-    let (status, bad) = call(&app, &op, "/api/dnsbl/ask", &[("address", "198.18.0.300")]).await;
+    let (status, bad) = app
+        .call_fn(&op, "/api/dnsbl/ask", &[("address", "198.18.0.300")])
+        .await;
     assert_eq!(status, 400, "{bad}");
 
     // The count of addresses a zone blocks.
-    network_with_released(
-        &app,
+    app.network_with_released(
         &admin,
         "198.18.0.0/24",
         &["198.18.0.3", "198.18.0.4", "198.18.0.5"],
     )
     .await;
-    run_cycle(&app, &op).await;
+    app.run_cycle(&op).await;
     assert_eq!(zone_row(&app, &op, BL).await["blocking"], 2);
 
     // Disable, rename, delete: each audited.
     let id = added["id"].to_string();
-    let (status, disabled) = call(
-        &app,
-        &admin,
-        "/api/dnsbl/set_enabled",
-        &[("zone_id", &id), ("enabled", "false")],
-    )
-    .await;
+    let (status, disabled) = app
+        .call_fn(
+            &admin,
+            "/api/dnsbl/set_enabled",
+            &[("zone_id", &id), ("enabled", "false")],
+        )
+        .await;
     assert_eq!(status, 200, "{disabled}");
     assert_eq!(disabled["enabled"], false);
     let broken_id = broken["id"].to_string();
-    let (status, renamed) = call(
-        &app,
-        &admin,
-        "/api/dnsbl/rename",
-        &[("zone_id", &broken_id), ("zone", BL)],
-    )
-    .await;
+    let (status, renamed) = app
+        .call_fn(
+            &admin,
+            "/api/dnsbl/rename",
+            &[("zone_id", &broken_id), ("zone", BL)],
+        )
+        .await;
     assert_eq!(status, 409, "{renamed}");
-    let (status, renamed) = call(
-        &app,
-        &admin,
-        "/api/dnsbl/rename",
-        &[("zone_id", &broken_id), ("zone", "other.ipvet.test")],
-    )
-    .await;
+    let (status, renamed) = app
+        .call_fn(
+            &admin,
+            "/api/dnsbl/rename",
+            &[("zone_id", &broken_id), ("zone", "other.ipvet.test")],
+        )
+        .await;
     assert_eq!(status, 200, "{renamed}");
     assert_eq!(renamed["zone"], "other.ipvet.test");
-    let (status, _) = call(
-        &app,
-        &admin,
-        "/api/dnsbl/delete",
-        &[("zone_id", &broken_id)],
-    )
-    .await;
+    let (status, _) = app
+        .call_fn(&admin, "/api/dnsbl/delete", &[("zone_id", &broken_id)])
+        .await;
     assert_eq!(status, 200);
-    let (status, gone) = call(
-        &app,
-        &admin,
-        "/api/dnsbl/delete",
-        &[("zone_id", &broken_id)],
-    )
-    .await;
+    let (status, gone) = app
+        .call_fn(&admin, "/api/dnsbl/delete", &[("zone_id", &broken_id)])
+        .await;
     assert_eq!(status, 404, "{gone}");
-    let (_, audit) = call(&app, &admin, "/api/audit/list", &[("actor", "root")]).await;
+    let (_, audit) = app
+        .call_fn(&admin, "/api/audit/list", &[("actor", "root")])
+        .await;
     let actions: Vec<&str> = audit["entries"]
         .as_array()
         .unwrap()
@@ -492,55 +471,56 @@ async fn check_runs_list_their_verdicts_and_a_running_one_can_be_cancelled() {
     let op = app.signed_in("olga", Role::Operator).await;
     let ips: Vec<String> = (1..=40).map(|i| format!("198.18.0.{i}")).collect();
     let ips: Vec<&str> = ips.iter().map(String::as_str).collect();
-    network_with_released(&app, &admin, "198.18.0.0/24", &ips).await;
+    app.network_with_released(&admin, "198.18.0.0/24", &ips)
+        .await;
 
-    let (status, id) = call(&app, &op, "/api/checks/run_now", &[]).await;
+    let (status, id) = app.call_fn(&op, "/api/checks/run_now", &[]).await;
     assert_eq!(status, 200, "{id}");
     let id = id.to_string();
     // Live counts while it runs (bounded wait for the first verdicts).
-    let mut seen_running = None;
-    for _ in 0..100 {
-        let (_, run) = call(&app, &op, "/api/checks/get", &[("run_id", &id)]).await;
-        if run["done"].as_i64().unwrap_or(0) > 0 {
-            seen_running = Some(run);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let running = seen_running.expect("the cycle reports progress while it runs");
+    let running = poll(
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        async || {
+            let (_, run) = app
+                .call_fn(&op, "/api/checks/get", &[("run_id", &id)])
+                .await;
+            (run["counts"]["done"].as_i64().unwrap_or(0) > 0).then_some(run)
+        },
+    )
+    .await
+    .expect("the cycle reports progress while it runs");
     assert_eq!(running["finished_at"], Value::Null, "{running}");
-    assert_eq!(running["total"], 40);
-    let (status, _) = call(&app, &op, "/api/checks/cancel", &[("run_id", &id)]).await;
+    assert_eq!(running["counts"]["total"], 40);
+    let (status, _) = app
+        .call_fn(&op, "/api/checks/cancel", &[("run_id", &id)])
+        .await;
     assert_eq!(status, 403);
-    let (status, body) = call(&app, &admin, "/api/checks/cancel", &[("run_id", &id)]).await;
+    let (status, body) = app
+        .call_fn(&admin, "/api/checks/cancel", &[("run_id", &id)])
+        .await;
     assert_eq!(status, 200, "{body}");
-    let mut finished = None;
-    for _ in 0..100 {
-        let run = check_run::Entity::find_by_id(id.parse::<i64>().unwrap())
-            .one(&app.state.db)
-            .await
-            .unwrap()
-            .unwrap();
-        if run.finished_at.is_some() {
-            finished = Some(run);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let run = finished.expect("a cancelled cycle ends within seconds");
+    // A cancelled cycle ends within seconds.
+    let run = app
+        .wait_for_run_within(id.parse().unwrap(), Duration::from_secs(10))
+        .await;
     assert_eq!(run.error, None);
     assert_eq!(run.cancelled_by.as_deref(), Some("root"));
     assert!(run.done > 0 && run.done < 40, "{run:?}");
     assert_eq!(run.freed, run.done);
-    let (status, again) = call(&app, &admin, "/api/checks/cancel", &[("run_id", &id)]).await;
+    let (status, again) = app
+        .call_fn(&admin, "/api/checks/cancel", &[("run_id", &id)])
+        .await;
     assert_eq!(status, 409, "{again}");
 
     // The list and the cycle's verdicts, each naming its address.
-    let (_, list) = call(&app, &op, "/api/checks/list", &[]).await;
+    let (_, list) = app.call_fn(&op, "/api/checks/list", &[]).await;
     assert_eq!(list["runs"][0]["id"].to_string(), id);
     assert_eq!(list["runs"][0]["cancelled_by"], "root");
     assert!(list["next_run_at"].as_str().unwrap().ends_with("UTC"));
-    let (_, detail) = call(&app, &op, "/api/checks/detail", &[("run_id", &id)]).await;
+    let (_, detail) = app
+        .call_fn(&op, "/api/checks/detail", &[("run_id", &id)])
+        .await;
     let verdicts = detail["verdicts"].as_array().unwrap();
     assert_eq!(verdicts.len() as i64, run.done, "{detail}");
     assert_eq!(verdicts[0]["address"], "198.18.0.1");
@@ -549,9 +529,11 @@ async fn check_runs_list_their_verdicts_and_a_running_one_can_be_cancelled() {
         (Some("being_checked"), Some("free"))
     );
     // The rest are still being checked, and the next cycle takes them.
-    let rest = run_cycle(&app, &op).await;
+    let rest = app.run_cycle(&op).await;
     assert_eq!(rest.done, 40 - run.done);
-    let (status, missing) = call(&app, &op, "/api/checks/detail", &[("run_id", "9999")]).await;
+    let (status, missing) = app
+        .call_fn(&op, "/api/checks/detail", &[("run_id", "9999")])
+        .await;
     assert_eq!(status, 404, "{missing}");
 }
 
@@ -579,9 +561,9 @@ async fn settings_show_their_source_and_saved_ones_take_effect_at_once() {
     .await;
     let admin = app.signed_in("root", Role::Admin).await;
     let op = app.signed_in("olga", Role::Operator).await;
-    let (status, _) = call(&app, &op, "/api/settings/list", &[]).await;
+    let (status, _) = app.call_fn(&op, "/api/settings/list", &[]).await;
     assert_eq!(status, 403);
-    let (status, list) = call(&app, &admin, "/api/settings/list", &[]).await;
+    let (status, list) = app.call_fn(&admin, "/api/settings/list", &[]).await;
     assert_eq!(status, 200, "{list}");
     let period = setting(&list, "CheckPeriod");
     assert_eq!(
@@ -607,50 +589,51 @@ async fn settings_show_their_source_and_saved_ones_take_effect_at_once() {
         .contains("a web form must never choose"));
 
     // Refused: a program to run, a file-set value, a bad value.
-    let (status, body) = call(
-        &app,
-        &admin,
-        "/api/settings/save",
-        &[("key", "IpCheckerScript"), ("value", "/bin/true")],
-    )
-    .await;
+    let (status, body) = app
+        .call_fn(
+            &admin,
+            "/api/settings/save",
+            &[("key", "IpCheckerScript"), ("value", "/bin/true")],
+        )
+        .await;
     assert_eq!(status, 400, "{body}");
-    let (status, body) = call(
-        &app,
-        &admin,
-        "/api/settings/save",
-        &[("key", "CheckTimeout"), ("value", "5s")],
-    )
-    .await;
+    let (status, body) = app
+        .call_fn(
+            &admin,
+            "/api/settings/save",
+            &[("key", "CheckTimeout"), ("value", "5s")],
+        )
+        .await;
     assert_eq!(status, 409, "{body}");
-    let (status, body) = call(
-        &app,
-        &admin,
-        "/api/settings/save",
-        &[("key", "CheckPeriod"), ("value", "soon")],
-    )
-    .await;
+    let (status, body) = app
+        .call_fn(
+            &admin,
+            "/api/settings/save",
+            &[("key", "CheckPeriod"), ("value", "soon")],
+        )
+        .await;
     assert_eq!(status, 400, "{body}");
     assert!(body.to_string().contains("not a duration"), "{body}");
-    let (status, body) = call(
-        &app,
-        &admin,
-        "/api/settings/save",
-        &[("key", "CheckConcurrency"), ("value", "0")],
-    )
-    .await;
+    let (status, body) = app
+        .call_fn(
+            &admin,
+            "/api/settings/save",
+            &[("key", "CheckConcurrency"), ("value", "0")],
+        )
+        .await;
     assert_eq!(status, 400, "{body}");
 
     // A released address waits for the hourly cycle; a period of one second, saved here,
     // takes effect without a restart and the job frees it.
-    network_with_released(&app, &admin, "198.18.0.0/24", &["198.18.0.7"]).await;
-    let (status, saved) = call(
-        &app,
-        &admin,
-        "/api/settings/save",
-        &[("key", "CheckPeriod"), ("value", "1s")],
-    )
-    .await;
+    app.network_with_released(&admin, "198.18.0.0/24", &["198.18.0.7"])
+        .await;
+    let (status, saved) = app
+        .call_fn(
+            &admin,
+            "/api/settings/save",
+            &[("key", "CheckPeriod"), ("value", "1s")],
+        )
+        .await;
     assert_eq!(status, 200, "{saved}");
     let period = setting(&saved, "CheckPeriod");
     assert_eq!(period["value"], "1s");
@@ -662,33 +645,29 @@ async fn settings_show_their_source_and_saved_ones_take_effect_at_once() {
         "{period}"
     );
     assert_eq!(app.state.config().check_period, Duration::from_secs(1));
-    let mut freed = false;
-    for _ in 0..60 {
-        if detail(&app, &admin, "198.18.0.7").await["address"]["status"] == "free" {
-            freed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    assert!(freed, "the job ran on the new period");
-    let (status, flag) = call(
-        &app,
-        &admin,
-        "/api/settings/save",
-        &[("key", "DisableIPv6Checking"), ("value", "on")],
+    let freed = poll(
+        Duration::from_secs(15),
+        Duration::from_millis(250),
+        async || {
+            (app.detail(&admin, "198.18.0.7").await["address"]["status"] == "free").then_some(())
+        },
     )
     .await;
+    assert!(freed.is_some(), "the job ran on the new period");
+    let (status, flag) = app
+        .call_fn(
+            &admin,
+            "/api/settings/save",
+            &[("key", "DisableIPv6Checking"), ("value", "on")],
+        )
+        .await;
     assert_eq!(status, 200, "{flag}");
     assert!(app.state.config().disable_ipv6_checking);
 
     // Audited, and back to the default.
-    let (_, audit) = call(
-        &app,
-        &admin,
-        "/api/audit/list",
-        &[("action", "setting.save")],
-    )
-    .await;
+    let (_, audit) = app
+        .call_fn(&admin, "/api/audit/list", &[("action", "setting.save")])
+        .await;
     let entry = audit["entries"]
         .as_array()
         .unwrap()
@@ -699,23 +678,15 @@ async fn settings_show_their_source_and_saved_ones_take_effect_at_once() {
         (entry["before"].as_str(), entry["after"].as_str()),
         (Some("1h"), Some("1s"))
     );
-    let (status, reset) = call(
-        &app,
-        &admin,
-        "/api/settings/reset",
-        &[("key", "CheckPeriod")],
-    )
-    .await;
+    let (status, reset) = app
+        .call_fn(&admin, "/api/settings/reset", &[("key", "CheckPeriod")])
+        .await;
     assert_eq!(status, 200, "{reset}");
     assert_eq!(setting(&reset, "CheckPeriod")["source"], "default");
     assert_eq!(app.state.config().check_period, Duration::from_secs(3600));
-    let (status, body) = call(
-        &app,
-        &admin,
-        "/api/settings/reset",
-        &[("key", "CheckPeriod")],
-    )
-    .await;
+    let (status, body) = app
+        .call_fn(&admin, "/api/settings/reset", &[("key", "CheckPeriod")])
+        .await;
     assert_eq!(status, 409, "{body}");
 }
 
@@ -725,36 +696,34 @@ async fn the_audit_log_filters_by_actor_action_and_day() {
     let admin = app.signed_in("root", Role::Admin).await;
     let other = app.signed_in("ada", Role::Admin).await;
     for (client, cidr) in [(&admin, "198.18.0.0/24"), (&other, "198.18.1.0/24")] {
-        let (status, _) = call(
-            &app,
-            client,
-            "/api/networks/create",
-            &[("cidr", cidr), ("name", "n"), ("description", "")],
-        )
-        .await;
+        let (status, _) = app
+            .call_fn(
+                client,
+                "/api/networks/create",
+                &[("cidr", cidr), ("name", "n"), ("description", "")],
+            )
+            .await;
         assert_eq!(status, 200);
     }
-    let (status, _) = call(
-        &app,
-        &app.signed_in("olga", Role::Operator).await,
-        "/api/audit/list",
-        &[],
-    )
-    .await;
+    let (status, _) = app
+        .call_fn(
+            &app.signed_in("olga", Role::Operator).await,
+            "/api/audit/list",
+            &[],
+        )
+        .await;
     assert_eq!(status, 403);
-    let (_, by_actor) = call(&app, &admin, "/api/audit/list", &[("actor", "ada")]).await;
+    let (_, by_actor) = app
+        .call_fn(&admin, "/api/audit/list", &[("actor", "ada")])
+        .await;
     let entries = by_actor["entries"].as_array().unwrap();
     assert!(!entries.is_empty());
     assert!(entries.iter().all(|e| e["actor"] == "ada"), "{by_actor}");
     assert_eq!(entries[0]["target"], "198.18.1.0/24");
     assert_eq!(entries[0]["client_addr"], "127.0.0.1");
-    let (_, by_action) = call(
-        &app,
-        &admin,
-        "/api/audit/list",
-        &[("action", "network.create")],
-    )
-    .await;
+    let (_, by_action) = app
+        .call_fn(&admin, "/api/audit/list", &[("action", "network.create")])
+        .await;
     assert_eq!(by_action["entries"].as_array().unwrap().len(), 2);
     assert!(by_action["actions"]
         .as_array()
@@ -762,21 +731,25 @@ async fn the_audit_log_filters_by_actor_action_and_day() {
         .iter()
         .any(|a| a == "network.create"));
     let today = time::OffsetDateTime::now_utc().date().to_string();
-    let (_, today_only) = call(
-        &app,
-        &admin,
-        "/api/audit/list",
-        &[
-            ("action", "network.create"),
-            ("from", &today),
-            ("to", &today),
-        ],
-    )
-    .await;
+    let (_, today_only) = app
+        .call_fn(
+            &admin,
+            "/api/audit/list",
+            &[
+                ("action", "network.create"),
+                ("from", &today),
+                ("to", &today),
+            ],
+        )
+        .await;
     assert_eq!(today_only["entries"].as_array().unwrap().len(), 2);
-    let (_, long_ago) = call(&app, &admin, "/api/audit/list", &[("to", "2000-01-01")]).await;
+    let (_, long_ago) = app
+        .call_fn(&admin, "/api/audit/list", &[("to", "2000-01-01")])
+        .await;
     assert_eq!(long_ago["entries"].as_array().unwrap().len(), 0);
-    let (status, bad) = call(&app, &admin, "/api/audit/list", &[("from", "yesterday")]).await;
+    let (status, bad) = app
+        .call_fn(&admin, "/api/audit/list", &[("from", "yesterday")])
+        .await;
     assert_eq!(status, 400, "{bad}");
 }
 
@@ -786,21 +759,20 @@ async fn the_dashboard_charts_problem_ips_by_day_and_names_the_next_cycle() {
     let checker = checker();
     let app = spawn(&dns, &checker).await;
     let admin = app.signed_in("root", Role::Admin).await;
-    let (status, _) = call(&app, &admin, "/api/dnsbl/add", &[("zone", BL)]).await;
+    let (status, _) = app.call_fn(&admin, "/api/dnsbl/add", &[("zone", BL)]).await;
     assert_eq!(status, 200);
-    network_with_released(
-        &app,
+    app.network_with_released(
         &admin,
         "198.18.0.0/24",
         &["198.18.0.1", "198.18.0.2", "198.18.0.3"],
     )
     .await;
-    let (_, before) = call(&app, &admin, "/api/dashboard/summary", &[]).await;
+    let (_, before) = app.call_fn(&admin, "/api/dashboard/summary", &[]).await;
     let days = before["problem_days"].as_array().unwrap();
     assert_eq!(days.len(), 30);
     assert!(days.iter().all(|d| d["counts"].is_null()), "{before}");
-    run_cycle(&app, &admin).await;
-    let (_, after) = call(&app, &admin, "/api/dashboard/summary", &[]).await;
+    app.run_cycle(&admin).await;
+    let (_, after) = app.call_fn(&admin, "/api/dashboard/summary", &[]).await;
     let today = &after["problem_days"][29];
     assert_eq!(
         today["day"],
@@ -815,13 +787,14 @@ async fn the_dashboard_charts_problem_ips_by_day_and_names_the_next_cycle() {
 
 #[tokio::test]
 async fn a_cycle_whose_server_stopped_shows_as_interrupted_and_is_closed_by_the_next() {
+    use app::model::Trigger;
     use sea_orm::{ActiveModelTrait, Set};
     let app = TestApp::spawn().await;
     let op = app.signed_in("olga", Role::Operator).await;
     // As a server that died mid-cycle left it: unfinished, its heartbeat long silent.
     let long_ago = time::OffsetDateTime::now_utc() - time::Duration::minutes(10);
     let dead = check_run::ActiveModel {
-        trigger: Set("schedule".into()),
+        trigger: Set(Trigger::Schedule),
         started_at: Set(long_ago),
         heartbeat_at: Set(Some(long_ago + time::Duration::seconds(30))),
         total: Set(500),
@@ -832,7 +805,9 @@ async fn a_cycle_whose_server_stopped_shows_as_interrupted_and_is_closed_by_the_
     .await
     .unwrap();
     let id = dead.id.to_string();
-    let (status, shown) = call(&app, &op, "/api/checks/get", &[("run_id", &id)]).await;
+    let (status, shown) = app
+        .call_fn(&op, "/api/checks/get", &[("run_id", &id)])
+        .await;
     assert_eq!(status, 200, "{shown}");
     assert!(shown["finished_at"].is_string(), "{shown}");
     assert!(
@@ -842,7 +817,7 @@ async fn a_cycle_whose_server_stopped_shows_as_interrupted_and_is_closed_by_the_
     assert_eq!(shown["seconds"], 30);
 
     // The next cycle closes it for good, at its last heartbeat, and runs.
-    let next = run_cycle(&app, &op).await;
+    let next = app.run_cycle(&op).await;
     assert_eq!(next.error, None);
     let closed = check_run::Entity::find_by_id(dead.id)
         .one(&app.state.db)

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use app::model::Role;
 use app::server::entities::{audit_log, idempotency_key};
-use app::server::{auth::tokens, admin::users};
+use app::server::{admin::users, auth::tokens};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};
 
-use crate::dns::{DnsServer, Zones};
-use crate::helpers::TestApp;
+use crate::helpers::dns::{DnsServer, Zones};
+use crate::helpers::{poll, script, TestApp};
 
 /// Makes a user of `role` with a live token and returns the token's secret.
 async fn token(app: &TestApp, name: &str, role: Role) -> String {
@@ -261,24 +261,21 @@ fn cases() -> Vec<Case> {
     ]
 }
 
+/// Asks the API for cycle `run` until it has finished (a minute at most), as a
+/// provisioning system waits for it; the finished cycle as the API shows it.
 async fn wait_until_finished(app: &TestApp, token: &str, run: i64) -> Value {
-    for _ in 0..600 {
-        let r = send(
-            app,
-            "GET",
-            &format!("/api/v1/checks/{run}"),
-            Some(token),
-            None,
-            &[],
-        )
-        .await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        if !r.body["finished_at"].is_null() {
-            return r.body;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("check cycle {run} did not finish in 60 s");
+    let path = format!("/api/v1/checks/{run}");
+    poll(
+        Duration::from_secs(60),
+        Duration::from_millis(100),
+        async || {
+            let r = send(app, "GET", &path, Some(token), None, &[]).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            (!r.body["finished_at"].is_null()).then_some(r.body)
+        },
+    )
+    .await
+    .unwrap_or_else(|| panic!("check cycle {run} did not finish in 60 s"))
 }
 
 #[tokio::test]
@@ -923,7 +920,7 @@ async fn problems_list_pages_with_a_cursor() {
     // after release.
     let marker = tempfile::tempdir().unwrap();
     let flag = marker.path().join("answering");
-    let checker = crate::checks::script(&format!(
+    let checker = script(&format!(
         r#"if [ -f '{}' ]; then echo "reply from $1"; else echo OK; fi"#,
         flag.display()
     ));
@@ -1066,8 +1063,9 @@ async fn tokens_are_made_listed_and_revoked_by_their_owner_or_an_admin() {
     let app = TestApp::spawn().await;
     let viewer = app.signed_in("tok-viewer", Role::Viewer).await;
     let admin = app.signed_in("tok-admin", Role::Admin).await;
-    let (status, made) =
-        crate::checks::call(&app, &viewer, "/api/tokens/create", &[("name", "laptop")]).await;
+    let (status, made) = app
+        .call_fn(&viewer, "/api/tokens/create", &[("name", "laptop")])
+        .await;
     assert_eq!(status, 200, "{made}");
     let secret = made["secret"].as_str().unwrap().to_string();
     assert_eq!(made["token"]["owner"], "tok-viewer");
@@ -1075,7 +1073,7 @@ async fn tokens_are_made_listed_and_revoked_by_their_owner_or_an_admin() {
     let r = send(&app, "GET", "/api/v1/networks", Some(&secret), None, &[]).await;
     assert_eq!(r.status, 200, "{}", r.body);
     // Listed without its secret.
-    let (_, list) = crate::checks::call(&app, &viewer, "/api/tokens/list", &[]).await;
+    let (_, list) = app.call_fn(&viewer, "/api/tokens/list", &[]).await;
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert!(!list.to_string().contains(&secret[6..]), "{list}");
     assert!(list[0]["last_used_at"].is_string(), "{list}");
@@ -1085,16 +1083,17 @@ async fn tokens_are_made_listed_and_revoked_by_their_owner_or_an_admin() {
         .unwrap()
         .id
         .to_string();
-    let (status, _) = crate::checks::call(
-        &app,
-        &viewer,
-        "/api/tokens/create",
-        &[("name", "x"), ("user_id", &admin_id)],
-    )
-    .await;
+    let (status, _) = app
+        .call_fn(
+            &viewer,
+            "/api/tokens/create",
+            &[("name", "x"), ("user_id", &admin_id)],
+        )
+        .await;
     assert_eq!(status, 403);
-    let (status, _) =
-        crate::checks::call(&app, &viewer, "/api/tokens/list", &[("all", "true")]).await;
+    let (status, _) = app
+        .call_fn(&viewer, "/api/tokens/list", &[("all", "true")])
+        .await;
     assert_eq!(status, 403);
     // An admin makes one for the viewer, sees all, and the viewer cannot revoke the
     // admin's own.
@@ -1103,38 +1102,43 @@ async fn tokens_are_made_listed_and_revoked_by_their_owner_or_an_admin() {
         .unwrap()
         .id
         .to_string();
-    let (status, other) = crate::checks::call(
-        &app,
-        &admin,
-        "/api/tokens/create",
-        &[("name", "billing"), ("user_id", &viewer_id)],
-    )
-    .await;
+    let (status, other) = app
+        .call_fn(
+            &admin,
+            "/api/tokens/create",
+            &[("name", "billing"), ("user_id", &viewer_id)],
+        )
+        .await;
     assert_eq!(status, 200, "{other}");
     assert_eq!(other["token"]["owner"], "tok-viewer");
-    let (_, mine) =
-        crate::checks::call(&app, &admin, "/api/tokens/create", &[("name", "admin's")]).await;
-    let (_, all) = crate::checks::call(&app, &admin, "/api/tokens/list", &[("all", "true")]).await;
+    let (_, mine) = app
+        .call_fn(&admin, "/api/tokens/create", &[("name", "admin's")])
+        .await;
+    let (_, all) = app
+        .call_fn(&admin, "/api/tokens/list", &[("all", "true")])
+        .await;
     assert_eq!(all.as_array().unwrap().len(), 3);
     let admins_token = mine["token"]["id"].to_string();
-    let (status, _) = crate::checks::call(
-        &app,
-        &viewer,
-        "/api/tokens/revoke",
-        &[("token_id", &admins_token)],
-    )
-    .await;
+    let (status, _) = app
+        .call_fn(
+            &viewer,
+            "/api/tokens/revoke",
+            &[("token_id", &admins_token)],
+        )
+        .await;
     assert_eq!(status, 404);
     // The owner revokes; the API refuses the secret at once.
     let id = made["token"]["id"].to_string();
-    let (status, revoked) =
-        crate::checks::call(&app, &viewer, "/api/tokens/revoke", &[("token_id", &id)]).await;
+    let (status, revoked) = app
+        .call_fn(&viewer, "/api/tokens/revoke", &[("token_id", &id)])
+        .await;
     assert_eq!(status, 200, "{revoked}");
     assert!(revoked["revoked_at"].is_string());
     let r = send(&app, "GET", "/api/v1/networks", Some(&secret), None, &[]).await;
     assert_eq!(r.status, 401);
-    let (status, _) =
-        crate::checks::call(&app, &viewer, "/api/tokens/revoke", &[("token_id", &id)]).await;
+    let (status, _) = app
+        .call_fn(&viewer, "/api/tokens/revoke", &[("token_id", &id)])
+        .await;
     assert_eq!(status, 409);
     let audited = audit_log::Entity::find()
         .filter(audit_log::Column::Action.is_in(["token.create", "token.revoke"]))
@@ -1143,13 +1147,13 @@ async fn tokens_are_made_listed_and_revoked_by_their_owner_or_an_admin() {
         .unwrap();
     assert_eq!(audited, 4);
     // A disabled user's tokens stop working.
-    let (status, _) = crate::checks::call(
-        &app,
-        &admin,
-        "/api/users/set_disabled",
-        &[("user_id", &viewer_id), ("disabled", "true")],
-    )
-    .await;
+    let (status, _) = app
+        .call_fn(
+            &admin,
+            "/api/users/set_disabled",
+            &[("user_id", &viewer_id), ("disabled", "true")],
+        )
+        .await;
     assert_eq!(status, 200);
     let r = send(
         &app,

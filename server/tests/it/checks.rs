@@ -4,135 +4,24 @@
 //! to the test namespaces.
 
 use std::net::Ipv4Addr;
-use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use app::model::Role;
-use app::server::check::cycle::{self, Trigger};
+use app::model::{Role, Trigger, ZoneHealth};
+use app::server::check::cycle;
+use app::server::check::dnsbl::resolver;
 use app::server::check::probe::icmp::IcmpProber;
 use app::server::check::probe::script::ScriptChecker;
-use app::server::check::{resolver, Availability, Checker, Engine, Prober};
-use app::server::config::{Config, ProgramPath};
+use app::server::check::probe::{Availability, Prober};
+use app::server::check::{Checker, Engine};
+use app::server::config::Config;
 use app::server::entities::{check_run, dnsbl_zone};
 use hickory_proto::rr::RecordType;
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use sea_orm::EntityTrait;
 use serde_json::{json, Value};
 
-use crate::dns::{DnsServer, Reply, Zones};
-use crate::helpers::{error_of, TestApp};
-
-/// A checker script written for one test.
-pub(crate) struct Script {
-    _dir: tempfile::TempDir,
-    pub path: ProgramPath,
-}
-
-pub(crate) fn script(body: &str) -> Script {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("checker.sh");
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    Script {
-        _dir: dir,
-        path: ProgramPath(path),
-    }
-}
-
-pub(crate) async fn add_zone(app: &TestApp, zone: &str) {
-    dnsbl_zone::ActiveModel {
-        zone: Set(zone.into()),
-        enabled: Set(true),
-        health: Set("never_tested".into()),
-        created_at: Set(time::OffsetDateTime::now_utc()),
-        ipv6: Set(false),
-        ..Default::default()
-    }
-    .insert(&app.state.db)
-    .await
-    .unwrap();
-}
-
-pub(crate) async fn call(
-    app: &TestApp,
-    client: &reqwest::Client,
-    path: &str,
-    form: &[(&str, &str)],
-) -> (u16, Value) {
-    error_of(app.call(client, path, form).await).await
-}
-
-/// Starts a cycle through the server function and waits (bounded) for it to finish.
-pub(crate) async fn run_cycle(app: &TestApp, client: &reqwest::Client) -> check_run::Model {
-    let (status, id) = call(app, client, "/api/checks/run_now", &[]).await;
-    assert_eq!(status, 200, "{id}");
-    wait_for_run(app, id.as_i64().unwrap()).await
-}
-
-/// Waits (bounded) for cycle `id` to finish.
-pub(crate) async fn wait_for_run(app: &TestApp, id: i64) -> check_run::Model {
-    for _ in 0..240 {
-        let run = check_run::Entity::find_by_id(id)
-            .one(&app.state.db)
-            .await
-            .unwrap()
-            .unwrap();
-        if run.finished_at.is_some() {
-            return run;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    panic!("check cycle {id} did not finish in 60 s");
-}
-
-pub(crate) async fn detail(app: &TestApp, client: &reqwest::Client, ip: &str) -> Value {
-    let (status, body) = call(app, client, "/api/addresses/detail", &[("address", ip)]).await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
-pub(crate) async fn network_with_released(
-    app: &TestApp,
-    admin: &reqwest::Client,
-    cidr: &str,
-    ips: &[&str],
-) -> String {
-    let (status, net) = call(
-        app,
-        admin,
-        "/api/networks/create",
-        &[("cidr", cidr), ("name", "checked"), ("description", "")],
-    )
-    .await;
-    assert_eq!(status, 200, "{net}");
-    let id = net["id"].to_string();
-    for ip in ips {
-        let form = [
-            ("network_id", id.as_str()),
-            ("address", ip),
-            ("owner", "o"),
-            ("hostname", ""),
-            ("note", ""),
-        ];
-        let (status, body) = call(app, admin, "/api/addresses/allocate", &form).await;
-        assert_eq!(status, 200, "{body}");
-        let (status, body) = call(app, admin, "/api/addresses/release", &[("address", ip)]).await;
-        assert_eq!(status, 200, "{body}");
-    }
-    id
-}
-
-/// Creates a network and returns its id, as the allocation forms send it.
-pub(crate) async fn new_network(app: &TestApp, admin: &reqwest::Client, cidr: &str) -> String {
-    let (status, net) = call(
-        app,
-        admin,
-        "/api/networks/create",
-        &[("cidr", cidr), ("name", "n"), ("description", "")],
-    )
-    .await;
-    assert_eq!(status, 200, "{net}");
-    net["id"].to_string()
-}
+use crate::helpers::dns::{self, DnsServer, Reply, Zones};
+use crate::helpers::netns::TestNet;
+use crate::helpers::{fixture_program, poll, script, TestApp};
 
 /// Allocates the lowest free address of network `id`.
 async fn allocate_lowest(app: &TestApp, client: &reqwest::Client, id: &str) -> (u16, Value) {
@@ -142,7 +31,7 @@ async fn allocate_lowest(app: &TestApp, client: &reqwest::Client, id: &str) -> (
         ("hostname", ""),
         ("note", ""),
     ];
-    call(app, client, "/api/addresses/allocate", &form).await
+    app.call_fn(client, "/api/addresses/allocate", &form).await
 }
 
 fn processes_running(marker: &str) -> usize {
@@ -194,8 +83,8 @@ async fn a_cycle_frees_flags_and_keeps_by_what_the_checks_find() {
     .await;
     let admin = app.signed_in("root", Role::Admin).await;
     let op = app.signed_in("olga", Role::Operator).await;
-    add_zone(&app, bl).await;
-    add_zone(&app, "broken.ipvet.test").await;
+    app.add_zone(bl).await;
+    app.add_zone("broken.ipvet.test").await;
     let ips = [
         "198.18.0.1",
         "198.18.0.2",
@@ -204,11 +93,12 @@ async fn a_cycle_frees_flags_and_keeps_by_what_the_checks_find() {
         "198.18.0.5",
         "198.18.0.6",
     ];
-    network_with_released(&app, &admin, "198.18.0.0/24", &ips).await;
+    app.network_with_released(&admin, "198.18.0.0/24", &ips)
+        .await;
 
-    let run = run_cycle(&app, &op).await;
+    let run = app.run_cycle(&op).await;
     assert_eq!(run.error, None);
-    assert_eq!(run.trigger, "manual");
+    assert_eq!(run.trigger, Trigger::Manual);
     assert_eq!(
         (
             run.total,
@@ -222,12 +112,12 @@ async fn a_cycle_frees_flags_and_keeps_by_what_the_checks_find() {
         (6, 6, 1, 1, 1, 3, 1)
     );
     for free in ["198.18.0.1"] {
-        let d = detail(&app, &op, free).await;
+        let d = app.detail(&op, free).await;
         assert_eq!(d["address"]["status"], "free", "{d}");
         assert_eq!(d["history"][0]["actor"], "checker");
         assert_eq!(d["history"][0]["reason"], "passed both checks");
     }
-    let used = detail(&app, &op, "198.18.0.2").await;
+    let used = app.detail(&op, "198.18.0.2").await;
     assert_eq!(used["address"]["status"], "used_in_network");
     assert_eq!(
         used["address"]["problem"],
@@ -235,21 +125,21 @@ async fn a_cycle_frees_flags_and_keeps_by_what_the_checks_find() {
     );
     let since = used["address"]["problem_since"].clone();
     assert!(since.is_string());
-    let blocked = detail(&app, &op, "198.18.0.3").await;
+    let blocked = app.detail(&op, "198.18.0.3").await;
     assert_eq!(blocked["address"]["status"], "blocked_by_dnsbl");
     assert_eq!(
         blocked["address"]["problem"],
         "listed by bl.ipvet.test (127.0.0.4): spam source, see bl.ipvet.test"
     );
     // Inconclusive checks keep the status and record why.
-    let servfail = detail(&app, &op, "198.18.0.4").await;
+    let servfail = app.detail(&op, "198.18.0.4").await;
     assert_eq!(servfail["address"]["status"], "being_checked");
     let why = servfail["history"][0]["evidence"].as_str().unwrap();
     assert!(
         why.contains("bl.ipvet.test") && why.contains("Server Failure"),
         "{why}"
     );
-    let hung = detail(&app, &op, "198.18.0.5").await;
+    let hung = app.detail(&op, "198.18.0.5").await;
     assert_eq!(hung["address"]["status"], "being_checked");
     assert_eq!(
         hung["history"][0]["evidence"],
@@ -263,16 +153,14 @@ async fn a_cycle_frees_flags_and_keeps_by_what_the_checks_find() {
 
     // The zones' self-tests are on record.
     let zones = dnsbl_zone::Entity::find().all(&app.state.db).await.unwrap();
-    let health: Vec<(String, String)> = zones
-        .iter()
-        .map(|z| (z.zone.clone(), z.health.clone()))
-        .collect();
+    let health: Vec<(String, ZoneHealth)> =
+        zones.iter().map(|z| (z.zone.clone(), z.health)).collect();
     assert!(
-        health.contains(&(bl.into(), "healthy".into())),
+        health.contains(&(bl.into(), ZoneHealth::Healthy)),
         "{health:?}"
     );
     assert!(
-        health.contains(&("broken.ipvet.test".into(), "failing".into())),
+        health.contains(&("broken.ipvet.test".into(), ZoneHealth::Failing)),
         "{health:?}"
     );
     let broken = zones
@@ -285,9 +173,9 @@ async fn a_cycle_frees_flags_and_keeps_by_what_the_checks_find() {
     );
 
     // Problem addresses are checked again; their first failure's time stays.
-    let again = run_cycle(&app, &op).await;
+    let again = app.run_cycle(&op).await;
     assert_eq!(again.total, 5, "two problems and three inconclusive");
-    let used = detail(&app, &op, "198.18.0.2").await;
+    let used = app.detail(&op, "198.18.0.2").await;
     assert_eq!(used["address"]["problem_since"], since);
     assert_eq!(
         used["history"]
@@ -299,13 +187,13 @@ async fn a_cycle_frees_flags_and_keeps_by_what_the_checks_find() {
         2
     );
     // A force-freed problem address is free without checks.
-    let (status, body) = call(
-        &app,
-        &admin,
-        "/api/addresses/force_free",
-        &[("address", "198.18.0.3"), ("reason", "delisted by hand")],
-    )
-    .await;
+    let (status, body) = app
+        .call_fn(
+            &admin,
+            "/api/addresses/force_free",
+            &[("address", "198.18.0.3"), ("reason", "delisted by hand")],
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["problem"], Value::Null);
 }
@@ -321,11 +209,12 @@ async fn a_verdict_for_an_address_changed_meanwhile_is_dropped() {
     })
     .await;
     let admin = app.signed_in("root", Role::Admin).await;
-    network_with_released(&app, &admin, "198.18.0.0/24", &["198.18.0.7"]).await;
-    let (status, id) = call(&app, &admin, "/api/checks/run_now", &[]).await;
+    app.network_with_released(&admin, "198.18.0.0/24", &["198.18.0.7"])
+        .await;
+    let (status, id) = app.call_fn(&admin, "/api/checks/run_now", &[]).await;
     assert_eq!(status, 200, "{id}");
     // While the check runs, a second cycle is refused and an admin frees the address.
-    let (status, body) = call(&app, &admin, "/api/checks/run_now", &[]).await;
+    let (status, body) = app.call_fn(&admin, "/api/checks/run_now", &[]).await;
     assert_eq!(
         (status, body),
         (
@@ -334,31 +223,19 @@ async fn a_verdict_for_an_address_changed_meanwhile_is_dropped() {
         )
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let (status, body) = call(
-        &app,
-        &admin,
-        "/api/addresses/force_free",
-        &[("address", "198.18.0.7"), ("reason", "needed now")],
-    )
-    .await;
+    let (status, body) = app
+        .call_fn(
+            &admin,
+            "/api/addresses/force_free",
+            &[("address", "198.18.0.7"), ("reason", "needed now")],
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
-    let id = id.as_i64().unwrap();
-    let mut run = None;
-    for _ in 0..80 {
-        let r = check_run::Entity::find_by_id(id)
-            .one(&app.state.db)
-            .await
-            .unwrap()
-            .unwrap();
-        if r.finished_at.is_some() {
-            run = Some(r);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let run = run.expect("the cycle finished");
+    let run = app
+        .wait_for_run_within(id.as_i64().unwrap(), Duration::from_secs(20))
+        .await;
     assert_eq!((run.done, run.still_used), (1, 0), "{run:?}");
-    let d = detail(&app, &admin, "198.18.0.7").await;
+    let d = app.detail(&admin, "198.18.0.7").await;
     assert_eq!(
         d["address"]["status"], "free",
         "the late verdict was dropped"
@@ -374,12 +251,12 @@ async fn allocation_checks_each_candidate_and_skips_the_failing_ones() {
     let path = checker.path.clone();
     let app = TestApp::spawn_with(move |c: &mut Config| c.ip_checker_script = Some(path)).await;
     let admin = app.signed_in("root", Role::Admin).await;
-    let id = new_network(&app, &admin, "198.18.0.0/24").await;
+    let id = app.new_network(&admin, "198.18.0.0/24").await;
     let (status, got) = allocate_lowest(&app, &admin, &id).await;
     assert_eq!(status, 200, "{got}");
     assert_eq!(got["address"], "198.18.0.3");
     for ip in ["198.18.0.1", "198.18.0.2"] {
-        let d = detail(&app, &admin, ip).await;
+        let d = app.detail(&admin, ip).await;
         assert_eq!(d["address"]["status"], "used_in_network", "{d}");
         assert_eq!(
             d["address"]["problem"],
@@ -387,13 +264,13 @@ async fn allocation_checks_each_candidate_and_skips_the_failing_ones() {
         );
     }
     // A requested address that fails is refused with the evidence.
-    let (status, body) = call(
-        &app,
-        &admin,
-        "/api/addresses/force_free",
-        &[("address", "198.18.0.1"), ("reason", "try again")],
-    )
-    .await;
+    let (status, body) = app
+        .call_fn(
+            &admin,
+            "/api/addresses/force_free",
+            &[("address", "198.18.0.1"), ("reason", "try again")],
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let form = [
         ("network_id", id.as_str()),
@@ -402,7 +279,7 @@ async fn allocation_checks_each_candidate_and_skips_the_failing_ones() {
         ("hostname", ""),
         ("note", ""),
     ];
-    let (status, body) = call(&app, &admin, "/api/addresses/allocate", &form).await;
+    let (status, body) = app.call_fn(&admin, "/api/addresses/allocate", &form).await;
     assert_eq!(
         (status, body),
         (
@@ -423,10 +300,11 @@ async fn released_ipv6_addresses_are_freed_without_checks_when_ipv6_checking_is_
     })
     .await;
     let admin = app.signed_in("root", Role::Admin).await;
-    network_with_released(&app, &admin, "2001:2::/64", &["2001:2::5"]).await;
-    let run = run_cycle(&app, &admin).await;
+    app.network_with_released(&admin, "2001:2::/64", &["2001:2::5"])
+        .await;
+    let run = app.run_cycle(&admin).await;
     assert_eq!((run.done, run.freed), (1, 1));
-    let d = detail(&app, &admin, "2001:2::5").await;
+    let d = app.detail(&admin, "2001:2::5").await;
     assert_eq!(d["address"]["status"], "free");
     assert!(
         d["history"][0]["reason"]
@@ -441,8 +319,9 @@ async fn released_ipv6_addresses_are_freed_without_checks_when_ipv6_checking_is_
 async fn ipvet_check_runs_one_cycle_and_exits_for_cron() {
     let app = TestApp::spawn_with(|c: &mut Config| c.disable_ip_allocation_checking = true).await;
     let admin = app.signed_in("root", Role::Admin).await;
-    network_with_released(&app, &admin, "198.18.0.0/24", &["198.18.0.8", "198.18.0.9"]).await;
-    let free = crate::helpers::fixture_program("always-free.sh");
+    app.network_with_released(&admin, "198.18.0.0/24", &["198.18.0.8", "198.18.0.9"])
+        .await;
+    let free = fixture_program("always-free.sh");
     let dir = tempfile::tempdir().unwrap();
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ipvet"))
         .arg("check")
@@ -471,9 +350,9 @@ async fn ipvet_check_runs_one_cycle_and_exits_for_cron() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((run.trigger.as_str(), run.freed), ("command", 2));
+    assert_eq!((run.trigger, run.freed), (Trigger::Command, 2));
     assert_eq!(
-        detail(&app, &admin, "198.18.0.9").await["address"]["status"],
+        app.detail(&admin, "198.18.0.9").await["address"]["status"],
         "free"
     );
 
@@ -492,11 +371,13 @@ async fn ipvet_check_runs_one_cycle_and_exits_for_cron() {
 
 #[tokio::test]
 async fn the_built_in_prober_finds_what_answers_in_a_test_network() {
-    let net = crate::netns::TestNet::create();
+    let net = TestNet::create();
     let app = TestApp::spawn_with(|c: &mut Config| c.disable_ip_allocation_checking = true).await;
     let admin = app.signed_in("root", Role::Admin).await;
-    network_with_released(&app, &admin, "198.18.0.0/24", &["198.18.0.2", "198.18.0.9"]).await;
-    network_with_released(&app, &admin, "2001:2::/64", &["2001:2::2", "2001:2::9"]).await;
+    app.network_with_released(&admin, "198.18.0.0/24", &["198.18.0.2", "198.18.0.9"])
+        .await;
+    app.network_with_released(&admin, "2001:2::/64", &["2001:2::2", "2001:2::9"])
+        .await;
 
     // The prober's sockets are opened inside the test network; the cycle runs here, on
     // the test's database. No zone is enabled, so DNS is never asked.
@@ -515,16 +396,17 @@ async fn the_built_in_prober_finds_what_answers_in_a_test_network() {
     let started = cycle::start(&app.state, &engine, Trigger::Manual)
         .await
         .unwrap();
-    let counts = cycle::run(&app.state, &engine, started, |_| {})
+    let ended = cycle::run(&app.state, &engine, started, |_| {})
         .await
         .unwrap();
+    let counts = ended.counts;
     assert_eq!(
         (counts.done, counts.freed, counts.still_used, counts.unknown),
         (4, 2, 2, 0),
-        "{counts:?}"
+        "{ended:?}"
     );
     for used in ["198.18.0.2", "2001:2::2"] {
-        let d = detail(&app, &admin, used).await;
+        let d = app.detail(&admin, used).await;
         assert_eq!(d["address"]["status"], "used_in_network", "{d}");
         let problem = d["address"]["problem"].as_str().unwrap();
         assert!(
@@ -533,7 +415,7 @@ async fn the_built_in_prober_finds_what_answers_in_a_test_network() {
         );
     }
     for silent in ["198.18.0.9", "2001:2::9"] {
-        let d = detail(&app, &admin, silent).await;
+        let d = app.detail(&admin, silent).await;
         assert_eq!(d["address"]["status"], "free", "{d}");
         assert_eq!(d["history"][0]["reason"], "passed both checks");
     }
@@ -605,8 +487,9 @@ async fn a_cycle_runs_at_most_check_concurrency_scripts_at_once() {
     let admin = app.signed_in("root", Role::Admin).await;
     let ips: Vec<String> = (1..=12).map(|i| format!("198.18.0.{i}")).collect();
     let ips: Vec<&str> = ips.iter().map(String::as_str).collect();
-    network_with_released(&app, &admin, "198.18.0.0/24", &ips).await;
-    let run = run_cycle(&app, &admin).await;
+    app.network_with_released(&admin, "198.18.0.0/24", &ips)
+        .await;
+    let run = app.run_cycle(&admin).await;
     assert_eq!((run.done, run.freed), (12, 12), "{run:?}");
     let seen: Vec<u32> = std::fs::read_to_string(dir.path().join("seen"))
         .unwrap()
@@ -645,11 +528,13 @@ async fn ipv6_addresses_are_judged_only_by_zones_that_pass_the_ipv6_self_test() 
     })
     .await;
     let admin = app.signed_in("root", Role::Admin).await;
-    add_zone(&app, v6).await;
-    add_zone(&app, v4only).await;
-    network_with_released(&app, &admin, "2001:2::/64", &["2001:2::3", "2001:2::4"]).await;
-    network_with_released(&app, &admin, "198.18.0.0/24", &["198.18.0.10"]).await;
-    let run = run_cycle(&app, &admin).await;
+    app.add_zone(v6).await;
+    app.add_zone(v4only).await;
+    app.network_with_released(&admin, "2001:2::/64", &["2001:2::3", "2001:2::4"])
+        .await;
+    app.network_with_released(&admin, "198.18.0.0/24", &["198.18.0.10"])
+        .await;
+    let run = app.run_cycle(&admin).await;
     assert_eq!(
         (
             run.done,
@@ -661,17 +546,17 @@ async fn ipv6_addresses_are_judged_only_by_zones_that_pass_the_ipv6_self_test() 
         (3, 1, 1, 1, 0),
         "{run:?}"
     );
-    let blocked = detail(&app, &admin, "2001:2::3").await;
+    let blocked = app.detail(&admin, "2001:2::3").await;
     assert_eq!(blocked["address"]["status"], "blocked_by_dnsbl");
     assert_eq!(
         blocked["address"]["problem"],
         "listed by six.ipvet.test (127.0.0.3): listed for tests"
     );
     assert_eq!(
-        detail(&app, &admin, "2001:2::4").await["address"]["status"],
+        app.detail(&admin, "2001:2::4").await["address"]["status"],
         "free"
     );
-    let refused = detail(&app, &admin, "198.18.0.10").await;
+    let refused = app.detail(&admin, "198.18.0.10").await;
     assert_eq!(refused["address"]["status"], "being_checked");
     let why = refused["history"][0]["evidence"].as_str().unwrap();
     assert!(
@@ -687,9 +572,9 @@ async fn ipv6_addresses_are_judged_only_by_zones_that_pass_the_ipv6_self_test() 
         "{ipv6:?}"
     );
     let asked = dns.asked.lock().unwrap().clone();
-    let four_nibbles = crate::dns::nibbles("2001:2::4".parse().unwrap(), v4only);
+    let four_nibbles = dns::nibbles("2001:2::4".parse().unwrap(), v4only);
     assert!(!asked.contains(&format!("{four_nibbles}.")), "{asked:?}");
-    let six_nibbles = crate::dns::nibbles("2001:2::4".parse().unwrap(), v6);
+    let six_nibbles = dns::nibbles("2001:2::4".parse().unwrap(), v6);
     assert!(asked.contains(&format!("{six_nibbles}.")), "{asked:?}");
 }
 
@@ -701,21 +586,25 @@ async fn the_periodic_job_runs_cycles_by_itself() {
     })
     .await;
     let admin = app.signed_in("root", Role::Admin).await;
-    network_with_released(&app, &admin, "198.18.0.0/24", &["198.18.0.4"]).await;
-    let mut freed = false;
-    for _ in 0..100 {
-        let d = detail(&app, &admin, "198.18.0.4").await;
-        if d["address"]["status"] == "free" {
-            assert_eq!(d["history"][0]["actor"], "checker");
-            freed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(freed, "no scheduled cycle freed the address within 10 s");
+    app.network_with_released(&admin, "198.18.0.0/24", &["198.18.0.4"])
+        .await;
+    let freed = poll(
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        async || {
+            let d = app.detail(&admin, "198.18.0.4").await;
+            (d["address"]["status"] == "free").then_some(d)
+        },
+    )
+    .await
+    .expect("no scheduled cycle freed the address within 10 s");
+    assert_eq!(freed["history"][0]["actor"], "checker");
     let runs = check_run::Entity::find().all(&app.state.db).await.unwrap();
     assert!(!runs.is_empty());
-    assert!(runs.iter().all(|r| r.trigger == "schedule"), "{runs:?}");
+    assert!(
+        runs.iter().all(|r| r.trigger == Trigger::Schedule),
+        "{runs:?}"
+    );
 }
 
 #[tokio::test]
@@ -733,7 +622,7 @@ async fn with_allocation_checking_off_the_lowest_free_address_is_handed_out_unch
     })
     .await;
     let admin = app.signed_in("root", Role::Admin).await;
-    let id = new_network(&app, &admin, "198.18.0.0/24").await;
+    let id = app.new_network(&admin, "198.18.0.0/24").await;
     let (status, got) = allocate_lowest(&app, &admin, &id).await;
     assert_eq!(status, 200, "{got}");
     assert_eq!(got["address"], "198.18.0.1");

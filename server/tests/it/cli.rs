@@ -3,22 +3,17 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, Command};
+use app::server::config::DatabaseUrl;
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
 
+use crate::helpers::process::{self, start_server};
 use crate::helpers::TestDb;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ipvet");
-
-fn ipvet(dir: &std::path::Path, db: &app::server::config::DatabaseUrl) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir)
-        .env("IPVET_DATABASE", db.as_str())
-        .env("IPVET_LISTEN", "127.0.0.1:0")
-        .env("IPVET_SECURE_COOKIES", "off")
-        .env_remove("IPVET_ADMIN_PASSWORD")
-        .env("RUST_LOG", "warn")
-        .kill_on_drop(true);
+/// `ipvet` run in `dir`, where it looks for its config file.
+fn ipvet(dir: &std::path::Path, db: &DatabaseUrl) -> Command {
+    let mut cmd = process::ipvet(db);
+    cmd.current_dir(dir);
     cmd
 }
 
@@ -42,29 +37,6 @@ async fn run(mut cmd: Command, stdin: &str) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into(),
         String::from_utf8_lossy(&out.stderr).into(),
     )
-}
-
-/// Starts `ipvet serve` and reads its stdout up to the "listening" line.
-async fn start_server(cmd: &mut Command) -> (Child, String, Vec<String>) {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut before = Vec::new();
-    let base = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(url) = line.strip_prefix("ipvet is listening on ") {
-                return url.to_string();
-            }
-            before.push(line);
-        }
-        panic!("ipvet serve exited before listening: {before:?}");
-    })
-    .await
-    .expect("server starts within a minute");
-    (child, base, before)
 }
 
 async fn sign_in(base: &str, name: &str, password: &str) -> u16 {
@@ -254,7 +226,7 @@ async fn migrate_creates_the_schema() {
 async fn token_create_prints_a_secret_once_that_only_its_hash_is_kept_of() {
     use app::model::Role;
     use app::server::entities::api_token;
-    use app::server::{db, auth::tokens, admin::users};
+    use app::server::{admin::users, auth::tokens, db};
     use sea_orm::EntityTrait;
 
     let (test_db, url) = TestDb::new().await;

@@ -6,25 +6,7 @@ use app::model::Role;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{json, Value};
 
-use crate::helpers::{error_of, TestApp};
-
-async fn create(app: &TestApp, admin: &reqwest::Client, cidr: &str) -> (u16, Value) {
-    error_of(
-        app.call(
-            admin,
-            "/api/networks/create",
-            &[("cidr", cidr), ("name", "test net"), ("description", "")],
-        )
-        .await,
-    )
-    .await
-}
-
-async fn network(app: &TestApp, admin: &reqwest::Client, cidr: &str) -> String {
-    let (status, body) = create(app, admin, cidr).await;
-    assert_eq!(status, 200, "{body}");
-    body["id"].to_string()
-}
+use crate::helpers::{row_addresses as addresses, TestApp};
 
 async fn allocate(
     app: &TestApp,
@@ -41,7 +23,7 @@ async fn allocate(
     if let Some(a) = address {
         form.push(("address", a));
     }
-    error_of(app.call(client, "/api/addresses/allocate", &form).await).await
+    app.call_fn(client, "/api/addresses/allocate", &form).await
 }
 
 async fn act(
@@ -50,11 +32,8 @@ async fn act(
     what: &str,
     form: &[(&str, &str)],
 ) -> (u16, Value) {
-    error_of(
-        app.call(client, &format!("/api/addresses/{what}"), form)
-            .await,
-    )
-    .await
+    app.call_fn(client, &format!("/api/addresses/{what}"), form)
+        .await
 }
 
 #[tokio::test]
@@ -63,33 +42,33 @@ async fn network_input_errors_are_clear() {
     let admin = app.signed_in("root", Role::Admin).await;
     let bad = |msg: &str| json!({ "BadRequest": msg });
     assert_eq!(
-        create(&app, &admin, "198.51.100.7/24").await,
+        app.create_network(&admin, "198.51.100.7/24").await,
         (
             400,
             bad("198.51.100.7/24 has host bits set; did you mean 198.51.100.0/24?")
         )
     );
     assert_eq!(
-        create(&app, &admin, "198.051.100.0/24").await,
+        app.create_network(&admin, "198.051.100.0/24").await,
         (400, bad("`198.051.100.0` has an octet with a leading zero, which some tools read as octal; write 198.51.100.0."))
     );
     assert_eq!(
-        create(&app, &admin, "198.51.100.0/40").await,
+        app.create_network(&admin, "198.51.100.0/40").await,
         (
             400,
             bad("The prefix /40 is out of range for IPv4 (0 to 32).")
         )
     );
-    network(&app, &admin, "198.18.0.0/16").await;
+    app.new_network(&admin, "198.18.0.0/16").await;
     assert_eq!(
-        create(&app, &admin, "198.18.4.0/24").await,
+        app.create_network(&admin, "198.18.4.0/24").await,
         (
             409,
             json!({"Conflict": "198.18.4.0/24 overlaps the existing network 198.18.0.0/16 (test net)."})
         )
     );
-    let (status, body) = error_of(
-        app.call(
+    let (status, body) = app
+        .call_fn(
             &admin,
             "/api/networks/create",
             &[
@@ -98,9 +77,7 @@ async fn network_input_errors_are_clear() {
                 ("description", ""),
             ],
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!(
         (status, body),
         (400, bad("A network needs a name of 1 to 200 characters."))
@@ -112,7 +89,7 @@ async fn allocation_takes_the_lowest_free_address_and_never_the_network_or_broad
     let app = TestApp::spawn().await;
     let admin = app.signed_in("root", Role::Admin).await;
     let op = app.signed_in("olga", Role::Operator).await;
-    let net = network(&app, &admin, "198.18.0.0/29").await;
+    let net = app.new_network(&admin, "198.18.0.0/29").await;
     let (status, first) = allocate(&app, &op, &net, None).await;
     assert_eq!(status, 200, "{first}");
     assert_eq!(first["address"], "198.18.0.1");
@@ -158,7 +135,7 @@ async fn allocation_takes_the_lowest_free_address_and_never_the_network_or_broad
         )
     );
     // A /31 point-to-point link uses both addresses.
-    let p2p = network(&app, &admin, "198.18.1.0/31").await;
+    let p2p = app.new_network(&admin, "198.18.1.0/31").await;
     assert_eq!(
         allocate(&app, &op, &p2p, None).await.1["address"],
         "198.18.1.0"
@@ -174,7 +151,7 @@ async fn released_addresses_are_never_free_at_once_and_only_admins_free_them_wit
     let app = TestApp::spawn().await;
     let admin = app.signed_in("root", Role::Admin).await;
     let op = app.signed_in("olga", Role::Operator).await;
-    let net = network(&app, &admin, "2001:2::/64").await;
+    let net = app.new_network(&admin, "2001:2::/64").await;
     for expected in ["2001:2::", "2001:2::1", "2001:2::2"] {
         assert_eq!(allocate(&app, &op, &net, None).await.1["address"], expected);
     }
@@ -261,8 +238,7 @@ async fn released_addresses_are_never_free_at_once_and_only_admins_free_them_wit
 
     // History: every change, with who and why; force-free also in the audit log.
     use app::server::entities::{address, address_event, audit_log};
-    let row = address::Entity::find()
-        .filter(address::Column::Ip.eq(app::server::inventory::ip::to_bytes("2001:2::1".parse().unwrap())))
+    let row = address::Entity::find_by_ip("2001:2::1".parse().unwrap())
         .one(&app.state.db)
         .await
         .unwrap()
@@ -312,7 +288,7 @@ async fn released_addresses_are_never_free_at_once_and_only_admins_free_them_wit
 async fn networks_count_by_status_and_refuse_deletion_while_in_use() {
     let app = TestApp::spawn().await;
     let admin = app.signed_in("root", Role::Admin).await;
-    let net = network(&app, &admin, "198.18.0.0/24").await;
+    let net = app.new_network(&admin, "198.18.0.0/24").await;
     allocate(&app, &admin, &net, Some("198.18.0.1")).await;
     allocate(&app, &admin, &net, Some("198.18.0.2")).await;
     act(&app, &admin, "release", &[("address", "198.18.0.2")]).await;
@@ -343,11 +319,9 @@ async fn networks_count_by_status_and_refuse_deletion_while_in_use() {
         ])
     );
 
-    let (status, body) = error_of(
-        app.call(&admin, "/api/networks/delete", &[("network_id", &net)])
-            .await,
-    )
-    .await;
+    let (status, body) = app
+        .call_fn(&admin, "/api/networks/delete", &[("network_id", &net)])
+        .await;
     assert_eq!(status, 409);
     assert_eq!(
         body["Conflict"],
@@ -388,8 +362,8 @@ async fn fifty_concurrent_allocations_get_fifty_different_addresses() {
     let op = app.signed_in("olga", Role::Operator).await;
     let mut handles = Vec::new();
     let nets = [
-        network(&app, &admin, "198.18.0.0/24").await,
-        network(&app, &admin, "2001:2::/64").await,
+        app.new_network(&admin, "198.18.0.0/24").await,
+        app.new_network(&admin, "2001:2::/64").await,
     ];
     for net in &nets {
         for _ in 0..50 {
@@ -441,21 +415,12 @@ async fn page(app: &TestApp, client: &reqwest::Client, form: &[(&str, &str)]) ->
     res.json().await.unwrap()
 }
 
-pub(crate) fn addresses(p: &Value) -> Vec<String> {
-    p["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["address"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[tokio::test]
 async fn address_lists_page_by_key_in_numeric_order() {
     let app = TestApp::spawn().await;
     let admin = app.signed_in("root", Role::Admin).await;
     // A /23: 510 allocatable rows, more than five pages of 100.
-    let net = network(&app, &admin, "198.18.0.0/23").await;
+    let net = app.new_network(&admin, "198.18.0.0/23").await;
     let first = page(&app, &admin, &[("network_id", &net)]).await;
     let rows = addresses(&first);
     assert_eq!(rows.len(), 100);
@@ -536,8 +501,8 @@ async fn address_lists_page_by_key_in_numeric_order() {
 async fn the_dashboard_totals_networks_and_lists_the_fullest() {
     let app = TestApp::spawn().await;
     let admin = app.signed_in("root", Role::Admin).await;
-    let small = network(&app, &admin, "198.18.0.0/30").await;
-    network(&app, &admin, "198.18.1.0/24").await;
+    let small = app.new_network(&admin, "198.18.0.0/30").await;
+    app.new_network(&admin, "198.18.1.0/24").await;
     allocate(&app, &admin, &small, None).await;
     act(
         &app,
@@ -565,7 +530,7 @@ async fn a_network_of_a_million_addresses_pages_correctly_from_first_to_last() {
     let app = TestApp::spawn().await;
     let admin = app.signed_in("root", Role::Admin).await;
     // 2^20 = 1,048,576 addresses, each with a row.
-    let net = network(&app, &admin, "2001:2::/108").await;
+    let net = app.new_network(&admin, "2001:2::/108").await;
     let list: Value = app
         .call(&admin, "/api/networks/list", &[])
         .await
@@ -621,7 +586,7 @@ async fn a_network_of_a_million_addresses_pages_correctly_from_first_to_last() {
 async fn address_lists_search_by_address_prefix_host_name_or_owner() {
     let app = TestApp::spawn().await;
     let admin = app.signed_in("root", Role::Admin).await;
-    let net = network(&app, &admin, "198.18.0.0/22").await;
+    let net = app.new_network(&admin, "198.18.0.0/22").await;
     for (ip, owner, host) in [
         ("198.18.1.5", "Acme Corp", "db1.acme.example"),
         ("198.18.2.9", "acme-labs", "web_2.example"),
@@ -686,7 +651,7 @@ async fn networks_export_as_csv_whole_or_filtered() {
     let admin = app.signed_in("root", Role::Admin).await;
     let viewer = app.signed_in("vera", Role::Viewer).await;
     // 510 rows: the export streams several pages.
-    let net = network(&app, &admin, "198.18.0.0/23").await;
+    let net = app.new_network(&admin, "198.18.0.0/23").await;
     let form = [
         ("network_id", net.as_str()),
         ("address", "198.18.1.7"),
@@ -766,8 +731,8 @@ async fn bulk_changes_are_all_or_nothing() {
     let app = TestApp::spawn().await;
     let admin = app.signed_in("root", Role::Admin).await;
     let op = app.signed_in("olga", Role::Operator).await;
-    let net = network(&app, &admin, "198.18.0.0/24").await;
-    let v6 = network(&app, &admin, "2001:2::/64").await;
+    let net = app.new_network(&admin, "198.18.0.0/24").await;
+    let v6 = app.new_network(&admin, "2001:2::/64").await;
     for ip in ["198.18.0.1", "198.18.0.2", "198.18.0.3"] {
         assert_eq!(allocate(&app, &op, &net, Some(ip)).await.0, 200);
     }
@@ -779,7 +744,7 @@ async fn bulk_changes_are_all_or_nothing() {
         ("addresses[]", "198.18.0.9"),
         ("addresses[]", "198.18.0.2"),
     ];
-    let (status, body) = error_of(app.call(&op, "/api/addresses/bulk_release", &form).await).await;
+    let (status, body) = app.call_fn(&op, "/api/addresses/bulk_release", &form).await;
     assert_eq!(status, 409);
     assert_eq!(
         body["Conflict"],
@@ -799,7 +764,7 @@ async fn bulk_changes_are_all_or_nothing() {
         ("addresses[]", "198.18.0.1"),
         ("addresses[]", "198.18.0.1"),
     ];
-    let (status, body) = error_of(app.call(&op, "/api/addresses/bulk_release", &form).await).await;
+    let (status, body) = app.call_fn(&op, "/api/addresses/bulk_release", &form).await;
     assert_eq!(status, 200, "{body}");
     let got: Vec<&str> = body
         .as_array()
@@ -815,7 +780,7 @@ async fn bulk_changes_are_all_or_nothing() {
         .all(|a| a["status"] == "being_checked"));
 
     assert_eq!(
-        error_of(app.call(&op, "/api/addresses/bulk_release", &[]).await).await,
+        app.call_fn(&op, "/api/addresses/bulk_release", &[]).await,
         (400, json!({"BadRequest": "Select at least one address."}))
     );
     let form = [
@@ -824,16 +789,13 @@ async fn bulk_changes_are_all_or_nothing() {
         ("reason", ""),
     ];
     assert_eq!(
-        error_of(
-            app.call(&admin, "/api/addresses/bulk_force_free", &form)
-                .await
-        )
-        .await
-        .0,
+        app.call_fn(&admin, "/api/addresses/bulk_force_free", &form)
+            .await
+            .0,
         400
     );
     assert_eq!(
-        error_of(app.call(&op, "/api/addresses/bulk_force_free", &form).await)
+        app.call_fn(&op, "/api/addresses/bulk_force_free", &form)
             .await
             .0,
         403
@@ -843,11 +805,9 @@ async fn bulk_changes_are_all_or_nothing() {
         ("addresses[]", "198.18.0.2"),
         ("reason", "rack emptied"),
     ];
-    let (status, body) = error_of(
-        app.call(&admin, "/api/addresses/bulk_force_free", &form)
-            .await,
-    )
-    .await;
+    let (status, body) = app
+        .call_fn(&admin, "/api/addresses/bulk_force_free", &form)
+        .await;
     assert_eq!(status, 200, "{body}");
     assert!(body
         .as_array()
@@ -866,7 +826,7 @@ async fn csv_import_is_all_or_nothing_with_a_report_per_line() {
     let admin = app.signed_in("root", Role::Admin).await;
     let op = app.signed_in("olga", Role::Operator).await;
     let viewer = app.signed_in("vera", Role::Viewer).await;
-    let net = network(&app, &admin, "198.18.0.0/24").await;
+    let net = app.new_network(&admin, "198.18.0.0/24").await;
     assert_eq!(allocate(&app, &op, &net, Some("198.18.0.9")).await.0, 200);
 
     // Every bad line is named, and nothing of the good lines is written.
@@ -931,11 +891,9 @@ async fn csv_import_is_all_or_nothing_with_a_report_per_line() {
     let (_, problem) = act(&app, &viewer, "detail", &[("address", "198.18.0.12")]).await;
     assert_eq!(problem["address"]["status"], "used_in_network");
     assert!(problem["address"]["problem_since"].is_string(), "{problem}");
-    let (_, got) = error_of(
-        app.call(&viewer, "/api/networks/get", &[("network_id", &net)])
-            .await,
-    )
-    .await;
+    let (_, got) = app
+        .call_fn(&viewer, "/api/networks/get", &[("network_id", &net)])
+        .await;
     assert_eq!(got["free"], "250", "{got}");
     let in_use = got["in_use"].as_array().unwrap();
     assert!(in_use.contains(&json!(["allocated", 2])), "{got}");
@@ -950,7 +908,7 @@ async fn csv_import_is_all_or_nothing_with_a_report_per_line() {
         .text()
         .await
         .unwrap();
-    let copy = network(&app, &admin, "198.18.1.0/24").await;
+    let copy = app.new_network(&admin, "198.18.1.0/24").await;
     let moved = export.replace("198.18.0.", "198.18.1.");
     let (_, report) = import(&app, &op, &copy, &moved).await;
     assert_eq!(report["imported"], 4, "{report}");
@@ -960,7 +918,7 @@ async fn csv_import_is_all_or_nothing_with_a_report_per_line() {
     assert_eq!(detail["address"]["note"], "kept for Acme");
 
     // Sparse networks take imports too; viewers may not import.
-    let v6 = network(&app, &admin, "2001:2::/64").await;
+    let v6 = app.new_network(&admin, "2001:2::/64").await;
     let (_, report) = import(&app, &op, &v6, "2001:2::5,reserved\n").await;
     assert_eq!(report["imported"], 1, "{report}");
     assert_eq!(import(&app, &viewer, &v6, "2001:2::6\n").await.0, 403);
@@ -975,7 +933,7 @@ async fn csv_import_is_all_or_nothing_with_a_report_per_line() {
 async fn large_imports_pass_and_oversized_bodies_are_refused() {
     let app = TestApp::spawn().await;
     let admin = app.signed_in("root", Role::Admin).await;
-    let net = network(&app, &admin, "198.18.0.0/16").await;
+    let net = app.new_network(&admin, "198.18.0.0/16").await;
     // 60,000 lines: well past axum's default 2 MB body once form-encoded.
     let csv: String = (1..=60_000u32)
         .map(|n| {

@@ -253,8 +253,8 @@ async fn each_function_checks_the_role_first() {
     }
     let anonymous = app.client();
     let admin = &clients[2].1;
-    let net = create_network(&app, admin, "198.18.0.0/24").await;
-    let spare = create_network(&app, admin, "198.18.1.0/24").await;
+    let net = app.new_network(admin, "198.18.0.0/24").await;
+    let spare = app.new_network(admin, "198.18.1.0/24").await;
     for ip in ["198.18.0.10", "198.18.0.11"] {
         let res = app
             .call(
@@ -272,9 +272,9 @@ async fn each_function_checks_the_role_first() {
         assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     }
 
-    let zone = add_zone(&app, admin, "matrix.test").await;
-    let spare_zone = add_zone(&app, admin, "spare.matrix.test").await;
-    let (status, run) = crate::checks::call(&app, admin, "/api/checks/run_now", &[]).await;
+    let zone = disabled_zone(&app, admin, "matrix.test").await;
+    let spare_zone = disabled_zone(&app, admin, "spare.matrix.test").await;
+    let (status, run) = app.call_fn(admin, "/api/checks/run_now", &[]).await;
     assert_eq!(status, 200, "{run}");
     let run = run.to_string();
     // A token of the admin's: lower roles may not see it (404), the admin revokes it.
@@ -287,7 +287,7 @@ async fn each_function_checks_the_role_first() {
         .token
         .id
         .to_string();
-    crate::checks::wait_for_run(&app, run.parse().unwrap()).await;
+    app.wait_for_run(run.parse().unwrap()).await;
 
     for (path, access, args) in MATRIX {
         let args: Vec<(&str, String)> = args
@@ -332,27 +332,15 @@ async fn each_function_checks_the_role_first() {
     }
 }
 
-async fn create_network(app: &TestApp, admin: &reqwest::Client, cidr: &str) -> String {
-    let res = app
-        .call(
+/// Adds the DNSBL zone `zone`, disabled, through the server function; returns its id.
+async fn disabled_zone(app: &TestApp, admin: &reqwest::Client, zone: &str) -> String {
+    let (status, body) = app
+        .call_fn(
             admin,
-            "/api/networks/create",
-            &[("cidr", cidr), ("name", cidr), ("description", "")],
+            "/api/dnsbl/add",
+            &[("zone", zone), ("disabled", "true")],
         )
         .await;
-    assert_eq!(res.status(), 200);
-    let body: serde_json::Value = res.json().await.unwrap();
-    body["id"].to_string()
-}
-
-async fn add_zone(app: &TestApp, admin: &reqwest::Client, zone: &str) -> String {
-    let (status, body) = crate::checks::call(
-        app,
-        admin,
-        "/api/dnsbl/add",
-        &[("zone", zone), ("disabled", "true")],
-    )
-    .await;
     assert_eq!(status, 200, "{body}");
     body["id"].to_string()
 }

@@ -1,61 +1,28 @@
 //! Several instances on one database: the scheduler lease between real server processes,
 //! and concurrent writers.
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use app::model::Role;
+use app::model::{Role, Trigger};
+use app::server::config::DatabaseUrl;
 use app::server::entities::{check_run, lease as lease_row, setting};
-use app::server::{db, lease, admin::users};
+use app::server::{db, lease};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
-use crate::helpers::{fixture_program, TestDb};
-
-const BIN: &str = env!("CARGO_BIN_EXE_ipvet");
+use crate::helpers::process::{runner_pid, server_with};
+use crate::helpers::{add_user, admin_caller, assert_counts_match_rows, poll, script};
+use crate::helpers::{TestApp, TestDb};
 
 /// `ipvet serve` on the test database, scheduling a cycle every second under a 3-second
 /// lease; it checks nothing in any network (the always-free script, no DNS).
-fn server(url: &app::server::config::DatabaseUrl) -> Child {
+fn server(url: &DatabaseUrl) -> Child {
     server_with(url, &[])
-}
-
-/// [`server`] with more (or other) `IPVET_` settings.
-pub(crate) fn server_with(
-    url: &app::server::config::DatabaseUrl,
-    extra: &[(&str, &std::ffi::OsStr)],
-) -> Child {
-    let mut cmd = Command::new(BIN);
-    cmd.env("IPVET_DATABASE", url.as_str())
-        .env("IPVET_LISTEN", "127.0.0.1:0")
-        .env("IPVET_SECURE_COOKIES", "off")
-        .env("IPVET_CHECK_PERIOD", "1s")
-        .env("IPVET_SCHEDULER_LEASE", "3s")
-        .env(
-            "IPVET_IP_CHECKER_SCRIPT",
-            fixture_program("always-free.sh").0,
-        )
-        .env("IPVET_DNS_RESOLVER", "127.0.0.1:9")
-        .env_remove("IPVET_ADMIN_PASSWORD")
-        .env("RUST_LOG", "warn");
-    for (k, v) in extra {
-        cmd.env(k, v);
-    }
-    cmd.stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("ipvet starts")
-}
-
-/// The process id in a cycle's runner (`host:pid:tag`).
-pub(crate) fn runner_pid(run: &check_run::Model) -> Option<u32> {
-    run.runner.as_deref()?.split(':').nth(1)?.parse().ok()
 }
 
 async fn scheduled_runs(db: &sea_orm::DatabaseConnection) -> Vec<check_run::Model> {
     check_run::Entity::find()
-        .filter(check_run::Column::Trigger.eq("schedule"))
+        .filter(check_run::Column::Trigger.eq(Trigger::Schedule))
         .order_by_asc(check_run::Column::Id)
         .all(db)
         .await
@@ -68,14 +35,19 @@ async fn wait_runs(
     what: &str,
     done: impl Fn(&[check_run::Model]) -> bool,
 ) -> Vec<check_run::Model> {
-    for _ in 0..600 {
-        let runs = scheduled_runs(db).await;
-        if done(&runs) {
-            return runs;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+    let runs = poll(
+        Duration::from_secs(150),
+        Duration::from_millis(250),
+        async || {
+            let runs = scheduled_runs(db).await;
+            done(&runs).then_some(runs)
+        },
+    )
+    .await;
+    match runs {
+        Some(runs) => runs,
+        None => panic!("waited 150 s for {what}: {:#?}", scheduled_runs(db).await),
     }
-    panic!("waited 150 s for {what}: {:#?}", scheduled_runs(db).await);
 }
 
 #[tokio::test]
@@ -83,9 +55,7 @@ async fn of_two_server_processes_one_schedules_and_the_other_takes_over_when_it_
     let (_guard, url) = TestDb::new().await;
     let db = db::open(&url).await.unwrap();
     // Made here, so neither process makes a first admin of its own.
-    users::create(&db, "admin", Role::Admin, "scale test admin pass".into())
-        .await
-        .unwrap();
+    add_user(&db, "admin", Role::Admin).await;
     let mut a = server(&url);
     let a_pid = a.id().unwrap();
     wait_runs(&db, "a cycle of the first process", |runs| {
@@ -211,28 +181,9 @@ async fn two_concurrent_writers_both_succeed() {
     );
 }
 
-/// The admin, acting in this process on the shared database.
-pub(crate) async fn admin_caller(
-    url: &app::server::config::DatabaseUrl,
-) -> app::server::auth::guard::Caller {
-    let config = app::server::config::Config {
-        database: url.clone(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        disable_ip_allocation_checking: true,
-        ..Default::default()
-    };
-    let state = server::startup::prepare(config).await.unwrap();
-    let user = users::find_by_name(&state.db, "admin").await.unwrap();
-    app::server::auth::guard::Caller {
-        user,
-        state,
-        client_addr: "test".into(),
-    }
-}
-
 /// A network of `n` addresses released (being checked), made in this process on the
 /// shared database.
-async fn released_network(url: &app::server::config::DatabaseUrl, cidr: &str, n: usize) {
+async fn released_network(url: &DatabaseUrl, cidr: &str, n: usize) {
     use app::server::inventory::addresses::{self, Holder};
     use app::server::inventory::lifecycle::Action;
     let caller = admin_caller(url).await;
@@ -256,14 +207,12 @@ async fn a_server_killed_mid_cycle_loses_no_address_and_the_next_cycle_completes
     use app::server::entities::{address, address_event};
     let (_guard, url) = TestDb::new().await;
     let db = db::open(&url).await.unwrap();
-    users::create(&db, "admin", Role::Admin, "scale test admin pass".into())
-        .await
-        .unwrap();
+    add_user(&db, "admin", Role::Admin).await;
     const N: usize = 60;
     released_network(&url, "198.18.70.0/24", N).await;
     // Slow checks, four at a time: the cycle takes seconds, so it can be killed halfway.
-    let slow = crate::checks::script("sleep 0.3\necho OK");
-    let start = |url: &app::server::config::DatabaseUrl| {
+    let slow = script("sleep 0.3\necho OK");
+    let start = |url: &DatabaseUrl| {
         server_with(
             url,
             &[
@@ -300,7 +249,7 @@ async fn a_server_killed_mid_cycle_loses_no_address_and_the_next_cycle_completes
         statuses.is_subset(&[AddressStatus::BeingChecked, AddressStatus::Free].into()),
         "{statuses:?}"
     );
-    crate::shared_cycles::assert_counts_match_rows(&db).await;
+    assert_counts_match_rows(&db).await;
     let mut b = start(&url);
     let b_pid = b.id().unwrap();
     let runs = wait_runs(
@@ -339,7 +288,7 @@ async fn a_server_killed_mid_cycle_loses_no_address_and_the_next_cycle_completes
         .await
         .unwrap();
     assert_eq!(claimed, vec![], "addresses left claimed");
-    crate::shared_cycles::assert_counts_match_rows(&db).await;
+    assert_counts_match_rows(&db).await;
     let freed = address_event::Entity::find()
         .filter(address_event::Column::RunId.is_not_null())
         .filter(address_event::Column::ToStatus.eq(AddressStatus::Free))
@@ -364,39 +313,41 @@ async fn a_server_killed_mid_cycle_loses_no_address_and_the_next_cycle_completes
 
 #[tokio::test]
 async fn a_setting_saved_through_one_instance_takes_effect_on_the_other() {
-    let a = crate::helpers::TestApp::spawn().await;
+    let a = TestApp::spawn().await;
     let shared = a.state.config().database.clone();
-    let b = crate::helpers::TestApp::spawn_with(move |c| c.database = shared).await;
+    let b = TestApp::spawn_with(move |c| c.database = shared).await;
     let admin = a.signed_in("settings-admin", Role::Admin).await;
-    let period = |app: &crate::helpers::TestApp| app.state.config().check_period;
+    let period = |app: &TestApp| app.state.config().check_period;
     assert_eq!(period(&b), Duration::from_secs(3600));
-    let (status, body) = crate::checks::call(
-        &a,
-        &admin,
-        "/api/settings/save",
-        &[("key", "CheckPeriod"), ("value", "7m")],
-    )
-    .await;
+    let (status, body) = a
+        .call_fn(
+            &admin,
+            "/api/settings/save",
+            &[("key", "CheckPeriod"), ("value", "7m")],
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
-    let mut seen = false;
-    for _ in 0..100 {
-        if period(&b) == Duration::from_secs(420) {
-            seen = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert!(seen, "the other instance still has {:?}", period(&b));
-    let (status, body) =
-        crate::checks::call(&a, &admin, "/api/settings/reset", &[("key", "CheckPeriod")]).await;
+    // The other instance picks up what is saved within seconds, without a restart.
+    let reaches = async |want: Duration| {
+        poll(
+            Duration::from_secs(20),
+            Duration::from_millis(200),
+            async || (period(&b) == want).then_some(()),
+        )
+        .await
+        .is_some()
+    };
+    assert!(
+        reaches(Duration::from_secs(420)).await,
+        "the other instance still has {:?}",
+        period(&b)
+    );
+    let (status, body) = a
+        .call_fn(&admin, "/api/settings/reset", &[("key", "CheckPeriod")])
+        .await;
     assert_eq!(status, 200, "{body}");
-    for _ in 0..100 {
-        if period(&b) == Duration::from_secs(3600) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!(
+    assert!(
+        reaches(Duration::from_secs(3600)).await,
         "the reset did not reach the other instance: {:?}",
         period(&b)
     );

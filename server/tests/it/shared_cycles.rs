@@ -6,14 +6,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use app::model::{AddressStatus, Role};
+use app::model::{AddressStatus, Role, Trigger};
 use app::server::auth::guard::Caller;
 use app::server::check::claim::{self, Worker};
 use app::server::check::verdict::{self, Applied};
 use app::server::config::DatabaseUrl;
-use app::server::entities::{address, address_event, check_run, check_worker, network_count};
+use app::server::entities::{address, address_event, check_run, check_worker};
 use app::server::inventory::lifecycle::Finding;
-use app::server::{db, lease, admin::users};
+use app::server::{db, lease};
 use futures::TryStreamExt;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
@@ -21,17 +21,16 @@ use sea_orm::{
 };
 use time::OffsetDateTime;
 
-use crate::helpers::TestDb;
-use crate::scale::{runner_pid, server_with};
+use crate::helpers::process::{runner_pid, server_with};
+use crate::helpers::{add_user, admin_caller, assert_counts_match_rows, poll, script};
+use crate::helpers::{TestApp, TestDb};
 
 /// The test database with its admin, and a caller acting as that admin in this process.
 async fn database() -> (TestDb, DatabaseUrl, DatabaseConnection, Caller) {
     let (guard, url) = TestDb::new().await;
     let db = db::open(&url).await.unwrap();
-    users::create(&db, "admin", Role::Admin, "shared cycles admin pass".into())
-        .await
-        .unwrap();
-    let caller = crate::scale::admin_caller(&url).await;
+    add_user(&db, "admin", Role::Admin).await;
+    let caller = admin_caller(&url).await;
     (guard, url, db, caller)
 }
 
@@ -56,7 +55,7 @@ async fn being_checked(caller: &Caller, cidr: &str, n: u32) -> i64 {
 async fn open_run(db: &DatabaseConnection) -> i64 {
     let now = OffsetDateTime::now_utc();
     check_run::ActiveModel {
-        trigger: Set("manual".into()),
+        trigger: Set(Trigger::Manual),
         started_at: Set(now),
         heartbeat_at: Set(Some(now)),
         runner: Set(Some(lease::instance_id().to_string())),
@@ -100,27 +99,6 @@ async fn verdicts_per_address(db: &DatabaseConnection, run_id: i64) -> BTreeMap<
         *per_address.entry(e.address_id).or_insert(0) += 1;
     }
     per_address
-}
-
-/// The networks' counts match the rows: nothing was left half-written.
-pub(crate) async fn assert_counts_match_rows(db: &DatabaseConnection) {
-    let mut counted: BTreeMap<(i64, AddressStatus), i64> = BTreeMap::new();
-    for c in network_count::Entity::find().all(db).await.unwrap() {
-        if c.n != 0 {
-            counted.insert((c.network_id, c.status), c.n);
-        }
-    }
-    let mut actual: BTreeMap<(i64, AddressStatus), i64> = BTreeMap::new();
-    // Free addresses are not counted: a network's free count is its size less the rest.
-    for row in address::Entity::find()
-        .filter(address::Column::Status.ne(AddressStatus::Free))
-        .all(db)
-        .await
-        .unwrap()
-    {
-        *actual.entry((row.network_id, row.status)).or_default() += 1;
-    }
-    assert_eq!(counted, actual, "network counts against the rows");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -287,20 +265,21 @@ async fn finished(
     what: &str,
     id: impl Fn(&[check_run::Model]) -> Option<i64>,
 ) -> check_run::Model {
-    for _ in 0..1200 {
-        let runs = check_run::Entity::find()
-            .order_by_asc(check_run::Column::Id)
-            .all(db)
-            .await
-            .unwrap();
-        if let Some(run) = id(&runs).and_then(|id| runs.iter().find(|r| r.id == id)) {
-            if run.finished_at.is_some() {
-                return run.clone();
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    panic!("waited 300 s for {what}");
+    poll(
+        Duration::from_secs(300),
+        Duration::from_millis(250),
+        async || {
+            let runs = check_run::Entity::find()
+                .order_by_asc(check_run::Column::Id)
+                .all(db)
+                .await
+                .unwrap();
+            let run = id(&runs).and_then(|id| runs.into_iter().find(|r| r.id == id))?;
+            run.finished_at.is_some().then_some(run)
+        },
+    )
+    .await
+    .unwrap_or_else(|| panic!("waited 300 s for {what}"))
 }
 
 async fn workers(db: &DatabaseConnection, run_id: i64) -> Vec<check_worker::Model> {
@@ -372,7 +351,7 @@ async fn a_helper_killed_mid_cycle_leaves_its_addresses_to_the_owner_and_the_cyc
     const N: u32 = 120;
     being_checked(&caller, "198.18.72.0/24", N).await;
     // Slow checks, four at a time in each process.
-    let slow = crate::checks::script("sleep 0.3\necho OK");
+    let slow = script("sleep 0.3\necho OK");
     let start = || {
         server_with(
             &url,
@@ -386,28 +365,27 @@ async fn a_helper_killed_mid_cycle_leaves_its_addresses_to_the_owner_and_the_cyc
     let mut b = start();
     // Once both work on the cycle and the helper has written some verdicts, the helper
     // is killed, with claims in hand.
-    let mut killed = None;
-    for _ in 0..600 {
-        let runs = check_run::Entity::find()
-            .filter(check_run::Column::FinishedAt.is_null())
-            .all(&db)
-            .await
-            .unwrap();
-        if let Some(run) = runs.first() {
+    let helping = poll(
+        Duration::from_secs(30),
+        Duration::from_millis(50),
+        async || {
+            let runs = check_run::Entity::find()
+                .filter(check_run::Column::FinishedAt.is_null())
+                .all(&db)
+                .await
+                .unwrap();
+            let run = runs.first()?;
             let owner = runner_pid(run);
             let ws = workers(&db, run.id).await;
-            if let Some(helper) = ws.iter().find(|w| worker_pid(w) != owner && w.done > 0) {
-                let helper_pid = worker_pid(helper);
-                let victim = if helper_pid == a.id() { &mut a } else { &mut b };
-                victim.start_kill().unwrap();
-                victim.wait().await.unwrap();
-                killed = Some((run.id, helper.id));
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let (run_id, helper) = killed.expect("a helper wrote verdicts");
+            let helper = ws.iter().find(|w| worker_pid(w) != owner && w.done > 0)?;
+            Some((run.id, helper.id, worker_pid(helper)))
+        },
+    )
+    .await;
+    let (run_id, helper, helper_pid) = helping.expect("a helper wrote verdicts");
+    let victim = if helper_pid == a.id() { &mut a } else { &mut b };
+    victim.start_kill().unwrap();
+    victim.wait().await.unwrap();
     let run = finished(&db, "the cycle the helper left", |_| Some(run_id)).await;
     a.start_kill().ok();
     b.start_kill().ok();
@@ -437,22 +415,20 @@ async fn a_helper_killed_mid_cycle_leaves_its_addresses_to_the_owner_and_the_cyc
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cycle_whose_checks_outrun_its_writer_finishes() {
-    use app::server::check::cycle::{self, Trigger};
+    use app::server::check::cycle;
     use app::server::check::Engine;
     // Checks that take no time (IPv6 checking is off), as many at once as there are
     // addresses: the checks fill the writer's queue while claims are still being made,
     // which must not hold a claim's transaction open against the writer.
     const N: u32 = 20_000;
-    let app = crate::helpers::TestApp::spawn_with(|c| {
+    let app = TestApp::spawn_with(|c| {
         c.disable_ipv6_checking = true;
         c.check_concurrency = N;
     })
     .await;
     let db = app.state.db.clone();
-    users::create(&db, "admin", Role::Admin, "shared cycles admin pass".into())
-        .await
-        .unwrap();
-    let caller = crate::scale::admin_caller(&app.state.config().database).await;
+    app.add_user("admin", Role::Admin).await;
+    let caller = admin_caller(&app.state.config().database).await;
     let net = app::server::inventory::networks::create(&caller, "2001:2::/112", "fast", "")
         .await
         .unwrap();
@@ -468,13 +444,13 @@ async fn a_cycle_whose_checks_outrun_its_writer_finishes() {
         .await
         .unwrap();
     let run_id = started.run_id;
-    let counts = cycle::run(&app.state, &engine, started, |_| {})
+    let ended = cycle::run(&app.state, &engine, started, |_| {})
         .await
         .unwrap();
     assert_eq!(
-        (counts.done, counts.freed),
+        (ended.counts.done, ended.counts.freed),
         (N as i64, N as i64),
-        "{counts:?}"
+        "{ended:?}"
     );
     let per_address = verdicts_per_address(&db, run_id).await;
     assert_eq!(per_address.len(), N as usize);

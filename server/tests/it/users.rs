@@ -106,15 +106,13 @@ async fn bad_input_is_answered_clearly() {
             json!({"Conflict": "A user named 'root' exists already."})
         )
     );
-    let (status, body) = error_of(
-        app.call(
+    let (status, body) = app
+        .call_fn(
             &admin,
             "/api/users/set_role",
             &[("user_id", "99999"), ("role", "viewer")],
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!(
         (status, body),
         (404, json!({"NotFound": "There is no user with id 99999."}))
@@ -144,29 +142,25 @@ async fn the_last_admin_can_be_neither_demoted_nor_disabled() {
     let app = TestApp::spawn().await;
     let admin = app.signed_in("root", Role::Admin).await;
     let id = id_of(&app, "root").await;
-    let (status, body) = error_of(
-        app.call(
+    let (status, body) = app
+        .call_fn(
             &admin,
             "/api/users/set_role",
             &[("user_id", &id), ("role", "operator")],
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!(status, 409);
     assert!(body["Conflict"]
         .as_str()
         .unwrap()
         .contains("last enabled admin"));
-    let (status, _) = error_of(
-        app.call(
+    let (status, _) = app
+        .call_fn(
             &admin,
             "/api/users/set_disabled",
             &[("user_id", &id), ("disabled", "true")],
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!(status, 409);
     // With a second admin, it can.
     app.add_user("second", Role::Admin).await;

@@ -13,7 +13,8 @@ pub struct TestNet {
     pub host: String,
 }
 
-fn ip(args: &[&str]) {
+/// Runs ip(8) with `args`; fails (the test or the benchmark) if it fails.
+pub fn ip(args: &[&str]) {
     let out = Command::new("ip")
         .args(args)
         .output()
