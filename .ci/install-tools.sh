@@ -119,7 +119,7 @@ case "${1:-all}" in
   build) apt_install pkg-config libssl-dev
          rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
          install_cargo_leptos; install_wasm_bindgen; install_binaryen ;;
-  test)  apt_install chromium iproute2; install_openapi_validator ;;
+  test)  apt_install chromium iproute2 nftables; install_openapi_validator ;;
   all)   "$0" build; "$0" test ;;
   # The check benchmark's peers: fping, the seeds' ping, pydnsbl; wrk loads the web benchmark.
   bench) apt_install fping iputils-ping iproute2 wrk; install_pydnsbl ;;

@@ -26,6 +26,10 @@ pub enum AppError {
     /// No candidate address passed the check before allocation.
     #[error("{0}")]
     CheckFailed(String),
+    /// The checks before allocation took longer than `AllocationTimeout`; nothing was
+    /// allocated, and a retry may pass.
+    #[error("{0}")]
+    CheckTimedOut(String),
     /// Well-formed, but cannot be applied as sent (an idempotency key reused for a
     /// different request).
     #[error("{0}")]

@@ -99,6 +99,42 @@ impl AddressStatus {
     }
 }
 
+/// A built-in way of asking whether anything answers on an address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeMethod {
+    /// ICMP echo (ping), IPv4 and IPv6.
+    Icmp,
+    /// A SYN to each of a list of ports; a SYN-ACK or a RST means a host is there.
+    Tcp,
+    /// ARP (IPv4) or neighbour discovery (IPv6), for addresses on a directly connected
+    /// network: any answer means in use, even from a host that drops every IP packet.
+    Arp,
+}
+
+impl ProbeMethod {
+    pub const ALL: [ProbeMethod; 3] = [ProbeMethod::Icmp, ProbeMethod::Tcp, ProbeMethod::Arp];
+
+    /// The word for it in `Probes` and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProbeMethod::Icmp => "icmp",
+            ProbeMethod::Tcp => "tcp",
+            ProbeMethod::Arp => "arp",
+        }
+    }
+
+    /// Reads a method's word; `ndp` is the IPv6 name of the neighbour probe.
+    pub fn parse(word: &str) -> Option<ProbeMethod> {
+        match word.to_ascii_lowercase().as_str() {
+            "icmp" | "ping" => Some(ProbeMethod::Icmp),
+            "tcp" | "syn" => Some(ProbeMethod::Tcp),
+            "arp" | "ndp" => Some(ProbeMethod::Arp),
+            _ => None,
+        }
+    }
+}
+
 /// The signed-in user as the browser sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CurrentUser {
@@ -146,6 +182,8 @@ pub struct ChecksSummary {
     pub next_run_at: Option<String>,
     /// Enabled DNSBL zones whose last self-test failed, with the reason.
     pub unhealthy_zones: Vec<(String, String)>,
+    /// No healthy enabled zone covers IPv6 (see [`ipv6_uncovered`]).
+    pub ipv6_uncovered: bool,
 }
 
 /// Why a check cycle started; shown in the list of runs.
@@ -310,6 +348,11 @@ pub struct NetworkView {
     pub in_use: Vec<(AddressStatus, u64)>,
     /// Share of allocatable addresses not free, 0 to 100.
     pub used_percent: f64,
+    /// The built-in probe methods this network is checked with, as words; empty for the
+    /// configured ones.
+    pub probes: String,
+    /// Whether the DNSBL half of the check applies to this network.
+    pub dnsbl: bool,
 }
 
 /// One address as the lists and the detail page show it.
@@ -430,6 +473,17 @@ pub struct ZoneView {
     pub ipv6: bool,
     /// Addresses this zone currently blocks.
     pub blocking: u64,
+}
+
+/// Whether the enabled zones leave IPv6 unjudged: some are healthy, and none of those
+/// passed the IPv6 self-test, so the DNSBL check does not apply to IPv6 addresses.
+/// Takes each zone's (enabled, health, passes IPv6).
+pub fn ipv6_uncovered(zones: impl IntoIterator<Item = (bool, ZoneHealth, bool)>) -> bool {
+    let mut healthy = zones
+        .into_iter()
+        .filter(|(enabled, health, _)| *enabled && *health == ZoneHealth::Healthy)
+        .peekable();
+    healthy.peek().is_some() && healthy.all(|(_, _, ipv6)| !ipv6)
 }
 
 /// What one zone said about one address, raw, for the "test an address" form.

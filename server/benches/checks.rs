@@ -520,7 +520,7 @@ fn pydnsbl(all: &[u32]) -> Duration {
 
 /// Times a checker script over `hosts` after checking what it found.
 async fn scripts(program: &Path, hosts: &[u32]) -> Duration {
-    let prober = Prober::Script(ScriptChecker::new(program, Duration::from_secs(30)));
+    let prober = Prober::script(ScriptChecker::new(program, Duration::from_secs(30)));
     let t = Instant::now();
     let in_use = availability(&prober, hosts, SCRIPT_CONCURRENCY).await;
     let elapsed = t.elapsed();
@@ -536,7 +536,7 @@ async fn scripts(program: &Path, hosts: &[u32]) -> Duration {
 /// The addresses `prober` finds in use; any inconclusive check fails the benchmark.
 async fn availability(prober: &Prober, hosts: &[u32], at_once: usize) -> BTreeSet<u32> {
     stream::iter(hosts.iter().copied())
-        .map(|n| async move { (n, prober.check(IpAddr::V4(addr(n))).await) })
+        .map(|n| async move { (n, prober.check(IpAddr::V4(addr(n)), None).await) })
         .buffer_unordered(at_once)
         .filter_map(|(n, a)| async move {
             match a {

@@ -3,12 +3,12 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
+use app::server::admin::settings::Live;
 use app::server::auth::{csrf, session_store};
 use app::server::config::Config;
-use app::server::inventory::csv;
 use app::server::error::status_from_error_body;
+use app::server::inventory::csv;
 use app::server::rest;
-use app::server::admin::settings::Live;
 use app::server::{db, AppState};
 use app::{shell, App};
 use axum::extract::DefaultBodyLimit;
@@ -99,7 +99,9 @@ impl Application {
         let cleaner = tokio::spawn(session_store::delete_expired_forever(
             session_store::SqlSessionStore::for_db(&self.state.db),
         ));
-        let settings = tokio::spawn(app::server::admin::settings::follow_forever(self.state.clone()));
+        let settings = tokio::spawn(app::server::admin::settings::follow_forever(
+            self.state.clone(),
+        ));
         let keys = tokio::spawn(app::server::inventory::idempotency::purge_forever(
             self.state.db.clone(),
         ));

@@ -1,4 +1,5 @@
-//! Networks: listing (viewer), creating, editing and deleting (admin).
+//! Networks: listing (viewer), creating, editing, setting their check policy and deleting
+//! (admin).
 
 use leptos::prelude::*;
 
@@ -65,6 +66,49 @@ pub async fn get_network(network_id: i64) -> Result<NetworkView, AppError> {
         let caller = require(Role::Viewer).await?;
         let net = networks::find(&caller.state.db, network_id).await?;
         networks::view(&caller.state.db, net).await
+    })
+    .await
+}
+
+/// Sets how a network's addresses are checked. `methods` is `configured` (the configured
+/// probes) or `chosen` (those ticked: `icmp`, `tcp`, `arp`); a ticked `dnsbl` keeps the
+/// DNSBL half on. Checkboxes arrive only when ticked, so a plain form post works.
+#[server(endpoint = "networks/set_policy")]
+#[allow(clippy::too_many_arguments)]
+pub async fn set_network_policy(
+    network_id: i64,
+    methods: String,
+    icmp: Option<String>,
+    tcp: Option<String>,
+    arp: Option<String>,
+    dnsbl: Option<String>,
+) -> Result<NetworkView, AppError> {
+    use crate::model::Role;
+    use crate::server::{auth::guard::require, inventory::networks, respond};
+    respond(async {
+        let caller = require(Role::Admin).await?;
+        let probes = match methods.as_str() {
+            "configured" => String::new(),
+            "chosen" => {
+                let words: Vec<&str> = [("icmp", &icmp), ("tcp", &tcp), ("arp", &arp)]
+                    .into_iter()
+                    .filter(|(_, ticked)| ticked.is_some())
+                    .map(|(word, _)| word)
+                    .collect();
+                if words.is_empty() {
+                    return Err(AppError::BadRequest(
+                        "Tick at least one probe method, or keep the configured ones.".into(),
+                    ));
+                }
+                words.join(" ")
+            }
+            _ => {
+                return Err(AppError::BadRequest(
+                    "Choose the configured probe methods or your own.".into(),
+                ))
+            }
+        };
+        networks::set_policy(&caller, network_id, &probes, dnsbl.is_some()).await
     })
     .await
 }

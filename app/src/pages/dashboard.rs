@@ -114,6 +114,12 @@ fn Checks(checks: ChecksSummary) -> impl IntoView {
                         </div>
                     }
                 })}
+            {checks.ipv6_uncovered.then(|| view! {
+                <p class="notice no-ipv6-zone" role="status">
+                    "No enabled DNSBL zone covers IPv6: IPv6 addresses are checked for availability only. "
+                    <a href="/dnsbl">"DNSBL blacklists"</a>
+                </p>
+            })}
             {match checks.last_run {
                 Some(run) => view! { <RunProgress run/> }.into_any(),
                 None => view! { <p class="muted">"No check cycle has run yet."</p> }.into_any(),

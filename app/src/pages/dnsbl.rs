@@ -12,7 +12,7 @@ use crate::components::outcome::outcome;
 use crate::components::query::urlencode;
 use crate::components::role::current_role;
 use crate::error::AppError;
-use crate::model::{Role, ZoneAnswer, ZoneHealth, ZoneView, SUGGESTED_ZONES};
+use crate::model::{ipv6_uncovered, Role, ZoneAnswer, ZoneHealth, ZoneView, SUGGESTED_ZONES};
 
 #[component]
 pub fn DnsblPage() -> impl IntoView {
@@ -125,6 +125,12 @@ pub fn DnsblPage() -> impl IntoView {
                         view! { <p class="empty">"No zones yet: addresses are checked for availability only."</p> }.into_any()
                     }
                     Ok(list) => view! {
+                        {ipv6_uncovered(list.iter().map(|z| (z.enabled, z.health, z.ipv6))).then(|| view! {
+                            <p class="notice no-ipv6-zone" role="status">
+                                "No enabled zone covers IPv6: each healthy zone passes only its IPv4 self-test. "
+                                "IPv6 addresses are freed on the availability check alone, and their history says so."
+                            </p>
+                        })}
                         <table class="zones">
                             <thead>
                                 <tr>

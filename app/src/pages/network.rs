@@ -9,7 +9,7 @@ use crate::api::addresses::{
     list_addresses, AllocateAddress, BulkForceFree, BulkRelease, ForceFreeAddress, ImportAddresses,
     ReleaseAddress, ReserveAddress, UnreserveAddress,
 };
-use crate::api::networks::{get_network, EditNetwork};
+use crate::api::networks::{get_network, EditNetwork, SetNetworkPolicy};
 use crate::components::outcome::outcome;
 use crate::components::query::{id_param, kept, parse_status};
 use crate::components::role::current_role;
@@ -30,6 +30,7 @@ pub fn NetworkPage() -> impl IntoView {
     let unreserve = ServerAction::<UnreserveAddress>::new();
     let force_free = ServerAction::<ForceFreeAddress>::new();
     let edit = ServerAction::<EditNetwork>::new();
+    let set_policy = ServerAction::<SetNetworkPolicy>::new();
     let import = ServerAction::<ImportAddresses>::new();
     // Bulk changes post a plain form (checkboxes across the table join it by id); these
     // actions only carry a failure back, through the page address, to be shown.
@@ -43,6 +44,7 @@ pub fn NetworkPage() -> impl IntoView {
             unreserve.version().get(),
             force_free.version().get(),
             edit.version().get(),
+            set_policy.version().get(),
             import.version().get(),
         )
     };
@@ -152,6 +154,11 @@ pub fn NetworkPage() -> impl IntoView {
                                 {human_count(&n.free)} " of " {human_count(&n.allocatable)} " allocatable addresses free. "
                                 {n.description.clone()}
                             </p>
+                            <p class="check-policy">
+                                "Checked with "
+                                {if n.probes.is_empty() { "the configured probes".to_string() } else { format!("the probes {}", n.probes) }}
+                                {if n.dnsbl { " and the DNSBL zones." } else { "; DNSBL off." }}
+                            </p>
                         }
                             .into_any()
                     }
@@ -165,6 +172,7 @@ pub fn NetworkPage() -> impl IntoView {
         {outcome(unreserve.value(), "Reservation removed.")}
         {outcome(force_free.value(), "Address freed without checks.")}
         {outcome(edit.value(), "Network updated.")}
+        {outcome(set_policy.value(), "Check policy saved.")}
         {outcome(bulk_release.value(), "Released.")}
         {outcome(bulk_force_free.value(), "Freed without checks.")}
         {(role == Role::Admin)
@@ -186,6 +194,38 @@ pub fn NetworkPage() -> impl IntoView {
                                                     <input type="text" name="description" value=n.description/>
                                                 </label>
                                                 <button type="submit">"Save"</button>
+                                            </ActionForm>
+                                        }
+                                    })
+                            })}
+                        </Transition>
+                    </details>
+                    <details class="card check-policy-form">
+                        <summary>"Check policy"</summary>
+                        <Transition fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                net.await
+                                    .ok()
+                                    .map(|n| {
+                                        let chosen = !n.probes.is_empty();
+                                        let has = |m: &str| n.probes.split(' ').any(|w| w == m);
+                                        let (icmp, tcp, arp) = (has("icmp"), has("tcp"), has("arp"));
+                                        view! {
+                                            <ActionForm action=set_policy>
+                                                <input type="hidden" name="network_id" value=n.id.to_string()/>
+                                                <fieldset>
+                                                    <legend>"Availability probes"</legend>
+                                                    <label><input type="radio" name="methods" value="configured" checked=!chosen/> "The configured probes"</label>
+                                                    <label><input type="radio" name="methods" value="chosen" checked=chosen/> "Only these:"</label>
+                                                    <label><input type="checkbox" name="icmp" value="on" checked=icmp/> "ICMP echo"</label>
+                                                    <label><input type="checkbox" name="tcp" value="on" checked=tcp/> "TCP SYN"</label>
+                                                    <label><input type="checkbox" name="arp" value="on" checked=arp/> "ARP / neighbour discovery (on-link)"</label>
+                                                </fieldset>
+                                                <label>
+                                                    <input type="checkbox" name="dnsbl" value="on" checked=n.dnsbl/>
+                                                    " Ask the DNSBL zones (off by default for private and shared ranges: public lists never hold them, and asking leaks internal addresses)"
+                                                </label>
+                                                <button type="submit">"Save policy"</button>
                                             </ActionForm>
                                         }
                                     })

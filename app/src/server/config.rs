@@ -10,6 +10,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::model::ProbeMethod;
+
 /// Where a configuration value was set.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
@@ -136,6 +138,103 @@ impl ConfigValue for ProgramPath {
     }
 }
 
+/// The built-in probe methods to use, written as words (`icmp tcp arp`): at least one,
+/// each once, in a fixed order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeMethods(Vec<ProbeMethod>);
+
+impl ProbeMethods {
+    pub fn all() -> ProbeMethods {
+        ProbeMethods(ProbeMethod::ALL.to_vec())
+    }
+
+    pub fn contains(&self, method: ProbeMethod) -> bool {
+        self.0.contains(&method)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = ProbeMethod> + '_ {
+        self.0.iter().copied()
+    }
+}
+
+impl ConfigValue for ProbeMethods {
+    fn parse_value(raw: &str) -> Result<Self, String> {
+        let mut methods = Vec::new();
+        for word in raw
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|w| !w.is_empty())
+        {
+            match ProbeMethod::parse(word) {
+                Some(m) => methods.push(m),
+                None => {
+                    return Err(format!(
+                        "`{}` is not a probe method; use icmp, tcp and arp",
+                        word.chars().take(40).collect::<String>()
+                    ))
+                }
+            }
+        }
+        if methods.is_empty() {
+            return Err("name at least one probe method: icmp, tcp or arp".into());
+        }
+        methods.sort();
+        methods.dedup();
+        Ok(ProbeMethods(methods))
+    }
+    fn show(&self) -> String {
+        self.0
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Most ports one TCP probe asks: each is one packet per address checked.
+pub const MAX_TCP_PROBE_PORTS: usize = 32;
+
+/// TCP ports the TCP probe sends a SYN to, written as numbers (`22 80 443`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortList(pub Vec<u16>);
+
+impl ConfigValue for PortList {
+    fn parse_value(raw: &str) -> Result<Self, String> {
+        let mut ports = Vec::new();
+        for word in raw
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|w| !w.is_empty())
+        {
+            match word.parse::<u16>() {
+                Ok(p) if p > 0 => {
+                    if !ports.contains(&p) {
+                        ports.push(p);
+                    }
+                }
+                _ => {
+                    return Err(format!(
+                        "`{}` is not a TCP port from 1 to 65535",
+                        word.chars().take(40).collect::<String>()
+                    ))
+                }
+            }
+            if ports.len() > MAX_TCP_PROBE_PORTS {
+                return Err(format!("at most {MAX_TCP_PROBE_PORTS} ports"));
+            }
+        }
+        if ports.is_empty() {
+            return Err("name at least one TCP port".into());
+        }
+        Ok(PortList(ports))
+    }
+    fn show(&self) -> String {
+        self.0
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
 /// A database URL: `sqlite://path` (the embedded default) or `postgres://…`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseUrl(String);
@@ -253,15 +352,25 @@ directives! {
     session_idle_timeout: Duration = "SessionIdleTimeout", Duration::from_secs(30 * 60);
     /// A session ends this long after sign-in, however active.
     session_lifetime: Duration = "SessionLifetime", Duration::from_secs(12 * 60 * 60);
-    /// Availability checker script (IPmanager-compatible): gets the address as its first argument and prints OK when the address is free. Unset: the built-in ICMP prober.
+    /// Availability checker script (IPmanager-compatible): gets the address as its first argument and prints OK when the address is free. Set without Probes, it alone decides, as in IPmanager; with Probes, it decides beside those methods.
     ip_checker_script: Option<ProgramPath> = "IpCheckerScript", None;
+    /// Built-in availability probes, any of icmp, tcp and arp (ARP or neighbour discovery, on-link only). Unset: all three, or the IpCheckerScript alone when one is set. An address is free only when every method was tried and none got an answer.
+    probes: Option<ProbeMethods> = "Probes", None;
+    /// TCP ports the tcp probe sends a SYN to; a SYN-ACK or a RST from any means in use.
+    tcp_probe_ports: PortList = "TcpProbePorts", PortList(vec![22, 80, 443, 445, 3389]);
+    /// How long the tcp and arp probes wait for an answer.
+    probe_timeout: Duration = "ProbeTimeout", Duration::from_secs(1);
+    /// Most packets per second the built-in probes send, all methods together.
+    probe_rate: u32 = "ProbeRate", 100_000;
+    /// How many addresses the built-in probes check at once (scripts: CheckConcurrency).
+    probe_concurrency: u32 = "ProbeConcurrency", 16_384;
     /// The DNS server DNSBL queries go to, as host:port. Unset: the servers in /etc/resolv.conf.
     dns_resolver: Option<SocketAddr> = "DnsResolver", None;
     /// How often the check cycle runs.
     check_period: Duration = "CheckPeriod", Duration::from_secs(60 * 60);
     /// Longest one availability check or DNS query may take; a checker script is killed, with all it started, after it.
     check_timeout: Duration = "CheckTimeout", Duration::from_secs(10);
-    /// How many addresses are checked at once.
+    /// How many checker scripts run at once.
     check_concurrency: u32 = "CheckConcurrency", 64;
     /// Echo requests the built-in prober sends to each address.
     ping_count: u32 = "PingCount", 3;
@@ -271,6 +380,8 @@ directives! {
     disable_ipv6_checking: bool = "DisableIPv6Checking", false;
     /// Addresses are not checked right before they are allocated.
     disable_ip_allocation_checking: bool = "DisableIpAllocationChecking", false;
+    /// Longest an allocation may spend on the checks before it; it then fails with a clear error and allocates nothing.
+    allocation_timeout: Duration = "AllocationTimeout", Duration::from_secs(20);
     /// Of several instances on one database, one schedules the check cycles and renews its lease three times this period; if it dies, another takes over within this period.
     scheduler_lease: Duration = "SchedulerLease", Duration::from_secs(15);
 }
@@ -300,6 +411,17 @@ pub fn env_var(key: &str) -> String {
 pub struct ConfigError(pub String);
 
 impl Config {
+    /// The built-in probe methods in effect: those `Probes` names; unset, all of them,
+    /// unless an `IpCheckerScript` is set, which then decides alone as in IPmanager
+    /// (`None`).
+    pub fn probe_methods(&self) -> Option<ProbeMethods> {
+        match (&self.probes, &self.ip_checker_script) {
+            (Some(methods), _) => Some(methods.clone()),
+            (None, Some(_)) => None,
+            (None, None) => Some(ProbeMethods::all()),
+        }
+    }
+
     /// Loads `path` if given (it must exist), else `ipvet.conf` in the working directory if
     /// present, then applies the environment.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {

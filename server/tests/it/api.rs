@@ -404,7 +404,8 @@ async fn shapes_are_as_documented() {
         json!({
             "id": net, "cidr": "198.18.42.0/29", "name": "shapes", "description": "d",
             "counts": {"free": 6, "allocated": 0, "reserved": 0, "being_checked": 0,
-                       "used_in_network": 0, "blocked_by_dnsbl": 0}
+                       "used_in_network": 0, "blocked_by_dnsbl": 0},
+            "check_policy": {"probes": null, "dnsbl": true}
         })
     );
     let r = allocate(

@@ -9,11 +9,10 @@ use std::time::Duration;
 use app::model::{Role, Trigger, ZoneHealth};
 use app::server::check::cycle;
 use app::server::check::dnsbl::resolver;
-use app::server::check::probe::icmp::IcmpProber;
 use app::server::check::probe::script::ScriptChecker;
-use app::server::check::probe::{Availability, Prober};
+use app::server::check::probe::{Availability, Prober, Probes};
 use app::server::check::{Checker, Engine};
-use app::server::config::Config;
+use app::server::config::{Config, ConfigValue, ProbeMethods};
 use app::server::entities::{check_run, dnsbl_zone};
 use hickory_proto::rr::RecordType;
 use sea_orm::EntityTrait;
@@ -382,13 +381,16 @@ async fn the_built_in_prober_finds_what_answers_in_a_test_network() {
     // The prober's sockets are opened inside the test network; the cycle runs here, on
     // the test's database. No zone is enabled, so DNS is never asked.
     let runtime = tokio::runtime::Handle::current();
-    let prober = net.in_prober(move || {
+    let prober = Prober::built_in(net.in_prober(move || {
         let _entered = runtime.enter();
-        IcmpProber::new(2, Duration::from_millis(800))
-    });
+        let mut config = Config::default();
+        config.ping_count = 2;
+        config.ping_timeout = Duration::from_millis(800);
+        Probes::open(&ProbeMethods::parse_value("icmp").unwrap(), &config)
+    }));
     assert_eq!(prober.problem(), None, "root opens raw ICMP sockets");
     let checker = Checker {
-        prober: Prober::Icmp(prober),
+        prober,
         dnsbl: resolver::Client::from_config(&app.state.config()),
         disable_ipv6: false,
     };
@@ -409,10 +411,7 @@ async fn the_built_in_prober_finds_what_answers_in_a_test_network() {
         let d = app.detail(&admin, used).await;
         assert_eq!(d["address"]["status"], "used_in_network", "{d}");
         let problem = d["address"]["problem"].as_str().unwrap();
-        assert!(
-            problem.starts_with("answers ICMP echo (reply in "),
-            "{problem}"
-        );
+        assert!(problem.starts_with("icmp echo reply in "), "{problem}");
     }
     for silent in ["198.18.0.9", "2001:2::9"] {
         let d = app.detail(&admin, silent).await;
@@ -630,4 +629,178 @@ async fn with_allocation_checking_off_the_lowest_free_address_is_handed_out_unch
         !asked.path().join("asked").exists(),
         "the checker was not run"
     );
+}
+
+/// The cycle's history reason for an address, newest first.
+async fn last_reason(app: &TestApp, client: &reqwest::Client, ip: &str) -> String {
+    let d = app.detail(client, ip).await;
+    assert_eq!(d["address"]["status"], "free", "{d}");
+    d["history"][0]["reason"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn ipv4_only_zones_leave_ipv6_to_the_availability_check() {
+    let bl = "v4only.ipvet.test";
+    // Healthy for IPv4; nothing answers the IPv6 self-test (the zone lists no IPv6).
+    let dns = DnsServer::start(Zones::default().healthy(bl)).await;
+    let ok = script("echo OK");
+    let (path, dns_addr) = (ok.path.clone(), dns.addr);
+    let app = TestApp::spawn_with(move |c: &mut Config| {
+        c.ip_checker_script = Some(path);
+        c.dns_resolver = Some(dns_addr);
+        c.disable_ip_allocation_checking = true;
+    })
+    .await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    app.add_zone(bl).await;
+    app.network_with_released(&admin, "198.18.0.0/24", &["198.18.0.7"])
+        .await;
+    app.network_with_released(&admin, "2001:2::/64", &["2001:2::7"])
+        .await;
+    let run = app.run_cycle(&admin).await;
+    assert_eq!((run.done, run.freed, run.unknown), (2, 2, 0), "{run:?}");
+    assert_eq!(
+        last_reason(&app, &admin, "198.18.0.7").await,
+        "passed both checks"
+    );
+    assert_eq!(
+        last_reason(&app, &admin, "2001:2::7").await,
+        app::server::check::dnsbl::NO_IPV6_ZONE
+    );
+    // The zone was asked about the IPv4 address, and about no IPv6 one beyond its test.
+    let asked = dns.asked.lock().unwrap().clone();
+    assert!(
+        asked.iter().any(|n| n.starts_with("7.0.18.198.")),
+        "{asked:?}"
+    );
+    let about_it = dns::nibbles("2001:2::7".parse().unwrap(), bl);
+    let ipv6_names: Vec<&String> = asked.iter().filter(|n| n.starts_with(&about_it)).collect();
+    assert!(ipv6_names.is_empty(), "{ipv6_names:?}");
+    // The dashboard and the DNSBL page say so.
+    let (status, summary) = app.call_fn(&admin, "/api/dashboard/summary", &[]).await;
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(summary["checks"]["ipv6_uncovered"], true, "{summary}");
+}
+
+#[tokio::test]
+async fn private_networks_never_ask_the_blacklists() {
+    let bl = "bl.ipvet.test";
+    let dns = DnsServer::start(Zones::default().healthy(bl)).await;
+    // A script decides availability: no packet goes to the private network.
+    let ok = script("echo OK");
+    let (path, dns_addr) = (ok.path.clone(), dns.addr);
+    let app = TestApp::spawn_with(move |c: &mut Config| {
+        c.ip_checker_script = Some(path);
+        c.dns_resolver = Some(dns_addr);
+        c.disable_ip_allocation_checking = true;
+    })
+    .await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    app.add_zone(bl).await;
+    let private = app
+        .network_with_released(&admin, "10.20.0.0/24", &["10.20.0.5"])
+        .await;
+    app.network_with_released(&admin, "198.18.5.0/24", &["198.18.5.5"])
+        .await;
+    let (status, net) = app
+        .call_fn(&admin, "/api/networks/get", &[("network_id", &private)])
+        .await;
+    assert_eq!(status, 200, "{net}");
+    assert_eq!(
+        net["dnsbl"], false,
+        "a new private network starts with DNSBL off"
+    );
+    let run = app.run_cycle(&admin).await;
+    assert_eq!((run.done, run.freed), (2, 2), "{run:?}");
+    assert_eq!(
+        last_reason(&app, &admin, "10.20.0.5").await,
+        app::server::check::DNSBL_OFF
+    );
+    let asked = dns.asked.lock().unwrap().clone();
+    assert!(
+        asked.iter().any(|n| n.starts_with("5.5.18.198.")),
+        "{asked:?}"
+    );
+    assert!(
+        !asked.iter().any(|n| n.contains("0.20.10")),
+        "the private address was asked about: {asked:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_allocation_checks_its_candidates_at_once_and_takes_the_lowest_that_passes() {
+    let log_dir = tempfile::tempdir().unwrap();
+    let log = log_dir.path().join("checks.log");
+    // The six lowest addresses answer in the network; each check takes half a second.
+    let checker = script(&format!(
+        "echo \"start $1\" >> {log}\n\
+         sleep 0.5\n\
+         echo \"end $1\" >> {log}\n\
+         case \"$1\" in 198.18.0.[1-6]) echo \"reply from $1\" ;; *) echo OK ;; esac",
+        log = log.display()
+    ));
+    let path = checker.path.clone();
+    let app = TestApp::spawn_with(move |c: &mut Config| c.ip_checker_script = Some(path)).await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let net = app.new_network(&admin, "198.18.0.0/24").await;
+    let (status, body) = allocate_lowest(&app, &admin, &net).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["address"], "198.18.0.7", "{body}");
+    // All eight candidates were checked at once: every check started before any ended.
+    let lines: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let first_end = lines.iter().position(|l| l.starts_with("end ")).unwrap();
+    assert_eq!(first_end, 8, "{lines:#?}");
+    for n in 1..=8 {
+        assert!(
+            lines[..8].contains(&format!("start 198.18.0.{n}")),
+            "{lines:#?}"
+        );
+    }
+    // The failing six carry their evidence; the eighth passed and stays free.
+    let d = app.detail(&admin, "198.18.0.3").await;
+    assert_eq!(d["address"]["status"], "used_in_network", "{d}");
+    let (status, page) = app
+        .call_fn(
+            &admin,
+            "/api/addresses/page",
+            &[("network_id", &net), ("status", "free")],
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["rows"][0]["address"], "198.18.0.8", "{page}");
+}
+
+#[tokio::test]
+async fn an_allocation_whose_checks_take_too_long_allocates_nothing() {
+    let checker = script("sleep 31.5 & sleep 31.5; echo OK");
+    let path = checker.path.clone();
+    let app = TestApp::spawn_with(move |c: &mut Config| {
+        c.ip_checker_script = Some(path);
+        c.check_timeout = Duration::from_secs(60);
+        c.allocation_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let net = app.new_network(&admin, "198.18.0.0/29").await;
+    let (status, body) = allocate_lowest(&app, &admin, &net).await;
+    assert_eq!(status, 503, "{body}");
+    let message = body["CheckTimedOut"].as_str().unwrap_or_default();
+    assert!(message.contains("AllocationTimeout"), "{body}");
+    let (status, got) = app
+        .call_fn(&admin, "/api/networks/get", &[("network_id", &net)])
+        .await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["free"], "6", "nothing was allocated: {got}");
+    // The scripts and what they started went with the allocation.
+    let gone = poll(
+        Duration::from_secs(5),
+        Duration::from_millis(100),
+        async || (processes_running("sleep 31.5") == 0).then_some(()),
+    )
+    .await;
+    assert!(gone.is_some(), "a checker script outlived its allocation");
 }

@@ -9,6 +9,7 @@ mod helpers;
 mod inventory;
 mod pages;
 mod permissions;
+mod probes;
 mod scale;
 mod schema;
 mod shared_cycles;

@@ -100,6 +100,16 @@ const MATRIX: &[(&str, Access, Args)] = &[
         ],
     ),
     (
+        "/api/networks/set_policy",
+        AtLeast(Role::Admin),
+        &[
+            ("network_id", "{net}"),
+            ("methods", "chosen"),
+            ("icmp", "on"),
+            ("dnsbl", "on"),
+        ],
+    ),
+    (
         "/api/networks/delete",
         AtLeast(Role::Admin),
         &[("network_id", "{spare}")],

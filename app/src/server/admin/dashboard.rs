@@ -3,7 +3,7 @@
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::error::AppError;
-use crate::model::{ChecksSummary, DashboardSummary, ZoneHealth};
+use crate::model::{ipv6_uncovered, ChecksSummary, DashboardSummary, ZoneHealth};
 use crate::server::check::jobs::schedule;
 use crate::server::entities::dnsbl_zone;
 use crate::server::inventory::networks::{self, COUNTED};
@@ -36,13 +36,15 @@ pub async fn summary(state: &AppState) -> Result<DashboardSummary, AppError> {
         .collect();
     let count = nets.len() as u64;
     let last_run = runs::latest(db).await?;
-    let unhealthy_zones = dnsbl_zone::Entity::find()
+    let zones = dnsbl_zone::Entity::find()
         .filter(dnsbl_zone::Column::Enabled.eq(true))
-        .filter(dnsbl_zone::Column::Health.eq(ZoneHealth::Failing))
         .order_by_asc(dnsbl_zone::Column::Zone)
         .all(db)
-        .await?
+        .await?;
+    let ipv6_uncovered = ipv6_uncovered(zones.iter().map(|z| (z.enabled, z.health, z.ipv6)));
+    let unhealthy_zones = zones
         .into_iter()
+        .filter(|z| z.health == ZoneHealth::Failing)
         .map(|z| (z.zone, z.last_error.unwrap_or_default()))
         .collect();
     nets.sort_by(|a, b| b.used_percent.total_cmp(&a.used_percent));
@@ -58,6 +60,7 @@ pub async fn summary(state: &AppState) -> Result<DashboardSummary, AppError> {
             last_run,
             next_run_at: Some(show(schedule::next_due(state).await)),
             unhealthy_zones,
+            ipv6_uncovered,
         },
         problem_days: problem_days::recent(db).await?,
     })

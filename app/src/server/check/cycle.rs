@@ -28,6 +28,7 @@ use crate::server::check::verdict::{self, Applied};
 use crate::server::check::{dnsbl, SharedEngine};
 use crate::server::entities::{address, check_run};
 use crate::server::inventory::lifecycle::{Finding, CHECKED};
+use crate::server::inventory::networks::Policies;
 use crate::server::{admin::audit, check::problem_days, db, lease, AppState};
 
 /// Verdicts written per transaction at most, and addresses claimed at once at most.
@@ -406,6 +407,8 @@ async fn sweep(
     // Claims no more than the checks can start at once, so a worker joining later still
     // finds addresses to take.
     let per_claim = concurrency.clamp(1, BATCH) as u64;
+    // Read once a sweep: a policy saved during a cycle applies from the next sweep.
+    let policies = std::sync::Arc::new(Policies::load(&state.db).await?);
     let mut claimed = 0u64;
     // Checks and writes overlap: the checks feed a bounded queue, and the writer takes
     // whatever has queued up (at most BATCH) into one transaction, so slow checks cost no
@@ -417,7 +420,9 @@ async fn sweep(
         let mut judged = std::pin::pin!(claim::sweep(&state.db, *worker, per_claim, turns.clone())
             .inspect_ok(|_| claimed += 1)
             .map_ok(|row| {
-                let checked = engine.clone().check_row(row, zones.clone());
+                let checked = engine
+                    .clone()
+                    .check_row(row, zones.clone(), policies.clone());
                 async move { Ok::<_, AppError>(checked.await) }
             })
             .try_buffer_unordered(concurrency));

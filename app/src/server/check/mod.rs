@@ -32,6 +32,7 @@ use crate::error::AppError;
 use crate::server::config::Config;
 use crate::server::entities::address;
 use crate::server::inventory::lifecycle::Finding;
+use crate::server::inventory::networks::{CheckPolicy, Policies};
 use probe::{Availability, Prober};
 
 /// Both checks of one address, against the zones that passed their self-test.
@@ -50,21 +51,45 @@ impl Checker {
         }
     }
 
-    pub async fn check(&self, addr: IpAddr, zones: &dnsbl::Zones) -> Finding {
+    /// Both checks of `addr` as its network's `policy` says: its probe methods, and
+    /// whether the DNSBL half applies.
+    pub async fn check(&self, addr: IpAddr, zones: &dnsbl::Zones, policy: &CheckPolicy) -> Finding {
         if addr.is_ipv6() && self.disable_ipv6 {
             return Finding::Clear(
                 "IPv6 checking is disabled (DisableIPv6Checking): freed without checks".into(),
             );
         }
+        let listing = async {
+            if policy.dnsbl {
+                zones.judge(&self.dnsbl, addr).await
+            } else {
+                Finding::Clear(DNSBL_OFF.into())
+            }
+        };
         // Both checks at once: a silent address's ping costs a whole timeout, which its
         // DNSBL queries need not wait out. Availability still decides first.
         let (availability, listing) =
-            tokio::join!(self.prober.check(addr), zones.judge(&self.dnsbl, addr));
+            tokio::join!(self.prober.check(addr, policy.probes.as_ref()), listing);
         match availability {
             Availability::InUse(evidence) => Finding::InUse(evidence),
             Availability::Unknown(error) => Finding::Inconclusive(error),
             Availability::Free => listing,
         }
+    }
+}
+
+/// Why an address of a network without the DNSBL half passed, in its history.
+pub const DNSBL_OFF: &str =
+    "passed the availability check; the network's check policy leaves DNSBL out";
+
+/// How many addresses a cycle checks at once with `checker`: scripts are processes
+/// (`CheckConcurrency`), the built-in probes packets that thousands of checks share
+/// (`ProbeConcurrency`).
+fn concurrency_for(checker: &Checker, config: &Config) -> u32 {
+    if checker.prober.runs_scripts() {
+        config.check_concurrency
+    } else {
+        config.probe_concurrency
     }
 }
 
@@ -87,7 +112,9 @@ const ZONE_TEST_VALID: Duration = Duration::from_secs(60);
 
 impl Engine {
     pub fn new(config: &Config) -> SharedEngine {
-        Self::with_checker(Checker::from_config(config), config.check_concurrency)
+        let checker = Checker::from_config(config);
+        let concurrency = concurrency_for(&checker, config);
+        Self::with_checker(checker, concurrency)
     }
 
     /// An engine around a checker built elsewhere (a prober whose sockets were opened in
@@ -116,20 +143,27 @@ impl Engine {
 
     /// Puts changed settings into effect: checks that start from now on use them.
     pub fn reconfigure(&self, config: &Config) {
+        let checker = Checker::from_config(config);
+        self.concurrency.store(
+            concurrency_for(&checker, config) as usize,
+            Ordering::Relaxed,
+        );
         *self
             .checker
             .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
-            Arc::new(Checker::from_config(config));
-        self.concurrency
-            .store(config.check_concurrency as usize, Ordering::Relaxed);
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(checker);
     }
 
     /// Checks `addr` on a task of its own: a cycle's thousands of checks then share every
     /// core, where polled inside one task they would all run on one.
-    pub async fn check_on_task(self: Arc<Self>, addr: IpAddr, zones: Arc<dnsbl::Zones>) -> Finding {
+    pub async fn check_on_task(
+        self: Arc<Self>,
+        addr: IpAddr,
+        zones: Arc<dnsbl::Zones>,
+        policy: Arc<CheckPolicy>,
+    ) -> Finding {
         let checker = self.checker();
-        tokio::spawn(async move { checker.check(addr, &zones).await })
+        tokio::spawn(async move { checker.check(addr, &zones, &policy).await })
             .await
             .unwrap_or_else(|e| Finding::Inconclusive(format!("the check stopped: {e}")))
     }
@@ -140,9 +174,11 @@ impl Engine {
         self: Arc<Self>,
         row: address::Model,
         zones: Arc<dnsbl::Zones>,
+        policies: Arc<Policies>,
     ) -> (address::Model, Finding) {
+        let policy = policies.of(row.network_id);
         let finding = match crate::server::inventory::ip::from_bytes(&row.ip) {
-            Some(addr) => self.check_on_task(addr, zones).await,
+            Some(addr) => self.check_on_task(addr, zones, policy).await,
             None => Finding::Inconclusive("the stored address does not parse".into()),
         };
         (row, finding)

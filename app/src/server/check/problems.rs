@@ -16,6 +16,7 @@ use crate::server::check::verdict::{apply_all, Applied};
 use crate::server::entities::{address, network};
 use crate::server::inventory::addresses::{page_by_key, parse, Search, PAGE_SIZE};
 use crate::server::inventory::lifecycle::{Finding, CHECKED};
+use crate::server::inventory::networks::Policies;
 use crate::server::time_fmt::show;
 use crate::server::{admin::audit, check::runs, inventory::ip};
 
@@ -208,8 +209,13 @@ pub async fn recheck(caller: &Caller, list: &[String]) -> Result<Vec<RecheckOutc
     .await?;
     let engine = state.checks.clone();
     let zones = engine.recent_zones(&state.db).await?;
+    let policies = std::sync::Arc::new(Policies::load(&state.db).await?);
     let judged: Vec<(address::Model, Finding)> = stream::iter(rows)
-        .map(|row| engine.clone().check_row(row, zones.clone()))
+        .map(|row| {
+            engine
+                .clone()
+                .check_row(row, zones.clone(), policies.clone())
+        })
         .buffer_unordered(engine.concurrency())
         .collect()
         .await;

@@ -34,7 +34,8 @@ pub async fn vet(
 ) -> Result<Vetted, AppError> {
     let addr: IpAddr = ip::from_u128(n);
     let zones = engine.recent_zones(&state.db).await?;
-    let finding = engine.checker().check(addr, &zones).await;
+    let policy = networks::policy_of(&networks::find(&state.db, network_id).await?);
+    let finding = engine.checker().check(addr, &zones, &policy).await;
     let evidence = match &finding {
         Finding::Clear(_) => return Ok(Vetted::Passed),
         Finding::Inconclusive(e) => return Ok(Vetted::Inconclusive(e.clone())),

@@ -19,6 +19,11 @@ pub struct Model {
     /// Every allocatable address has a row (networks up to 2^20 addresses); otherwise a
     /// missing row means free.
     pub materialized: bool,
+    /// The built-in probe methods this network's addresses are checked with, as words
+    /// (`icmp arp`); `None` keeps the configured ones.
+    pub probes: Option<String>,
+    /// Whether the DNSBL half of the check applies to this network's addresses.
+    pub dnsbl: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -183,6 +183,27 @@ impl Cidr {
         let (b0, b1) = other.range();
         a0 <= b1 && b0 <= a1
     }
+
+    /// Whether the whole network lies in a private, shared or link-local range (RFC 1918,
+    /// RFC 6598, RFC 4193's fc00::/7, 169.254/16, fe80::/10): public blacklists never list
+    /// such addresses, and asking them about one tells them an internal address.
+    pub fn is_internal(&self) -> bool {
+        const INTERNAL: [&str; 7] = [
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "100.64.0.0/10",
+            "169.254.0.0/16",
+            "fc00::/7",
+            "fe80::/10",
+        ];
+        let (first, last) = self.range();
+        INTERNAL.iter().any(|range| {
+            let range = Cidr::parse(range).expect("the internal ranges are valid networks");
+            let (r0, r1) = range.range();
+            range.family() == self.family() && r0 <= first && last <= r1
+        })
+    }
 }
 
 impl fmt::Display for Cidr {
@@ -268,6 +289,33 @@ mod tests {
         assert!(to_bytes(ip("198.18.0.9")) < to_bytes(ip("198.18.0.10")));
         assert!(to_bytes(ip("255.255.255.255")) < to_bytes(ip("2001:2::")));
         assert_eq!(from_bytes(&[0; 15]), None);
+    }
+
+    #[test]
+    fn internal_ranges_are_whole_networks_inside_them() {
+        let internal = |s: &str| Cidr::parse(s).unwrap().is_internal();
+        for s in [
+            "10.1.0.0/16",
+            "172.31.255.0/24",
+            "192.168.0.0/16",
+            "100.64.0.0/10",
+            "169.254.1.0/24",
+            "fd00:1::/48",
+            "fe80::/64",
+        ] {
+            assert!(internal(s), "{s}");
+        }
+        // Public, benchmark (RFC 2544) and documentation space, and networks only partly
+        // inside a private range, are not.
+        for s in [
+            "198.18.0.0/15",
+            "203.0.113.0/24",
+            "172.0.0.0/8",
+            "2001:2::/48",
+            "0.0.0.0/0",
+        ] {
+            assert!(!internal(s), "{s}");
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Networks: creating (with every address materialised when the network is small enough),
 //! listing with counts by status, editing and deleting.
 
+use std::sync::Arc;
+
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
@@ -12,6 +14,7 @@ use crate::error::AppError;
 use crate::model::{AddressStatus, NetworkView};
 use crate::server::admin::audit;
 use crate::server::auth::guard::Caller;
+use crate::server::config::{ConfigValue, ProbeMethods};
 use crate::server::entities::{address, network, network_count};
 use crate::server::inventory::ip::{self, Cidr};
 
@@ -136,7 +139,10 @@ fn view_with(
         .collect();
     let used: u128 = in_use.iter().map(|(_, n)| u128::from(*n)).sum();
     let free = allocatable.saturating_sub(used);
+    let policy = policy_of(&net);
     Ok(NetworkView {
+        probes: policy.probes_text(),
+        dnsbl: policy.dnsbl,
         id: net.id,
         cidr: net.cidr,
         name: net.name,
@@ -232,6 +238,9 @@ pub async fn create(
         description: Set(description.trim().to_string()),
         created_at: Set(now),
         materialized: Set(materialize),
+        // Public blacklists never list internal addresses, and asking them about one
+        // would tell them it.
+        dnsbl: Set(!cidr.is_internal()),
         ..Default::default()
     }
     .insert(&txn)
@@ -349,6 +358,128 @@ pub async fn edit(
     let after = find(&txn, id).await?;
     txn.commit().await?;
     view(&actor.state.db, after).await
+}
+
+/// How a network's addresses are checked, as the check engine reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckPolicy {
+    /// The built-in probe methods; `None` keeps the configured ones.
+    pub probes: Option<ProbeMethods>,
+    /// Whether the DNSBL half applies.
+    pub dnsbl: bool,
+}
+
+impl CheckPolicy {
+    /// The policy as configured for every network: the configured methods, DNSBL on.
+    pub const CONFIGURED: CheckPolicy = CheckPolicy {
+        probes: None,
+        dnsbl: true,
+    };
+
+    /// How a description reads it back: the methods as words, or empty for the
+    /// configured ones.
+    pub fn probes_text(&self) -> String {
+        self.probes
+            .as_ref()
+            .map(ConfigValue::show)
+            .unwrap_or_default()
+    }
+}
+
+/// Every network's check policy, read at once for a batch of checks.
+#[derive(Debug, Default)]
+pub struct Policies(std::collections::HashMap<i64, Arc<CheckPolicy>>);
+
+impl Policies {
+    pub async fn load(db: &impl ConnectionTrait) -> Result<Policies, AppError> {
+        let nets = network::Entity::find().all(db).await?;
+        Ok(Policies(
+            nets.iter()
+                .map(|net| (net.id, Arc::new(policy_of(net))))
+                .collect(),
+        ))
+    }
+
+    /// The policy of network `id`; one deleted meanwhile is checked as configured.
+    pub fn of(&self, id: i64) -> Arc<CheckPolicy> {
+        self.0
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(CheckPolicy::CONFIGURED))
+    }
+}
+
+/// The policy stored on `net`. A stored method list that no longer parses (none should)
+/// falls back to the configured methods, and says so in the log.
+pub fn policy_of(net: &network::Model) -> CheckPolicy {
+    let probes = net.probes.as_deref().and_then(|words| match ProbeMethods::parse_value(words) {
+        Ok(methods) => Some(methods),
+        Err(e) => {
+            tracing::error!(network = net.id, probes = words, cause = %e, "a stored probe list does not parse");
+            None
+        }
+    });
+    CheckPolicy {
+        probes,
+        dnsbl: net.dnsbl,
+    }
+}
+
+/// Sets how a network's addresses are checked: `probes` as words (`icmp arp`; empty for
+/// the configured methods) and whether the DNSBL half applies. Audited.
+pub async fn set_policy(
+    actor: &Caller,
+    id: i64,
+    probes: &str,
+    dnsbl: bool,
+) -> Result<NetworkView, AppError> {
+    let probes = probes.trim();
+    let probes = if probes.is_empty() {
+        None
+    } else {
+        Some(
+            ProbeMethods::parse_value(probes)
+                .map_err(|e| AppError::BadRequest(format!("Probe methods: {e}.")))?,
+        )
+    };
+    let policy = CheckPolicy { probes, dnsbl };
+    let txn = crate::server::db::begin_write(&actor.state.db).await?;
+    let before = lock(&txn, id).await?;
+    network::Entity::update_many()
+        .col_expr(
+            network::Column::Probes,
+            Expr::value(policy.probes.as_ref().map(ConfigValue::show)),
+        )
+        .col_expr(network::Column::Dnsbl, Expr::value(dnsbl))
+        .filter(network::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        actor,
+        "network.check_policy",
+        &before.cidr,
+        Some(describe(&policy_of(&before))),
+        Some(describe(&policy)),
+    )
+    .await?;
+    let after = find(&txn, id).await?;
+    txn.commit().await?;
+    view(&actor.state.db, after).await
+}
+
+/// A policy in words, for the audit log.
+fn describe(policy: &CheckPolicy) -> String {
+    let probes = match &policy.probes {
+        Some(methods) => format!("probes {}", methods.show()),
+        None => "configured probes".to_string(),
+    };
+    let dnsbl = if policy.dnsbl {
+        "DNSBL on"
+    } else {
+        "DNSBL off"
+    };
+    format!("{probes}, {dnsbl}")
 }
 
 /// Deletes a network whose addresses are all free; otherwise says which statuses hold it.

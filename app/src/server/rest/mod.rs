@@ -37,7 +37,7 @@ pub const MAX_BODY: usize = 64 * 1024;
         description = "Allocate, release and vet IP addresses. Authenticate with `Authorization: Bearer <token>`; a token carries its user's role (viewer, operator, admin). Errors are `{\"error\": {\"code\", \"message\"}}`. Lists are paged: pass a page's `next_cursor` as `cursor`."
     ),
     paths(
-        networks::list, networks::create, networks::get,
+        networks::list, networks::create, networks::get, networks::set_check_policy,
         addresses::allocate, addresses::release, addresses::reserve, addresses::force_free,
         addresses::get,
         problems::list,
@@ -114,6 +114,11 @@ fn routes() -> Routes {
     .add(Method::GET, "/networks", networks::list)
     .add(Method::POST, "/networks", networks::create)
     .add(Method::GET, "/networks/{id}", networks::get)
+    .add(
+        Method::PUT,
+        "/networks/{id}/check-policy",
+        networks::set_check_policy,
+    )
     .add(
         Method::POST,
         "/networks/{id}/allocations",

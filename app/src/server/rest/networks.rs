@@ -1,4 +1,4 @@
-//! `/api/v1/networks`: list, create, get.
+//! `/api/v1/networks`: list, create, get, and set a network's check policy.
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -11,7 +11,7 @@ use crate::server::inventory::ip::{self, Cidr};
 use crate::server::rest::auth::Bearer;
 use crate::server::rest::error::{ApiError, ErrorBody};
 use crate::server::rest::input;
-use crate::server::rest::shapes::{Cursor, Network, NewNetwork, Page};
+use crate::server::rest::shapes::{CheckPolicy, Cursor, Network, NewNetwork, Page};
 use crate::server::{inventory::networks, AppState};
 
 /// Networks per page.
@@ -102,4 +102,43 @@ pub async fn get(
     let id = input::id(&id, "id")?;
     let net = networks::find(&state.db, id).await?;
     Ok(Json(networks::view(&state.db, net).await?.into()))
+}
+
+/// Set a network's check policy.
+///
+/// Role: admin. `probes` names the built-in probe methods its addresses are checked with
+/// (null: the configured ones); `dnsbl` says whether the DNSBL half applies. Audited.
+#[utoipa::path(put, path = "/api/v1/networks/{id}/check-policy", operation_id = "setNetworkCheckPolicy", tag = "networks",
+    params(("id" = i64, Path, description = "The network's id")),
+    request_body = CheckPolicy,
+    responses(
+        (status = 200, description = "The network with its new policy", body = Network),
+        (status = 400, description = "Bad input; the message names the field", body = ErrorBody),
+        (status = 401, description = "No live token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such network", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn set_check_policy(
+    bearer: Bearer,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Network>, ApiError> {
+    let caller = bearer.require(Role::Admin)?;
+    let id = input::id(&id, "id")?;
+    let policy: CheckPolicy = input::json(body)?;
+    let probes = match &policy.probes {
+        Some(words) if words.is_empty() => {
+            return Err(ApiError::bad(
+                "probes",
+                "name at least one method, or send null for the configured ones",
+            ))
+        }
+        Some(words) => words.join(" "),
+        None => String::new(),
+    };
+    let view = networks::set_policy(&caller, id, &probes, policy.dnsbl)
+        .await
+        .map_err(input::blame("probes"))?;
+    Ok(Json(view.into()))
 }

@@ -44,6 +44,19 @@ pub struct Network {
     pub name: String,
     pub description: String,
     pub counts: StatusCounts,
+    pub check_policy: CheckPolicy,
+}
+
+/// How a network's addresses are checked.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckPolicy {
+    /// The built-in probe methods (`icmp`, `tcp`, `arp`); null for the configured ones.
+    #[schema(example = json!(["icmp", "arp"]))]
+    pub probes: Option<Vec<String>>,
+    /// Whether the DNSBL half of the check applies. New networks in private, shared and
+    /// link-local ranges start with it off.
+    pub dnsbl: bool,
 }
 
 impl From<NetworkView> for Network {
@@ -62,6 +75,11 @@ impl From<NetworkView> for Network {
                 being_checked: n(AddressStatus::BeingChecked),
                 used_in_network: n(AddressStatus::UsedInNetwork),
                 blocked_by_dnsbl: n(AddressStatus::BlockedByDnsbl),
+            },
+            check_policy: CheckPolicy {
+                probes: (!v.probes.is_empty())
+                    .then(|| v.probes.split(' ').map(str::to_string).collect()),
+                dnsbl: v.dnsbl,
             },
             id: v.id,
             cidr: v.cidr,

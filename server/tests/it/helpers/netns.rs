@@ -1,7 +1,8 @@
-//! A small network of two namespaces for ICMP tests: the prober's side and a host side,
+//! A small network of two namespaces for probe tests: the prober's side and a host side,
 //! joined by a veth pair, with 198.18.0.1/24 and 2001:2::1/64 on the prober's side and
-//! .2 / ::2 on the host's. Traffic stays between the two; both go when the value drops.
-//! Needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN), as CI has.
+//! .2 / ::2 on the host's. A test may add addresses, routes and nftables rules to either
+//! side. Traffic stays between the two; both go when the value drops. Needs root
+//! (CAP_SYS_ADMIN and CAP_NET_ADMIN), as CI has, and nft(8) for firewall rules.
 
 use std::os::fd::AsRawFd;
 use std::process::Command;
@@ -102,6 +103,91 @@ impl TestNet {
             let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
             assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
             f()
+        })
+        .join()
+        .expect("the thread in the namespace")
+    }
+}
+
+/// Runs each shell command inside namespace `ns`; fails the test if one fails.
+fn sh_in(ns: &str, commands: &[&str]) {
+    for command in commands {
+        let out = Command::new("ip")
+            .args(["netns", "exec", ns, "sh", "-c", command])
+            .output()
+            .expect("run ip netns exec");
+        assert!(
+            out.status.success(),
+            "in {ns}: {command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl TestNet {
+    /// Runs shell commands (ip, sysctl) in the host's namespace.
+    pub fn host_sh(&self, commands: &[&str]) {
+        sh_in(&self.host, commands);
+    }
+
+    /// Runs shell commands in the prober's namespace.
+    pub fn prober_sh(&self, commands: &[&str]) {
+        sh_in(&self.prober, commands);
+    }
+
+    /// Loads an nftables ruleset into the host's namespace.
+    pub fn host_nft(&self, ruleset: &str) {
+        use std::io::Write;
+        let mut nft = Command::new("ip")
+            .args(["netns", "exec", &self.host, "nft", "-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run nft(8) from nftables");
+        nft.stdin
+            .take()
+            .expect("nft's stdin")
+            .write_all(ruleset.as_bytes())
+            .expect("write the ruleset");
+        let out = nft.wait_with_output().expect("nft ends");
+        assert!(
+            out.status.success(),
+            "nft: {}\n{ruleset}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The packets an nftables named counter in the host's `inet` table `table` has
+    /// counted.
+    pub fn host_counter(&self, table: &str, counter: &str) -> u64 {
+        let out = Command::new("ip")
+            .args([
+                "netns", "exec", &self.host, "nft", "list", "counter", "inet", table, counter,
+            ])
+            .output()
+            .expect("run nft(8)");
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.split_whitespace()
+            .skip_while(|w| *w != "packets")
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no packet count in: {text}"))
+    }
+
+    /// A TCP listener on `addr`:`port` in the host's namespace, open while the value lives;
+    /// the kernel completes handshakes on it without anyone accepting.
+    pub fn host_listen(&self, addr: &str, port: u16) -> std::net::TcpListener {
+        let path = format!("/run/netns/{}", self.host);
+        let at: std::net::SocketAddr = format!("{addr}:{port}")
+            .parse()
+            .or_else(|_| format!("[{addr}]:{port}").parse())
+            .expect("an address and port");
+        std::thread::spawn(move || {
+            let ns = std::fs::File::open(&path).expect("open the namespace");
+            // SAFETY: setns on a valid namespace fd changes only this thread's namespace.
+            let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+            std::net::TcpListener::bind(at).expect("listen in the host namespace")
         })
         .join()
         .expect("the thread in the namespace")

@@ -159,6 +159,10 @@ impl Health {
     }
 }
 
+/// Why an IPv6 address passes the DNSBL half without a query, in its history.
+pub const NO_IPV6_ZONE: &str =
+    "passed the availability check; the DNSBL check does not apply: no enabled zone covers IPv6 (each passes only its IPv4 self-test)";
+
 /// The enabled zones of one cycle, each with its self-test result.
 pub struct Zones {
     zones: Vec<TestedZone>,
@@ -220,6 +224,11 @@ impl Zones {
         if judges.is_empty() {
             if self.zones.is_empty() {
                 return Finding::Clear(String::new());
+            }
+            // Zones that pass only their IPv4 self-test are IPv4-only lists (most are):
+            // they have nothing to say about IPv6, which is then not theirs to hold back.
+            if addr.is_ipv6() && self.zones.iter().any(|z| z.healthy_v4) {
+                return Finding::Clear(NO_IPV6_ZONE.to_string());
             }
             let family = if addr.is_ipv6() { "IPv6" } else { "IPv4" };
             return Finding::Inconclusive(format!(

@@ -12,7 +12,8 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use socket2::Type;
 use surge_ping::{Client, Config, IcmpPacket, PingIdentifier, PingSequence, SurgeError, ICMP};
 
-use crate::server::check::probe::Availability;
+use super::rate::Pacer;
+use super::Availability;
 
 const PAYLOAD: [u8; 16] = *b"ipvet-availcheck";
 
@@ -22,6 +23,7 @@ pub struct IcmpProber {
     count: u32,
     timeout: Duration,
     next_ident: AtomicU16,
+    pacer: std::sync::Arc<Pacer>,
 }
 
 /// A raw socket where the process may open one (root, CAP_NET_RAW), else an unprivileged
@@ -56,13 +58,14 @@ fn open(kind: ICMP) -> Result<Client, String> {
 }
 
 impl IcmpProber {
-    pub fn new(count: u32, timeout: Duration) -> IcmpProber {
+    pub fn new(count: u32, timeout: Duration, pacer: std::sync::Arc<Pacer>) -> IcmpProber {
         IcmpProber {
             v4: open(ICMP::V4),
             v6: open(ICMP::V6),
             count: count.max(1),
             timeout,
             next_ident: AtomicU16::new(std::process::id() as u16),
+            pacer,
         }
     }
 
@@ -91,6 +94,7 @@ impl IcmpProber {
         let mut echoes: FuturesUnordered<_> = (0..self.count)
             .map(|i| async move {
                 tokio::time::sleep(spacing * i).await;
+                self.pacer.slot().await;
                 let mut pinger = client.pinger(addr, PingIdentifier(token)).await;
                 pinger.timeout(self.timeout);
                 let seq = PingSequence(token.wrapping_mul(16).wrapping_add(i as u16));
@@ -102,7 +106,7 @@ impl IcmpProber {
             match result {
                 Ok((packet, rtt)) if is_echo_reply(&packet) => {
                     return Availability::InUse(format!(
-                        "answers ICMP echo (reply in {:.1} ms)",
+                        "icmp echo reply in {:.1} ms",
                         rtt.as_secs_f64() * 1000.0
                     ))
                 }

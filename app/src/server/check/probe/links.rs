@@ -30,11 +30,15 @@ const RTF_GATEWAY: u32 = 0x2;
 fn contains(prefix: IpAddr, len: u8, addr: IpAddr) -> bool {
     match (prefix, addr) {
         (IpAddr::V4(p), IpAddr::V4(a)) => {
-            let mask = u32::MAX.checked_shl(32 - u32::from(len.min(32))).unwrap_or(0);
+            let mask = u32::MAX
+                .checked_shl(32 - u32::from(len.min(32)))
+                .unwrap_or(0);
             u32::from(p) & mask == u32::from(a) & mask
         }
         (IpAddr::V6(p), IpAddr::V6(a)) => {
-            let mask = u128::MAX.checked_shl(128 - u32::from(len.min(128))).unwrap_or(0);
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(len.min(128)))
+                .unwrap_or(0);
             u128::from(p) & mask == u128::from(a) & mask
         }
         _ => false,
@@ -91,7 +95,11 @@ fn parse_v4(text: &str) -> Vec<Route> {
                 return None;
             }
             let prefix = Ipv4Addr::from(hex(dest)?.to_ne_bytes());
-            let len = hex(mask)?.to_ne_bytes().iter().map(|b| b.count_ones()).sum::<u32>();
+            let len = hex(mask)?
+                .to_ne_bytes()
+                .iter()
+                .map(|b| b.count_ones())
+                .sum::<u32>();
             Some(Route {
                 prefix: prefix.into(),
                 len: len as u8,
@@ -133,7 +141,8 @@ fn parse_v6(text: &str) -> Vec<Route> {
 mod tests {
     use super::*;
 
-    const V4: &str = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+    const V4: &str =
+        "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
         eth0\t00000000\t010012C6\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
         eth0\t000012C6\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n\
         eth0\t000A12C6\t020012C6\t0003\t0\t0\t0\t00FFFFFF\t0\t0\t0\n\

@@ -1,13 +1,33 @@
 //! The availability check (IPmanager's first check): does anything answer on the address?
-//! Either the administrator's script decides, as IPmanager's `IpCheckerScript` does, or
-//! the built-in prober does.
+//! The administrator's script decides, as IPmanager's `IpCheckerScript` does, or the
+//! built-in probes do, or both: ICMP echo ([`icmp`]), TCP SYNs ([`tcp`]) and, for
+//! addresses on a directly connected network, ARP or neighbour discovery ([`neighbour`]).
+//!
+//! An address is in use as soon as any method gets an answer, free only when every method
+//! in effect was tried and none answered, and the check is inconclusive (never free) when
+//! a method could not run. On a directly connected network the neighbour probe stands for
+//! ICMP and TCP: a host that does not answer ARP cannot be reached by any IP packet, and
+//! sending those would only fill the kernel's neighbour table with failed entries.
 
 pub mod icmp;
+pub mod links;
+pub mod neighbour;
+pub mod rate;
 pub mod script;
+pub mod tcp;
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
-use crate::server::config::Config;
+use crate::model::ProbeMethod;
+use crate::server::config::{Config, ConfigValue, ProbeMethods};
+
+/// Registers a socket the probe owns with the runtime, so its readiness can be awaited.
+fn poll_socket<T: std::os::fd::AsRawFd>(socket: T) -> std::io::Result<tokio::io::unix::AsyncFd<T>> {
+    // SAFETY: every caller hands over a socket it owns and never closes otherwise; the
+    // AsyncFd owns it from here and closes it when dropped.
+    Ok(unsafe { tokio::io::unix::AsyncFd::register(socket) }?)
+}
 
 /// What an availability check found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,43 +40,247 @@ pub enum Availability {
     Unknown(String),
 }
 
-/// The availability check in use: the administrator's script, or the built-in prober.
-pub enum Prober {
-    Script(script::ScriptChecker),
-    Icmp(icmp::IcmpProber),
+impl Availability {
+    /// One verdict from several methods' answers: any answer means in use, any method
+    /// that could not tell makes the whole inconclusive, and only silence everywhere is
+    /// free.
+    pub fn of_all(answers: impl IntoIterator<Item = Availability>) -> Availability {
+        let mut unknown: Vec<String> = Vec::new();
+        for answer in answers {
+            match answer {
+                Availability::InUse(evidence) => return Availability::InUse(evidence),
+                Availability::Unknown(why) => unknown.push(why),
+                Availability::Free => {}
+            }
+        }
+        if unknown.is_empty() {
+            Availability::Free
+        } else {
+            Availability::Unknown(unknown.join("; "))
+        }
+    }
+}
+
+/// The built-in probes, each opened once; one a configuration does not use is not
+/// opened at all.
+#[derive(Default)]
+pub struct Probes {
+    pub icmp: Option<icmp::IcmpProber>,
+    pub tcp: Option<tcp::TcpProber>,
+    pub neighbour: Option<neighbour::NeighbourProber>,
+}
+
+impl Probes {
+    /// Opens the probes `methods` names, sharing one packet budget; needs a Tokio runtime
+    /// and opens its sockets in the current thread's network namespace.
+    pub fn open(methods: &ProbeMethods, config: &Config) -> Probes {
+        let pacer = Arc::new(rate::Pacer::new(config.probe_rate));
+        Probes {
+            icmp: methods.contains(ProbeMethod::Icmp).then(|| {
+                icmp::IcmpProber::new(config.ping_count, config.ping_timeout, pacer.clone())
+            }),
+            tcp: methods.contains(ProbeMethod::Tcp).then(|| {
+                tcp::TcpProber::new(
+                    config.tcp_probe_ports.0.clone(),
+                    config.probe_timeout,
+                    pacer.clone(),
+                )
+            }),
+            neighbour: methods
+                .contains(ProbeMethod::Arp)
+                .then(|| neighbour::NeighbourProber::new(config.probe_timeout, pacer.clone())),
+        }
+    }
+
+    /// The methods that are open, as `Probes` words.
+    pub fn opened(&self) -> Option<ProbeMethods> {
+        let words: Vec<&str> = [
+            self.icmp.as_ref().map(|_| "icmp"),
+            self.tcp.as_ref().map(|_| "tcp"),
+            self.neighbour.as_ref().map(|_| "arp"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        ProbeMethods::parse_value(&words.join(" ")).ok()
+    }
+
+    /// Why the probes among `methods` cannot work, where one cannot.
+    fn problem(&self, methods: &ProbeMethods) -> Option<String> {
+        let problems: Vec<String> = methods
+            .iter()
+            .filter_map(|m| match m {
+                ProbeMethod::Icmp => self.icmp.as_ref().and_then(|p| p.problem()),
+                ProbeMethod::Tcp => self.tcp.as_ref().and_then(|p| p.problem()),
+                ProbeMethod::Arp => self.neighbour.as_ref().and_then(|p| p.problem()),
+            })
+            .collect();
+        (!problems.is_empty()).then(|| problems.join("; "))
+    }
+
+    /// Asks `addr` with `methods`. On a directly connected network the neighbour probe
+    /// stands for the others (see the module's notes).
+    async fn check(&self, addr: IpAddr, methods: &ProbeMethods) -> Availability {
+        let not_open = |m: ProbeMethod| {
+            Availability::Unknown(format!("the {} probe is not available here", m.as_str()))
+        };
+        if methods.contains(ProbeMethod::Arp) {
+            let Some(neighbour) = &self.neighbour else {
+                return not_open(ProbeMethod::Arp);
+            };
+            if let Some(answer) = neighbour.check(addr).await {
+                return answer;
+            }
+            if !methods.contains(ProbeMethod::Icmp) && !methods.contains(ProbeMethod::Tcp) {
+                return Availability::Unknown(format!(
+                    "arp: {addr} is not on a directly connected network, and ARP and \
+                     neighbour discovery reach only those; add icmp or tcp to the probes"
+                ));
+            }
+        }
+        let icmp = async {
+            match (&self.icmp, methods.contains(ProbeMethod::Icmp)) {
+                (_, false) => Availability::Free,
+                (Some(p), true) => p.check(addr).await,
+                (None, true) => not_open(ProbeMethod::Icmp),
+            }
+        };
+        let tcp = async {
+            match (&self.tcp, methods.contains(ProbeMethod::Tcp)) {
+                (_, false) => Availability::Free,
+                (Some(p), true) => p.check(addr).await,
+                (None, true) => not_open(ProbeMethod::Tcp),
+            }
+        };
+        let (icmp, tcp) = tokio::join!(icmp, tcp);
+        Availability::of_all([tcp, icmp])
+    }
+}
+
+/// The availability check in effect: the administrator's script, the built-in probes, or
+/// both.
+pub struct Prober {
+    pub script: Option<script::ScriptChecker>,
+    pub probes: Probes,
+    /// The built-in methods every network is checked with unless its policy says
+    /// otherwise; `None`: the script alone, as in IPmanager.
+    pub methods: Option<ProbeMethods>,
 }
 
 impl Prober {
+    /// Every built-in probe is opened, so a network whose policy asks for a method the
+    /// configuration leaves out can still be checked with it.
     pub fn from_config(config: &Config) -> Prober {
-        match &config.ip_checker_script {
-            Some(path) => Prober::Script(script::ScriptChecker::new(&path.0, config.check_timeout)),
-            None => Prober::Icmp(icmp::IcmpProber::new(
-                config.ping_count,
-                config.ping_timeout,
-            )),
+        let script = config
+            .ip_checker_script
+            .as_ref()
+            .map(|path| script::ScriptChecker::new(&path.0, config.check_timeout));
+        Prober {
+            script,
+            probes: Probes::open(&ProbeMethods::all(), config),
+            methods: config.probe_methods(),
         }
     }
 
-    pub async fn check(&self, addr: IpAddr) -> Availability {
-        match self {
-            Prober::Script(s) => s.check(addr).await,
-            Prober::Icmp(p) => p.check(addr).await,
+    /// A prober of the script alone.
+    pub fn script(script: script::ScriptChecker) -> Prober {
+        Prober {
+            script: Some(script),
+            probes: Probes::default(),
+            methods: None,
         }
     }
 
-    /// A configuration problem that makes every availability check inconclusive (the
-    /// prober's socket cannot be opened), for the dashboard.
+    /// A prober of the built-in probes alone, every one of them in use (made elsewhere:
+    /// in another network namespace, say).
+    pub fn built_in(probes: Probes) -> Prober {
+        Prober {
+            script: None,
+            methods: probes.opened(),
+            probes,
+        }
+    }
+
+    /// Whether a check is one process per address (a script), which `CheckConcurrency`
+    /// bounds, rather than packets, which thousands of checks share.
+    pub fn runs_scripts(&self) -> bool {
+        self.script.is_some()
+    }
+
+    /// Checks `addr` with the script and the built-in `methods` (`None`: the configured
+    /// ones).
+    pub async fn check(&self, addr: IpAddr, methods: Option<&ProbeMethods>) -> Availability {
+        let methods = methods.or(self.methods.as_ref());
+        if self.script.is_none() && methods.is_none() {
+            // Never free an address because nothing was asked.
+            return Availability::Unknown("no availability check is configured".into());
+        }
+        let script = async {
+            match &self.script {
+                Some(s) => s.check(addr).await,
+                None => Availability::Free,
+            }
+        };
+        let probes = async {
+            match methods {
+                Some(m) => self.probes.check(addr, m).await,
+                None => Availability::Free,
+            }
+        };
+        let (script, probes) = tokio::join!(script, probes);
+        Availability::of_all([probes, script])
+    }
+
+    /// A configuration problem that makes availability checks inconclusive (a probe's
+    /// socket cannot be opened), for the dashboard.
     pub fn problem(&self) -> Option<String> {
-        match self {
-            Prober::Script(_) => None,
-            Prober::Icmp(p) => p.problem(),
-        }
+        self.methods.as_ref().and_then(|m| self.probes.problem(m))
     }
 
     pub fn describe(&self) -> String {
-        match self {
-            Prober::Script(s) => format!("checker script {}", s.program().display()),
-            Prober::Icmp(_) => "built-in ICMP prober".into(),
-        }
+        let built_in = self.methods.as_ref().map(|m| {
+            let names: Vec<&str> = m
+                .iter()
+                .map(|m| match m {
+                    ProbeMethod::Icmp => "ICMP echo",
+                    ProbeMethod::Tcp => "TCP SYN",
+                    ProbeMethod::Arp => "ARP/NDP on-link",
+                })
+                .collect();
+            format!("built-in probes ({})", names.join(", "))
+        });
+        let script = self
+            .script
+            .as_ref()
+            .map(|s| format!("checker script {}", s.program().display()));
+        [script, built_in]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" and the ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_answer_wins_and_silence_alone_frees() {
+        use Availability::*;
+        assert_eq!(Availability::of_all([Free, Free]), Free);
+        assert_eq!(
+            Availability::of_all([Free, InUse("tcp 443: SYN-ACK".into()), Unknown("x".into())]),
+            InUse("tcp 443: SYN-ACK".into())
+        );
+        assert_eq!(
+            Availability::of_all([
+                Unknown("no raw socket".into()),
+                Free,
+                Unknown("no route".into())
+            ]),
+            Unknown("no raw socket; no route".into())
+        );
+        assert_eq!(Availability::of_all([]), Free);
     }
 }

@@ -88,7 +88,10 @@ impl ArpLink {
             )
         };
         if fd < 0 {
-            return Err(fail("open a packet socket", std::io::Error::last_os_error()));
+            return Err(fail(
+                "open a packet socket",
+                std::io::Error::last_os_error(),
+            ));
         }
         // SAFETY: `fd` is a fresh descriptor nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
@@ -101,15 +104,17 @@ impl ArpLink {
         // SAFETY: `addr` is a sockaddr_ll of `len` bytes.
         let bound = unsafe { libc::bind(fd.as_raw_fd(), (&raw const addr).cast(), len) };
         if bound != 0 {
-            return Err(fail("bind a packet socket", std::io::Error::last_os_error()));
+            return Err(fail(
+                "bind a packet socket",
+                std::io::Error::last_os_error(),
+            ));
         }
         // The bound socket's name carries the interface's hardware address.
         let mut named: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
         let mut named_len = len;
         // SAFETY: `named` has room for `named_len` bytes.
-        let got = unsafe {
-            libc::getsockname(fd.as_raw_fd(), (&raw mut named).cast(), &mut named_len)
-        };
+        let got =
+            unsafe { libc::getsockname(fd.as_raw_fd(), (&raw mut named).cast(), &mut named_len) };
         if got != 0 || named.sll_halen != 6 {
             return Err(format!(
                 "the ARP prober found no Ethernet address on {name}; leave arp out of Probes"
@@ -117,7 +122,7 @@ impl ArpLink {
         }
         let mut mac = [0u8; 6];
         mac.copy_from_slice(&named.sll_addr[..6]);
-        let socket = AsyncFd::new(fd).map_err(|e| fail("poll a packet socket", e))?;
+        let socket = super::poll_socket(fd).map_err(|e| fail("poll a packet socket", e))?;
         Ok(Arc::new(ArpLink { socket, index, mac }))
     }
 
@@ -253,7 +258,7 @@ fn open_ndp() -> Result<Arc<AsyncFd<Socket>>, String> {
     socket
         .set_nonblocking(true)
         .map_err(|e| fail("make its socket non-blocking", e))?;
-    AsyncFd::new(socket)
+    super::poll_socket(socket)
         .map(Arc::new)
         .map_err(|e| fail("poll its socket", e))
 }
@@ -370,9 +375,7 @@ impl NeighbourProber {
                 (IpAddr::V4(target), IpAddr::V4(source)) => match self.arp.get(interface) {
                     Some(Ok(link)) => link.request(source, target),
                     Some(Err(e)) => return Availability::Unknown(e.clone()),
-                    None => {
-                        return Availability::Unknown(format!("arp: no socket on {interface}"))
-                    }
+                    None => return Availability::Unknown(format!("arp: no socket on {interface}")),
                 },
                 (IpAddr::V6(target), _) => match (&self.ndp, self.ndp_links.get(interface)) {
                     (Ok(socket), Some(&index)) => {
@@ -380,12 +383,8 @@ impl NeighbourProber {
                             Some(Ok(link)) => Some(link.mac),
                             _ => None,
                         };
-                        let to = SockAddr::from(SocketAddrV6::new(
-                            solicited_node(target),
-                            0,
-                            0,
-                            index,
-                        ));
+                        let to =
+                            SockAddr::from(SocketAddrV6::new(solicited_node(target), 0, 0, index));
                         socket
                             .get_ref()
                             .send_to(&solicitation(target, mac), &to)
@@ -443,9 +442,7 @@ async fn read_arp(link: Weak<ArpLink>, waiting: Weak<Waiters>) {
         };
         let read = ready.try_io(|fd| {
             // SAFETY: `buf` is valid for writes of its length.
-            let n = unsafe {
-                libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0)
-            };
+            let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
             if n < 0 {
                 Err(std::io::Error::last_os_error())
             } else {
@@ -510,7 +507,10 @@ mod tests {
             Some((Ipv4Addr::new(198, 18, 0, 7), "02:00:00:00:00:07".into()))
         );
         frame[7] = 1;
-        assert!(arp_sender(&frame).is_some(), "a request speaks for its sender too");
+        assert!(
+            arp_sender(&frame).is_some(),
+            "a request speaks for its sender too"
+        );
         frame[14..18].copy_from_slice(&[0, 0, 0, 0]);
         assert_eq!(arp_sender(&frame), None, "an ARP probe claims nothing");
         assert_eq!(arp_sender(&frame[..20]), None);
@@ -535,7 +535,10 @@ mod tests {
         // An option with length zero ends the options instead of looping.
         let mut odd = message[..24].to_vec();
         odd.extend_from_slice(&[2, 0, 0, 0, 0, 0, 0, 0]);
-        assert_eq!(advertised(&odd), Some((target, "no link-layer address".into())));
+        assert_eq!(
+            advertised(&odd),
+            Some((target, "no link-layer address".into()))
+        );
     }
 
     #[test]

@@ -51,6 +51,25 @@ fn kill_group(pgid: u32) {
     }
 }
 
+/// Kills the script's group if the check is dropped before it ends (an allocation whose
+/// time ran out, say), so nothing it started outlives the check.
+struct GroupGuard(Option<u32>);
+
+impl GroupGuard {
+    /// The check ends the group itself from here on.
+    fn disarm(&mut self) -> Option<u32> {
+        self.0.take()
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0 {
+            kill_group(pgid);
+        }
+    }
+}
+
 /// What a script's output means: the first line exactly `OK` is free, anything else is
 /// in use. A script that printed nothing and failed did not check anything.
 pub fn judge(stdout: &[u8], stderr: &[u8], success: bool, status: &str) -> Availability {
@@ -113,6 +132,7 @@ impl ScriptChecker {
         let Some(pgid) = child.id() else {
             return Availability::Unknown("the checker script vanished at start".into());
         };
+        let mut group = GroupGuard(Some(pgid));
         let stdout = read_capped(child.stdout.take().expect("piped"));
         let stderr = read_capped(child.stderr.take().expect("piped"));
         let output = tokio::spawn(async move { tokio::join!(stdout, stderr) });
@@ -121,7 +141,9 @@ impl ScriptChecker {
         // background child may still hold. (Once the script is reaped its pid could in
         // principle be reused, but not while its group has members, which is the case
         // that matters.)
-        kill_group(pgid);
+        if let Some(pgid) = group.disarm() {
+            kill_group(pgid);
+        }
         let status = match status {
             Err(_elapsed) => {
                 let _ = child.wait().await;

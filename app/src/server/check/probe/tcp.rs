@@ -75,7 +75,9 @@ pub struct TcpProber {
 /// The classic BPF program that lets through only TCP segments to `port`: IPv4 raw
 /// sockets see the IP header first, IPv6 raw sockets only the TCP header.
 fn filter(port: u16, v4: bool) -> Vec<SockFilter> {
-    use libc::{BPF_ABS, BPF_B, BPF_H, BPF_IND, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_LDX, BPF_MSH, BPF_RET};
+    use libc::{
+        BPF_ABS, BPF_B, BPF_H, BPF_IND, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_LDX, BPF_MSH, BPF_RET,
+    };
     let code = |c: u32| c as u16;
     let accept = SockFilter::new(code(BPF_RET | BPF_K), 0, 0, 0xffff);
     let drop = SockFilter::new(code(BPF_RET | BPF_K), 0, 0, 0);
@@ -122,7 +124,7 @@ impl Family {
             .map_err(|e| fail("make its socket non-blocking", e))?;
         let routes = UdpSocket::bind(SocketAddr::new(unspecified, 0))
             .map_err(|e| fail("open a socket for route look-ups", e))?;
-        let socket = AsyncFd::new(socket).map_err(|e| fail("poll its socket", e))?;
+        let socket = super::poll_socket(socket).map_err(|e| fail("poll its socket", e))?;
         Ok(Arc::new(Family {
             socket,
             routes: Mutex::new(routes),
@@ -230,7 +232,13 @@ impl TcpProber {
                 return in_use(port, reply);
             }
             self.pacer.slot().await;
-            let syn = syn(source, addr, self.source_port, port, cookie(&self.key, addr, port));
+            let syn = syn(
+                source,
+                addr,
+                self.source_port,
+                port,
+                cookie(&self.key, addr, port),
+            );
             if let Err(e) = send(family, &syn, addr).await {
                 failed = Some(format!("tcp: sending to {addr} port {port} failed: {e}"));
             }
@@ -402,11 +410,28 @@ mod tests {
         );
         // Another port's cookie, another host's, another destination port, a bare ACK,
         // and a truncated segment prove nothing.
-        assert_eq!(answer(&reply(host, 22, ours, ack, syn_ack), host, ours, &key), None);
+        assert_eq!(
+            answer(&reply(host, 22, ours, ack, syn_ack), host, ours, &key),
+            None
+        );
         let other: IpAddr = "198.18.0.3".parse().unwrap();
-        assert_eq!(answer(&reply(host, 443, ours, ack, syn_ack), other, ours, &key), None);
-        assert_eq!(answer(&reply(host, 443, ours + 1, ack, syn_ack), host, ours, &key), None);
-        assert_eq!(answer(&reply(host, 443, ours, ack, TcpFlags::ACK), host, ours, &key), None);
+        assert_eq!(
+            answer(&reply(host, 443, ours, ack, syn_ack), other, ours, &key),
+            None
+        );
+        assert_eq!(
+            answer(&reply(host, 443, ours + 1, ack, syn_ack), host, ours, &key),
+            None
+        );
+        assert_eq!(
+            answer(
+                &reply(host, 443, ours, ack, TcpFlags::ACK),
+                host,
+                ours,
+                &key
+            ),
+            None
+        );
         assert_eq!(answer(&[0u8; 7], host, ours, &key), None);
     }
 
@@ -419,7 +444,9 @@ mod tests {
         assert_eq!((p.get_source(), p.get_destination()), (50_000, 443));
         assert_eq!((p.get_sequence(), p.get_flags()), (12345, TcpFlags::SYN));
         assert_eq!(p.get_data_offset(), 6);
-        let (IpAddr::V4(s4), IpAddr::V4(t4)) = (s, t) else { unreachable!() };
+        let (IpAddr::V4(s4), IpAddr::V4(t4)) = (s, t) else {
+            unreachable!()
+        };
         assert_eq!(p.get_checksum(), tcp::ipv4_checksum(&p, &s4, &t4));
     }
 }

@@ -82,8 +82,9 @@ pub const ALLOCATION_CANDIDATES: usize = 8;
 const LOST_RACES: usize = 200;
 
 /// Allocates `address`, or the lowest free address of the network when none is given.
-/// Unless `DisableIpAllocationChecking` is set, the candidate is checked first; one that
-/// fails gets its problem status and the next is tried, up to [`ALLOCATION_CANDIDATES`].
+/// Unless `DisableIpAllocationChecking` is set, candidates are checked first (see
+/// [`checked_allocation`]); one that fails gets its problem status, up to
+/// [`ALLOCATION_CANDIDATES`] of them, and the whole takes at most `AllocationTimeout`.
 /// Under an idempotency `claim`, the address is recorded against the key in the same
 /// transaction that takes it.
 pub async fn allocate(
@@ -125,58 +126,103 @@ pub async fn allocate(
         txn.commit().await?;
         return Ok(done);
     }
-    // The check takes seconds, so no lock is held during it; the allocation that follows
-    // is a conditional update that fails if someone took the address meanwhile.
+    let limit = state.config().allocation_timeout;
+    let checked = checked_allocation(actor, &net, &cidr, requested, holder, claim);
+    match tokio::time::timeout(limit, checked).await {
+        Ok(done) => done,
+        // Dropping the checks kills their scripts and rolls back what they were writing.
+        Err(_) => Err(AppError::CheckTimedOut(format!(
+            "The checks before allocation in {cidr} took longer than {} (AllocationTimeout); nothing was allocated. Try again, or look at the checker's speed.",
+            humantime::format_duration(limit)
+        ))),
+    }
+}
+
+/// The allocation with checks: up to [`ALLOCATION_CANDIDATES`] of the lowest free
+/// addresses are checked at once, and the lowest that passes is taken, so an allocation
+/// costs about one check however many of them fail. The checks take seconds, so no lock
+/// is held during them; taking the address is a conditional update that fails if another
+/// allocation took it meanwhile, and the next candidate that passed is taken instead.
+async fn checked_allocation(
+    actor: &Caller,
+    net: &network::Model,
+    cidr: &Cidr,
+    requested: Option<u128>,
+    holder: Holder,
+    claim: Option<&Claim>,
+) -> Result<address::Model, AppError> {
+    let state = &actor.state;
     let mut from = 0u128;
     let mut failed: Vec<String> = Vec::new();
     let mut races = 0;
     while failed.len() < ALLOCATION_CANDIDATES {
-        let n = match requested {
-            Some(n) => n,
-            None => next_free(&state.db, &net, &cidr, from)
-                .await?
-                .ok_or_else(|| no_free(&cidr, &failed))?,
-        };
-        let shown = ip::from_u128(n);
-        match vet(state, &state.checks, network_id, n).await? {
-            Vetted::Passed => {}
-            Vetted::Failed(why) | Vetted::Inconclusive(why) => {
-                if requested.is_some() {
-                    return Err(AppError::CheckFailed(format!(
-                        "{shown} did not pass the check before allocation: {why}"
-                    )));
+        let candidates = match requested {
+            Some(n) => vec![n],
+            None => {
+                let mut found = Vec::new();
+                let mut at = from;
+                while found.len() < ALLOCATION_CANDIDATES - failed.len() {
+                    match next_free(&state.db, net, cidr, at).await? {
+                        Some(n) => {
+                            found.push(n);
+                            at = n.saturating_add(1);
+                        }
+                        None => break,
+                    }
                 }
-                failed.push(format!("{shown}: {why}"));
-                from = n + 1;
-                continue;
+                found
+            }
+        };
+        let Some(&last) = candidates.last() else {
+            return Err(no_free(cidr, &failed));
+        };
+        from = last.saturating_add(1);
+        let verdicts = futures::future::join_all(
+            candidates
+                .iter()
+                .map(|&n| vet(state, &state.checks, net.id, n)),
+        )
+        .await;
+        let mut passed = Vec::new();
+        for (&n, verdict) in candidates.iter().zip(verdicts) {
+            match verdict? {
+                Vetted::Passed => passed.push(n),
+                Vetted::Failed(why) | Vetted::Inconclusive(why) => {
+                    let shown = ip::from_u128(n);
+                    if requested.is_some() {
+                        return Err(AppError::CheckFailed(format!(
+                            "{shown} did not pass the check before allocation: {why}"
+                        )));
+                    }
+                    failed.push(format!("{shown}: {why}"));
+                }
             }
         }
-        let txn = db::begin_write(&state.db).await?;
-        let locked = networks::lock(&txn, network_id).await?;
-        let taken = apply(
-            &txn,
-            actor,
-            &locked,
-            n,
-            Action::Allocate,
-            "",
-            holder.clone(),
-        )
-        .await?;
-        match taken {
-            Ok(done) => {
-                if let Some(claim) = claim {
-                    idempotency::finish(&txn, claim, &ip::show(&done.ip)).await?;
+        for n in passed {
+            let txn = db::begin_write(&state.db).await?;
+            let locked = networks::lock(&txn, net.id).await?;
+            let taken = apply(
+                &txn,
+                actor,
+                &locked,
+                n,
+                Action::Allocate,
+                "",
+                holder.clone(),
+            )
+            .await?;
+            match taken {
+                Ok(done) => {
+                    if let Some(claim) = claim {
+                        idempotency::finish(&txn, claim, &ip::show(&done.ip)).await?;
+                    }
+                    txn.commit().await?;
+                    return Ok(done);
                 }
-                txn.commit().await?;
-                return Ok(done);
+                // Another allocation took the candidate while it was checked: the next.
+                Err(_) if requested.is_none() && races < LOST_RACES => races += 1,
+                Err(not) => return Err(not.into_error(n)),
             }
-            // Another allocation took the candidate while it was checked: the next one.
-            Err(_) if requested.is_none() && races < LOST_RACES => {
-                races += 1;
-                from = n + 1;
-            }
-            Err(not) => return Err(not.into_error(n)),
         }
     }
     Err(AppError::CheckFailed(format!(
