@@ -45,3 +45,37 @@ test('released addresses are checked by "Run check now": one freed, one a proble
   await expect(latest.locator('.evidence')).toHaveText('checker script: reply from 198.18.30.2 (test marker)');
   expect(errors).toEqual([]);
 });
+
+test('an admin sets a network\'s check policy on its page, and the page says how it is checked', async ({ page }) => {
+  const errors = watchConsole(page);
+  await signInOk(page, 'admin', adminPassword);
+  await openNewNetwork(page, '198.18.31.0/24', 'policy');
+  await expect(page.locator('p.check-policy')).toHaveText('Checked with the configured probes and the DNSBL zones.');
+  await page.locator('details.check-policy-form summary').click();
+  const form = page.locator('details.check-policy-form form');
+  await form.getByLabel('Only these:').check();
+  await form.getByLabel('ICMP echo').check();
+  await form.getByLabel('ARP / neighbour discovery (on-link)').check();
+  await form.getByLabel(/Ask the DNSBL zones/).uncheck();
+  await form.getByRole('button', { name: 'Save policy' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Check policy saved.' })).toBeVisible();
+  await expect(page.locator('p.check-policy')).toHaveText('Checked with the probes icmp arp; DNSBL off.');
+  await page.screenshot({ path: resolve(__dirname, '../../target/e2e/screenshots/network-check-policy.png'), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: resolve(__dirname, '../../target/e2e/screenshots/phone-network-check-policy.png'), fullPage: true });
+  // Ticking nothing is refused with a reason, and the saved policy stays.
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await form.getByLabel('ICMP echo').uncheck();
+  await form.getByLabel('ARP / neighbour discovery (on-link)').uncheck();
+  await form.getByRole('button', { name: 'Save policy' }).click();
+  await expect(page.getByRole('alert').filter({ hasText: 'Tick at least one probe method' })).toBeVisible();
+  await page.reload();
+  await expect(page.locator('p.check-policy')).toHaveText('Checked with the probes icmp arp; DNSBL off.');
+  expect(errors).toEqual([]);
+});
+
+test('a private network starts with DNSBL off', async ({ page }) => {
+  await signInOk(page, 'admin', adminPassword);
+  await openNewNetwork(page, '10.77.0.0/24', 'private');
+  await expect(page.locator('p.check-policy')).toHaveText('Checked with the configured probes; DNSBL off.');
+});

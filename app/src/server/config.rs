@@ -588,6 +588,55 @@ mod tests {
     }
 
     #[test]
+    fn probe_methods_and_ports_read_as_words() {
+        let c = file("Probes tcp, ARP icmp tcp\nTcpProbePorts 443 22,443\n").unwrap();
+        assert_eq!(
+            c.probes.as_ref().map(ConfigValue::show).as_deref(),
+            Some("icmp tcp arp")
+        );
+        assert_eq!(c.tcp_probe_ports, PortList(vec![443, 22]));
+        let err = file("Probes icmp smoke\n").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "ipvet.conf:1: Probes: `smoke` is not a probe method; use icmp, tcp and arp"
+        );
+        assert!(file("Probes ,\n")
+            .unwrap_err()
+            .to_string()
+            .contains("at least one"));
+        for bad in ["0", "65536", "22 http", "-1"] {
+            let err = file(&format!("TcpProbePorts {bad}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("is not a TCP port"), "{bad}: {err}");
+        }
+        let many: Vec<String> = (1..=33).map(|p| p.to_string()).collect();
+        let err = file(&format!("TcpProbePorts {}\n", many.join(" ")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at most 32"), "{err}");
+        // A long bad word is named by its start only.
+        let long = "x".repeat(10_000);
+        let err = file(&format!("Probes {long}\n")).unwrap_err().to_string();
+        assert!(err.len() < 200, "{err}");
+    }
+
+    #[test]
+    fn a_script_alone_decides_unless_probes_are_named() {
+        let script =
+            |extra: &str| file(&format!("IpCheckerScript /usr/local/bin/check\n{extra}")).unwrap();
+        assert_eq!(script("").probe_methods(), None);
+        assert_eq!(
+            script("Probes tcp\n")
+                .probe_methods()
+                .map(|m| m.show())
+                .as_deref(),
+            Some("tcp")
+        );
+        assert_eq!(Config::default().probe_methods(), Some(ProbeMethods::all()));
+    }
+
+    #[test]
     fn database_passwords_never_show() {
         let url = DatabaseUrl::parse_value("postgres://ipvet:s3cret@db:5432/ipvet").unwrap();
         assert_eq!(url.show(), "postgres://ipvet:***@db:5432/ipvet");

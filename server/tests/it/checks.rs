@@ -383,9 +383,11 @@ async fn the_built_in_prober_finds_what_answers_in_a_test_network() {
     let runtime = tokio::runtime::Handle::current();
     let prober = Prober::built_in(net.in_prober(move || {
         let _entered = runtime.enter();
-        let mut config = Config::default();
-        config.ping_count = 2;
-        config.ping_timeout = Duration::from_millis(800);
+        let config = Config {
+            ping_count: 2,
+            ping_timeout: Duration::from_millis(800),
+            ..Config::default()
+        };
         Probes::open(&ProbeMethods::parse_value("icmp").unwrap(), &config)
     }));
     assert_eq!(prober.problem(), None, "root opens raw ICMP sockets");

@@ -85,10 +85,12 @@ fn probes_in(
     let methods = methods(words);
     net.in_prober(move || {
         let _entered = runtime.enter();
-        let mut config = Config::default();
-        config.ping_count = 2;
-        config.ping_timeout = Duration::from_millis(600);
-        config.probe_timeout = Duration::from_millis(600);
+        let mut config = Config {
+            ping_count: 2,
+            ping_timeout: Duration::from_millis(600),
+            probe_timeout: Duration::from_millis(600),
+            ..Config::default()
+        };
         tweak(&mut config);
         Probes::open(&methods, &config)
     })
@@ -214,9 +216,11 @@ async fn a_probe_that_cannot_run_is_inconclusive_never_free() {
         );
         drop_net_raw();
         let _entered = runtime.enter();
-        let mut config = Config::default();
-        config.ping_timeout = Duration::from_millis(300);
-        config.probe_timeout = Duration::from_millis(300);
+        let config = Config {
+            ping_timeout: Duration::from_millis(300),
+            probe_timeout: Duration::from_millis(300),
+            ..Config::default()
+        };
         Probes::open(&methods("icmp tcp arp"), &config)
     })
     .join()
