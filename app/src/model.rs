@@ -414,6 +414,8 @@ pub struct AddressEventView {
 pub struct AddressDetail {
     pub address: AddressView,
     pub network_cidr: String,
+    /// How the network's addresses are checked, in words.
+    pub check_policy: String,
     /// Newest first.
     pub history: Vec<AddressEventView>,
 }
@@ -435,6 +437,37 @@ pub struct ProblemView {
     pub failed_checks: i64,
     /// Why the latest check could not tell, if it could not.
     pub last_check_error: Option<String>,
+}
+
+impl ProblemView {
+    /// Which check found the problem, read from its evidence (each method's evidence
+    /// starts with its name).
+    pub fn found_by(&self) -> &'static str {
+        found_by(
+            self.problem.as_deref().unwrap_or_default(),
+            self.zone.is_some(),
+        )
+    }
+}
+
+/// Which check an address's problem evidence comes from.
+pub fn found_by(evidence: &str, listed: bool) -> &'static str {
+    let starts = |word: &str| evidence.starts_with(word);
+    if listed || starts("listed by ") {
+        "DNSBL"
+    } else if starts("tcp ") {
+        "TCP"
+    } else if starts("arp ") {
+        "ARP"
+    } else if starts("ndp ") {
+        "NDP"
+    } else if starts("icmp ") {
+        "ICMP"
+    } else if starts("checker script") || starts("the checker script") {
+        "Script"
+    } else {
+        "Check"
+    }
 }
 
 /// One page of Problem IPs in numeric order, paged by key like the address lists.
@@ -643,4 +676,30 @@ pub struct ApiField {
     pub kind: String,
     pub required: bool,
     pub description: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_name_the_check_that_found_them() {
+        for (evidence, listed, by) in [
+            ("tcp 443: SYN-ACK", false, "TCP"),
+            ("tcp 22: RST", false, "TCP"),
+            ("arp reply from 02:00:00:00:00:07", false, "ARP"),
+            (
+                "ndp neighbour advertisement from 02:00:00:00:00:07",
+                false,
+                "NDP",
+            ),
+            ("icmp echo reply in 0.3 ms", false, "ICMP"),
+            ("checker script: reply from 198.18.0.2", false, "Script"),
+            ("the checker script did not print OK", false, "Script"),
+            ("listed by bl.example (127.0.0.2): spam", true, "DNSBL"),
+            ("", false, "Check"),
+        ] {
+            assert_eq!(found_by(evidence, listed), by, "{evidence}");
+        }
+    }
 }

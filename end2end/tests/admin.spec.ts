@@ -159,6 +159,8 @@ test('Problem IPs show why; re-check and release, one by one and in bulk', async
   await expect(used.locator('.badge')).toHaveText('Used in network');
   await expect(used.locator('.evidence')).toHaveText('checker script: reply from 198.18.20.1 (test marker)');
   await expect(used.locator('.failed-checks')).toHaveText('1');
+  await expect(used.locator('.found-by')).toHaveText('Script');
+  await expect(blocked.locator('.found-by')).toHaveText('DNSBL');
   await expect(blocked.locator('.badge')).toHaveText('Blocked by DNSBL');
   await expect(blocked.locator('.evidence')).toHaveText('listed by bl.e2e.test (127.0.0.2): e2e listing');
   await expect(page.locator('tr[data-address="198.18.20.5"]')).toHaveCount(0);

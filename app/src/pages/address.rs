@@ -26,6 +26,8 @@ pub fn AddressPage() -> impl IntoView {
                             <dl class="fields">
                                 <dt>"Network"</dt>
                                 <dd><a href=format!("/networks/{}", a.network_id)>{d.network_cidr}</a></dd>
+                                <dt>"Checked with"</dt>
+                                <dd class="check-policy">{d.check_policy}</dd>
                                 <dt>"Owner"</dt>
                                 <dd>{a.owner}</dd>
                                 <dt>"Host name"</dt>

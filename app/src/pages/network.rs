@@ -215,16 +215,19 @@ pub fn NetworkPage() -> impl IntoView {
                                                 <input type="hidden" name="network_id" value=n.id.to_string()/>
                                                 <fieldset>
                                                     <legend>"Availability probes"</legend>
-                                                    <label><input type="radio" name="methods" value="configured" checked=!chosen/> "The configured probes"</label>
-                                                    <label><input type="radio" name="methods" value="chosen" checked=chosen/> "Only these:"</label>
-                                                    <label><input type="checkbox" name="icmp" value="on" checked=icmp/> "ICMP echo"</label>
-                                                    <label><input type="checkbox" name="tcp" value="on" checked=tcp/> "TCP SYN"</label>
-                                                    <label><input type="checkbox" name="arp" value="on" checked=arp/> "ARP / neighbour discovery (on-link)"</label>
+                                                    <label class="choice"><input type="radio" name="methods" value="configured" checked=!chosen/> "The configured probes"</label>
+                                                    <label class="choice"><input type="radio" name="methods" value="chosen" checked=chosen/> "Only these:"</label>
+                                                    <div class="choices">
+                                                        <label class="choice"><input type="checkbox" name="icmp" value="on" checked=icmp/> "ICMP echo"</label>
+                                                        <label class="choice"><input type="checkbox" name="tcp" value="on" checked=tcp/> "TCP SYN"</label>
+                                                        <label class="choice"><input type="checkbox" name="arp" value="on" checked=arp/> "ARP / neighbour discovery (on-link)"</label>
+                                                    </div>
                                                 </fieldset>
-                                                <label>
+                                                <label class="choice">
                                                     <input type="checkbox" name="dnsbl" value="on" checked=n.dnsbl/>
-                                                    " Ask the DNSBL zones (off by default for private and shared ranges: public lists never hold them, and asking leaks internal addresses)"
+                                                    " Ask the DNSBL zones"
                                                 </label>
+                                                <p class="muted hint">"Off by default for private and shared ranges: public lists never hold them, and asking leaks internal addresses."</p>
                                                 <button type="submit">"Save policy"</button>
                                             </ActionForm>
                                         }

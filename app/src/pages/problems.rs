@@ -69,6 +69,7 @@ pub fn ProblemsPage() -> impl IntoView {
                 <td class="ip"><a href=format!("/address?ip={}", p.address)>{p.address.clone()}</a></td>
                 <td><a href=format!("/networks/{}", p.network_id)>{p.network_cidr.clone()}</a></td>
                 <td><StatusBadge status=p.status/></td>
+                <td class="found-by">{p.found_by()}</td>
                 <td class="evidence">
                     {p.problem.clone().unwrap_or_default()}
                     {p
@@ -234,6 +235,7 @@ pub fn ProblemsPage() -> impl IntoView {
                                         <th>"Address"</th>
                                         <th>"Network"</th>
                                         <th>"Status"</th>
+                                        <th>"Found by"</th>
                                         <th>"Problem"</th>
                                         <th>"Time of occurrence"</th>
                                         <th>"Last checked"</th>

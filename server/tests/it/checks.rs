@@ -7,11 +7,8 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use app::model::{Role, Trigger, ZoneHealth};
-use app::server::check::cycle;
-use app::server::check::dnsbl::resolver;
 use app::server::check::probe::script::ScriptChecker;
 use app::server::check::probe::{Availability, Prober, Probes};
-use app::server::check::{Checker, Engine};
 use app::server::config::{Config, ConfigValue, ProbeMethods};
 use app::server::entities::{check_run, dnsbl_zone};
 use hickory_proto::rr::RecordType;
@@ -391,18 +388,7 @@ async fn the_built_in_prober_finds_what_answers_in_a_test_network() {
         Probes::open(&ProbeMethods::parse_value("icmp").unwrap(), &config)
     }));
     assert_eq!(prober.problem(), None, "root opens raw ICMP sockets");
-    let checker = Checker {
-        prober,
-        dnsbl: resolver::Client::from_config(&app.state.config()),
-        disable_ipv6: false,
-    };
-    let engine = Engine::with_checker(checker, 64);
-    let started = cycle::start(&app.state, &engine, Trigger::Manual)
-        .await
-        .unwrap();
-    let ended = cycle::run(&app.state, &engine, started, |_| {})
-        .await
-        .unwrap();
+    let ended = app.run_cycle_with(prober).await;
     let counts = ended.counts;
     assert_eq!(
         (counts.done, counts.freed, counts.still_used, counts.unknown),
@@ -633,6 +619,20 @@ async fn with_allocation_checking_off_the_lowest_free_address_is_handed_out_unch
     );
 }
 
+/// An app whose checker script finds every address free and whose DNSBL queries go to
+/// `dns`; the script lives as long as the second value.
+async fn app_asking(dns: &DnsServer) -> (TestApp, crate::helpers::Script) {
+    let ok = script("echo OK");
+    let (path, dns_addr) = (ok.path.clone(), dns.addr);
+    let app = TestApp::spawn_with(move |c: &mut Config| {
+        c.ip_checker_script = Some(path);
+        c.dns_resolver = Some(dns_addr);
+        c.disable_ip_allocation_checking = true;
+    })
+    .await;
+    (app, ok)
+}
+
 /// The cycle's history reason for an address, newest first.
 async fn last_reason(app: &TestApp, client: &reqwest::Client, ip: &str) -> String {
     let d = app.detail(client, ip).await;
@@ -645,14 +645,7 @@ async fn ipv4_only_zones_leave_ipv6_to_the_availability_check() {
     let bl = "v4only.ipvet.test";
     // Healthy for IPv4; nothing answers the IPv6 self-test (the zone lists no IPv6).
     let dns = DnsServer::start(Zones::default().healthy(bl)).await;
-    let ok = script("echo OK");
-    let (path, dns_addr) = (ok.path.clone(), dns.addr);
-    let app = TestApp::spawn_with(move |c: &mut Config| {
-        c.ip_checker_script = Some(path);
-        c.dns_resolver = Some(dns_addr);
-        c.disable_ip_allocation_checking = true;
-    })
-    .await;
+    let (app, _ok) = app_asking(&dns).await;
     let admin = app.signed_in("root", Role::Admin).await;
     app.add_zone(bl).await;
     app.network_with_released(&admin, "198.18.0.0/24", &["198.18.0.7"])
@@ -689,14 +682,7 @@ async fn private_networks_never_ask_the_blacklists() {
     let bl = "bl.ipvet.test";
     let dns = DnsServer::start(Zones::default().healthy(bl)).await;
     // A script decides availability: no packet goes to the private network.
-    let ok = script("echo OK");
-    let (path, dns_addr) = (ok.path.clone(), dns.addr);
-    let app = TestApp::spawn_with(move |c: &mut Config| {
-        c.ip_checker_script = Some(path);
-        c.dns_resolver = Some(dns_addr);
-        c.disable_ip_allocation_checking = true;
-    })
-    .await;
+    let (app, _ok) = app_asking(&dns).await;
     let admin = app.signed_in("root", Role::Admin).await;
     app.add_zone(bl).await;
     let private = app

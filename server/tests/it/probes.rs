@@ -7,11 +7,8 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use app::model::{Role, Trigger};
-use app::server::check::cycle;
-use app::server::check::dnsbl::resolver;
+use app::model::Role;
 use app::server::check::probe::{Availability, Prober, Probes};
-use app::server::check::{Checker, Engine};
 use app::server::config::{Config, ConfigValue, ProbeMethods};
 
 use crate::helpers::netns::TestNet;
@@ -322,19 +319,9 @@ async fn each_network_is_checked_with_its_own_methods() {
         (body["probes"].as_str(), body["dnsbl"].as_bool()),
         (Some("icmp"), Some(false))
     );
-    let prober = Prober::built_in(probes_in(&net, "icmp tcp arp", |_| {}));
-    let checker = Checker {
-        prober,
-        dnsbl: resolver::Client::from_config(&app.state.config()),
-        disable_ipv6: false,
-    };
-    let engine = Engine::with_checker(checker, 64);
-    let started = cycle::start(&app.state, &engine, Trigger::Manual)
-        .await
-        .unwrap();
-    let ended = cycle::run(&app.state, &engine, started, |_| {})
-        .await
-        .unwrap();
+    let ended = app
+        .run_cycle_with(Prober::built_in(probes_in(&net, "icmp tcp arp", |_| {})))
+        .await;
     assert_eq!(
         (
             ended.counts.done,

@@ -459,8 +459,8 @@ pub async fn set_policy(
         actor,
         "network.check_policy",
         &before.cidr,
-        Some(describe(&policy_of(&before))),
-        Some(describe(&policy)),
+        Some(policy_of(&before).to_string()),
+        Some(policy.to_string()),
     )
     .await?;
     let after = find(&txn, id).await?;
@@ -468,18 +468,19 @@ pub async fn set_policy(
     view(&actor.state.db, after).await
 }
 
-/// A policy in words, for the audit log.
-fn describe(policy: &CheckPolicy) -> String {
-    let probes = match &policy.probes {
-        Some(methods) => format!("probes {}", methods.show()),
-        None => "configured probes".to_string(),
-    };
-    let dnsbl = if policy.dnsbl {
-        "DNSBL on"
-    } else {
-        "DNSBL off"
-    };
-    format!("{probes}, {dnsbl}")
+/// A policy in words, for the audit log and the address page.
+impl std::fmt::Display for CheckPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.probes {
+            Some(methods) => write!(f, "probes {}", methods.show())?,
+            None => f.write_str("configured probes")?,
+        }
+        f.write_str(if self.dnsbl {
+            ", DNSBL on"
+        } else {
+            ", DNSBL off"
+        })
+    }
 }
 
 /// Deletes a network whose addresses are all free; otherwise says which statuses hold it.

@@ -16,8 +16,11 @@ use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use app::model::{AddressStatus, Role, ZoneHealth};
+use app::model::{AddressStatus, Role, Trigger, ZoneHealth};
 use app::server::auth::guard::Caller;
+use app::server::check::dnsbl::resolver;
+use app::server::check::probe::Prober;
+use app::server::check::{cycle, Checker, Engine};
 use app::server::config::{Config, ConfigValue, DatabaseUrl, ProgramPath};
 use app::server::entities::{address, check_run, dnsbl_zone, network_count};
 use app::server::{admin::users, AppState};
@@ -432,6 +435,23 @@ impl TestApp {
         let (status, id) = self.call_fn(client, "/api/checks/run_now", &[]).await;
         assert_eq!(status, 200, "{id}");
         self.wait_for_run(id.as_i64().unwrap()).await
+    }
+
+    /// Runs one cycle to its end here, on an engine around `prober` (one whose sockets
+    /// were opened inside a test network, say).
+    pub async fn run_cycle_with(&self, prober: Prober) -> cycle::Ended {
+        let checker = Checker {
+            prober,
+            dnsbl: resolver::Client::from_config(&self.state.config()),
+            disable_ipv6: false,
+        };
+        let engine = Engine::with_checker(checker, 64);
+        let started = cycle::start(&self.state, &engine, Trigger::Manual)
+            .await
+            .unwrap();
+        cycle::run(&self.state, &engine, started, |_| {})
+            .await
+            .unwrap()
     }
 
     /// Waits up to a minute for cycle `id` to finish.

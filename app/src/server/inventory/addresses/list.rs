@@ -233,6 +233,7 @@ pub async fn detail(
     let row = record.row.ok_or_else(no_record)?;
     Ok(crate::model::AddressDetail {
         address: view(row),
+        check_policy: networks::policy_of(&record.network).to_string(),
         network_cidr: record.network.cidr,
         history: record
             .events
