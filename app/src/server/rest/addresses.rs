@@ -51,6 +51,7 @@ const LAST_CHECKS: u64 = 20;
         (status = 404, description = "No such network", body = ErrorBody),
         (status = 409, description = "`conflict`: the address is taken or the key's first request still runs; `network_full`: no free address; `check_failed`: no candidate passed the check", body = ErrorBody),
         (status = 422, description = "The Idempotency-Key was used for a different request", body = ErrorBody),
+        (status = 503, description = "`check_timeout`: the checks before allocation took longer than AllocationTimeout; nothing was allocated", body = ErrorBody),
     ),
     security(("bearer" = [])))]
 pub async fn allocate(
