@@ -108,7 +108,8 @@ pub async fn set_network_policy(
                 ))
             }
         };
-        networks::set_policy(&caller, network_id, &probes, dnsbl.is_some()).await
+        let policy = networks::CheckPolicy::parse(&probes, dnsbl.is_some())?;
+        networks::set_policy(&caller, network_id, policy).await
     })
     .await
 }

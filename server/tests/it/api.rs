@@ -1237,3 +1237,160 @@ async fn networks_page_by_cursor_in_address_order() {
         bad.body
     );
 }
+
+#[tokio::test]
+async fn a_network_check_policy_is_set_on_creation_or_later_by_admins_only() {
+    let app = TestApp::spawn().await;
+    let admin = token(&app, "policy-admin", Role::Admin).await;
+    let operator = token(&app, "policy-op", Role::Operator).await;
+    // A private network starts with DNSBL off; a policy sent on creation is taken whole.
+    let r = send(
+        &app,
+        "POST",
+        "/api/v1/networks",
+        Some(&admin),
+        Some(json!({"cidr": "10.88.0.0/24", "name": "private"})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        r.body["check_policy"],
+        json!({"probes": null, "dnsbl": false})
+    );
+    let r = send(
+        &app,
+        "POST",
+        "/api/v1/networks",
+        Some(&admin),
+        Some(json!({"cidr": "198.18.46.0/24", "name": "quiet",
+                    "check_policy": {"probes": ["arp", "icmp"], "dnsbl": false}})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        r.body["check_policy"],
+        json!({"probes": ["icmp", "arp"], "dnsbl": false})
+    );
+    let net = r.body["id"].as_i64().unwrap();
+    // Bad methods are named by their field, and nothing is created or changed.
+    let r = send(
+        &app,
+        "POST",
+        "/api/v1/networks",
+        Some(&admin),
+        Some(json!({"cidr": "198.18.47.0/24", "name": "bad",
+                    "check_policy": {"probes": ["smoke"], "dnsbl": true}})),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (r.status, error_code(&r)),
+        (400, "bad_request"),
+        "{}",
+        r.body
+    );
+    let message = r.body["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("check_policy.probes: "), "{message}");
+    let path = format!("/api/v1/networks/{net}/check-policy");
+    for (body, field) in [
+        (json!({"probes": [], "dnsbl": true}), "probes: "),
+        (
+            json!({"probes": ["tcp"], "dnsbl": true, "extra": 1}),
+            "unknown field `extra`",
+        ),
+        (json!({"probes": ["tcp"]}), "missing field `dnsbl`"),
+    ] {
+        let r = send(&app, "PUT", &path, Some(&admin), Some(body.clone()), &[]).await;
+        assert_eq!(
+            (r.status, error_code(&r)),
+            (400, "bad_request"),
+            "{body}: {}",
+            r.body
+        );
+        let message = r.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(field), "{body}: {message}");
+    }
+    let r = send(
+        &app,
+        "PUT",
+        &path,
+        Some(&operator),
+        Some(json!({"probes": null, "dnsbl": true})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = send(
+        &app,
+        "GET",
+        &format!("/api/v1/networks/{net}"),
+        Some(&operator),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        r.body["check_policy"],
+        json!({"probes": ["icmp", "arp"], "dnsbl": false})
+    );
+    let r = send(
+        &app,
+        "PUT",
+        &path,
+        Some(&admin),
+        Some(json!({"probes": ["tcp"], "dnsbl": true})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body["check_policy"],
+        json!({"probes": ["tcp"], "dnsbl": true})
+    );
+    let r = send(
+        &app,
+        "PUT",
+        &path,
+        Some(&admin),
+        Some(json!({"probes": null, "dnsbl": true})),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        r.body["check_policy"],
+        json!({"probes": null, "dnsbl": true})
+    );
+    // Each change is in the audit log with what it was and what it became.
+    let audited = audit_log::Entity::find()
+        .filter(audit_log::Column::Action.eq("network.check_policy"))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    let changes: Vec<(Option<String>, Option<String>)> =
+        audited.into_iter().map(|a| (a.before, a.after)).collect();
+    assert_eq!(
+        changes,
+        vec![
+            (
+                Some("probes icmp arp, DNSBL off".into()),
+                Some("probes tcp, DNSBL on".into())
+            ),
+            (
+                Some("probes tcp, DNSBL on".into()),
+                Some("configured probes, DNSBL on".into())
+            ),
+        ]
+    );
+    let r = send(
+        &app,
+        "PUT",
+        "/api/v1/networks/999999/check-policy",
+        Some(&admin),
+        Some(json!({"probes": null, "dnsbl": true})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+}

@@ -220,6 +220,18 @@ pub async fn create(
     name: &str,
     description: &str,
 ) -> Result<NetworkView, AppError> {
+    create_with(actor, cidr, name, description, None).await
+}
+
+/// Creates a network with its check `policy`, in the same transaction; `None` takes the
+/// default (the configured probes; DNSBL off for internal ranges, on elsewhere).
+pub async fn create_with(
+    actor: &Caller,
+    cidr: &str,
+    name: &str,
+    description: &str,
+    policy: Option<CheckPolicy>,
+) -> Result<NetworkView, AppError> {
     let cidr = Cidr::parse(cidr).map_err(|e| AppError::BadRequest(e.to_string()))?;
     let name = validate_name(name)?;
     let (first, last) = cidr.range();
@@ -240,7 +252,11 @@ pub async fn create(
         materialized: Set(materialize),
         // Public blacklists never list internal addresses, and asking them about one
         // would tell them it.
-        dnsbl: Set(!cidr.is_internal()),
+        dnsbl: Set(policy.as_ref().map_or(!cidr.is_internal(), |p| p.dnsbl)),
+        probes: Set(policy
+            .as_ref()
+            .and_then(|p| p.probes.as_ref())
+            .map(ConfigValue::show)),
         ..Default::default()
     }
     .insert(&txn)
@@ -376,6 +392,21 @@ impl CheckPolicy {
         dnsbl: true,
     };
 
+    /// A policy from input: `probes` as words (`icmp arp`; empty for the configured
+    /// methods).
+    pub fn parse(probes: &str, dnsbl: bool) -> Result<CheckPolicy, AppError> {
+        let probes = probes.trim();
+        let probes = if probes.is_empty() {
+            None
+        } else {
+            Some(
+                ProbeMethods::parse_value(probes)
+                    .map_err(|e| AppError::BadRequest(format!("Probe methods: {e}.")))?,
+            )
+        };
+        Ok(CheckPolicy { probes, dnsbl })
+    }
+
     /// How a description reads it back: the methods as words, or empty for the
     /// configured ones.
     pub fn probes_text(&self) -> String {
@@ -425,24 +456,12 @@ pub fn policy_of(net: &network::Model) -> CheckPolicy {
     }
 }
 
-/// Sets how a network's addresses are checked: `probes` as words (`icmp arp`; empty for
-/// the configured methods) and whether the DNSBL half applies. Audited.
+/// Sets how a network's addresses are checked (see [`CheckPolicy::parse`]). Audited.
 pub async fn set_policy(
     actor: &Caller,
     id: i64,
-    probes: &str,
-    dnsbl: bool,
+    policy: CheckPolicy,
 ) -> Result<NetworkView, AppError> {
-    let probes = probes.trim();
-    let probes = if probes.is_empty() {
-        None
-    } else {
-        Some(
-            ProbeMethods::parse_value(probes)
-                .map_err(|e| AppError::BadRequest(format!("Probe methods: {e}.")))?,
-        )
-    };
-    let policy = CheckPolicy { probes, dnsbl };
     let txn = crate::server::db::begin_write(&actor.state.db).await?;
     let before = lock(&txn, id).await?;
     network::Entity::update_many()
@@ -450,7 +469,7 @@ pub async fn set_policy(
             network::Column::Probes,
             Expr::value(policy.probes.as_ref().map(ConfigValue::show)),
         )
-        .col_expr(network::Column::Dnsbl, Expr::value(dnsbl))
+        .col_expr(network::Column::Dnsbl, Expr::value(policy.dnsbl))
         .filter(network::Column::Id.eq(id))
         .exec(&txn)
         .await?;

@@ -54,6 +54,14 @@ impl ApiError {
         )
     }
 
+    /// The same error, its field named inside `parent` (`check_policy.probes: …`).
+    pub fn within(mut self, parent: &str) -> Self {
+        if self.code == "bad_request" {
+            self.message = format!("{parent}.{}", self.message);
+        }
+        self
+    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
     }

@@ -70,11 +70,16 @@ pub async fn create(
     let new: NewNetwork = input::json(body)?;
     // Checked here too so that a bad CIDR is named as such; the rest is about the name.
     Cidr::parse(&new.cidr).map_err(|e| ApiError::bad("cidr", e))?;
-    let view = networks::create(
+    let policy = match &new.check_policy {
+        Some(policy) => Some(policy.to_domain().map_err(|e| e.within("check_policy"))?),
+        None => None,
+    };
+    let view = networks::create_with(
         &caller,
         &new.cidr,
         &new.name,
         new.description.as_deref().unwrap_or(""),
+        policy,
     )
     .await
     .map_err(input::blame("name"))?;
@@ -127,18 +132,7 @@ pub async fn set_check_policy(
     let caller = bearer.require(Role::Admin)?;
     let id = input::id(&id, "id")?;
     let policy: CheckPolicy = input::json(body)?;
-    let probes = match &policy.probes {
-        Some(words) if words.is_empty() => {
-            return Err(ApiError::bad(
-                "probes",
-                "name at least one method, or send null for the configured ones",
-            ))
-        }
-        Some(words) => words.join(" "),
-        None => String::new(),
-    };
-    let view = networks::set_policy(&caller, id, &probes, policy.dnsbl)
-        .await
-        .map_err(input::blame("probes"))?;
+    let policy = policy.to_domain()?;
+    let view = networks::set_policy(&caller, id, policy).await?;
     Ok(Json(view.into()))
 }

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::model::{AddressStatus, NetworkView};
 use crate::server::entities::{address, address_event, check_run, dnsbl_zone};
 use crate::server::inventory::ip;
+use crate::server::rest::error::ApiError;
 
 pub fn rfc3339(t: OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC)
@@ -48,7 +49,7 @@ pub struct Network {
 }
 
 /// How a network's addresses are checked.
-#[derive(Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckPolicy {
     /// The built-in probe methods (`icmp`, `tcp`, `arp`); null for the configured ones.
@@ -57,6 +58,25 @@ pub struct CheckPolicy {
     /// Whether the DNSBL half of the check applies. New networks in private, shared and
     /// link-local ranges start with it off.
     pub dnsbl: bool,
+}
+
+impl CheckPolicy {
+    /// The policy as the domain reads it; an empty method list is refused, naming the
+    /// field.
+    pub fn to_domain(&self) -> Result<crate::server::inventory::networks::CheckPolicy, ApiError> {
+        let words = match &self.probes {
+            Some(words) if words.is_empty() => {
+                return Err(ApiError::bad(
+                    "probes",
+                    "name at least one method, or send null for the configured ones",
+                ))
+            }
+            Some(words) => words.join(" "),
+            None => String::new(),
+        };
+        crate::server::inventory::networks::CheckPolicy::parse(&words, self.dnsbl)
+            .map_err(crate::server::rest::input::blame("probes"))
+    }
 }
 
 impl From<NetworkView> for Network {
@@ -98,6 +118,10 @@ pub struct NewNetwork {
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
+    /// How its addresses are checked; absent: the configured probes, and DNSBL off for
+    /// private, shared and link-local ranges, on elsewhere.
+    #[serde(default)]
+    pub check_policy: Option<CheckPolicy>,
 }
 
 /// One address.
