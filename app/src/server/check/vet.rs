@@ -8,7 +8,7 @@ use super::verdict::apply;
 use super::Engine;
 use crate::error::AppError;
 use crate::model::AddressStatus;
-use crate::server::entities::address;
+use crate::server::entities::{address, network};
 use crate::server::inventory::lifecycle::Finding;
 use crate::server::inventory::{ip, networks};
 use crate::server::AppState;
@@ -23,18 +23,19 @@ pub enum Vetted {
     Inconclusive(String),
 }
 
-/// Checks the free address `n` of the network `network_id` right before it is allocated.
+/// Checks the free address `n` of the network `net` right before it is allocated, as the
+/// network's check policy says.
 /// A failure gives the address its problem status at once, so the next candidate is
 /// another address.
 pub async fn vet(
     state: &AppState,
     engine: &Engine,
-    network_id: i64,
+    net: &network::Model,
     n: u128,
 ) -> Result<Vetted, AppError> {
     let addr: IpAddr = ip::from_u128(n);
     let zones = engine.recent_zones(&state.db).await?;
-    let policy = networks::policy_of(&networks::find(&state.db, network_id).await?);
+    let policy = networks::policy_of(net);
     let finding = engine.checker().check(addr, &zones, &policy).await;
     let evidence = match &finding {
         Finding::Clear(_) => return Ok(Vetted::Passed),
@@ -45,7 +46,7 @@ pub async fn vet(
     let row = match row {
         Some(row) => row,
         // A sparse network keeps no row for a free address: record the problem on one.
-        None => networks::insert_free_row(&state.db, network_id, n).await?,
+        None => networks::insert_free_row(&state.db, net.id, n).await?,
     };
     if row.status == AddressStatus::Free {
         apply(state, &row, &finding).await?;

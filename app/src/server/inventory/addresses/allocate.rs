@@ -180,7 +180,7 @@ async fn checked_allocation(
         let verdicts = futures::future::join_all(
             candidates
                 .iter()
-                .map(|&n| vet(state, &state.checks, net.id, n)),
+                .map(|&n| vet(state, &state.checks, net, n)),
         )
         .await;
         let mut passed = Vec::new();
