@@ -148,6 +148,14 @@ impl ProbeMethods {
         ProbeMethods(ProbeMethod::ALL.to_vec())
     }
 
+    /// The methods among `methods`, in the fixed order; `None` when there are none.
+    pub fn of(methods: impl IntoIterator<Item = ProbeMethod>) -> Option<ProbeMethods> {
+        let mut methods: Vec<ProbeMethod> = methods.into_iter().collect();
+        methods.sort();
+        methods.dedup();
+        (!methods.is_empty()).then_some(ProbeMethods(methods))
+    }
+
     pub fn contains(&self, method: ProbeMethod) -> bool {
         self.0.contains(&method)
     }
@@ -174,12 +182,8 @@ impl ConfigValue for ProbeMethods {
                 }
             }
         }
-        if methods.is_empty() {
-            return Err("name at least one probe method: icmp, tcp or arp".into());
-        }
-        methods.sort();
-        methods.dedup();
-        Ok(ProbeMethods(methods))
+        ProbeMethods::of(methods)
+            .ok_or_else(|| "name at least one probe method: icmp, tcp or arp".into())
     }
     fn show(&self) -> String {
         self.0

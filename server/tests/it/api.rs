@@ -26,10 +26,7 @@ async fn token(app: &TestApp, name: &str, role: Role) -> String {
 
 /// A plain HTTP client: no cookies, as a provisioning script is.
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    crate::helpers::http_client().build().unwrap()
 }
 
 struct Reply {

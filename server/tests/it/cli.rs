@@ -40,10 +40,7 @@ async fn run(mut cmd: Command, stdin: &str) -> (i32, String, String) {
 }
 
 async fn sign_in(base: &str, name: &str, password: &str) -> u16 {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = crate::helpers::http_client().build().unwrap();
     client
         .post(format!("{base}/api/auth/login"))
         .header("Accept", "application/json")

@@ -33,13 +33,29 @@ use server::startup::Application;
 use tokio::sync::oneshot;
 
 /// A database that exists for one test and is removed after it.
-pub enum TestDb {
+pub struct TestDb {
+    kind: TestDbKind,
+    #[cfg(test)]
+    _watched: watchdog::Watched,
+}
+
+enum TestDbKind {
     /// Held so the directory lives as long as the test.
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres {
         server: String,
         name: String,
     },
+}
+
+impl TestDbKind {
+    fn watched(self) -> TestDb {
+        TestDb {
+            kind: self,
+            #[cfg(test)]
+            _watched: watchdog::Watched::start(),
+        }
+    }
 }
 
 impl TestDb {
@@ -68,7 +84,7 @@ impl TestDb {
                     .expect("create test database");
                 admin.close().await.ok();
                 let url = DatabaseUrl::parse_value(&format!("{server}/{name}")).unwrap();
-                (TestDb::Postgres { server, name }, url)
+                (TestDbKind::Postgres { server, name }.watched(), url)
             }
             None => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -77,7 +93,7 @@ impl TestDb {
                     dir.path().join("ipvet.db").display()
                 ))
                 .unwrap();
-                (TestDb::Sqlite(dir), url)
+                (TestDbKind::Sqlite(dir).watched(), url)
             }
         }
     }
@@ -85,7 +101,7 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let TestDb::Postgres { server, name } = self {
+        if let TestDbKind::Postgres { server, name } = &self.kind {
             let (server, name) = (server.clone(), name.clone());
             // Drop runs inside the test's runtime; use a thread with a runtime of its own.
             let _ = std::thread::spawn(move || {
@@ -104,6 +120,74 @@ impl Drop for TestDb {
                 });
             })
             .join();
+        }
+    }
+}
+
+/// Ends the whole test run when one test has hung. A test that waits on something that
+/// never comes (a request never answered, a lock never released) would otherwise hold up
+/// the run until CI's own limit kills it, with no word of which test it was; every test
+/// with a database is watched from the moment it makes one.
+#[cfg(test)]
+mod watchdog {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Mutex, Once};
+    use std::time::{Duration, Instant};
+
+    /// Far beyond the slowest test (the shared cycle of 20,000 addresses on two
+    /// processes takes under a minute).
+    const LIMIT: Duration = Duration::from_secs(600);
+
+    static RUNNING: Mutex<BTreeMap<u64, (String, Instant)>> = Mutex::new(BTreeMap::new());
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    static STARTED: Once = Once::new();
+
+    /// One test under watch, until dropped.
+    pub struct Watched(u64);
+
+    impl Watched {
+        pub fn start() -> Watched {
+            STARTED.call_once(|| {
+                std::thread::spawn(watch);
+            });
+            let id = NEXT.fetch_add(1, Ordering::Relaxed);
+            // libtest names each test's thread after the test.
+            let name = std::thread::current()
+                .name()
+                .unwrap_or("a test")
+                .to_string();
+            running().insert(id, (name, Instant::now()));
+            Watched(id)
+        }
+    }
+
+    impl Drop for Watched {
+        fn drop(&mut self) {
+            running().remove(&self.0);
+        }
+    }
+
+    fn running() -> std::sync::MutexGuard<'static, BTreeMap<u64, (String, Instant)>> {
+        RUNNING.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Lives as long as the test process.
+    fn watch() {
+        loop {
+            std::thread::sleep(Duration::from_secs(5));
+            let hung: Vec<String> = running()
+                .values()
+                .filter(|(_, since)| since.elapsed() > LIMIT)
+                .map(|(name, _)| name.clone())
+                .collect();
+            if !hung.is_empty() {
+                eprintln!(
+                    "test(s) {} ran for over {LIMIT:?} and must have hung; ending the test run",
+                    hung.join(", ")
+                );
+                std::process::exit(101);
+            }
         }
     }
 }
@@ -193,6 +277,19 @@ pub async fn poll<T>(
         tokio::time::sleep(every).await;
     }
     None
+}
+
+/// How long any one request of a test may take before the test fails: the slowest
+/// legitimate answer (a cycle started, a page of a large network) takes a second or two,
+/// and a hung request must fail its test rather than hold up the whole run.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Where every test's HTTP client starts: redirects are the tests' to follow, and no
+/// request waits forever.
+pub fn http_client() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(REQUEST_TIMEOUT)
 }
 
 /// The addresses of a page of rows (an address list or the Problem IPs), in order.
@@ -294,11 +391,7 @@ impl TestApp {
 
     /// A client that keeps cookies and does not follow redirects (so they can be asserted).
     pub fn client(&self) -> reqwest::Client {
-        reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
+        http_client().cookie_store(true).build().unwrap()
     }
 
     /// Calls a server function as the hydrated app does: form-encoded, JSON back.

@@ -20,13 +20,51 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::model::ProbeMethod;
-use crate::server::config::{Config, ConfigValue, ProbeMethods};
+use crate::server::config::{Config, ProbeMethods};
 
 /// Registers a socket the probe owns with the runtime, so its readiness can be awaited.
 fn poll_socket<T: std::os::fd::AsRawFd>(socket: T) -> std::io::Result<tokio::io::unix::AsyncFd<T>> {
     // SAFETY: every caller hands over a socket it owns and never closes otherwise; the
     // AsyncFd owns it from here and closes it when dropped.
     Ok(unsafe { tokio::io::unix::AsyncFd::register(socket) }?)
+}
+
+/// Ends the reader tasks a probe started once the probe is dropped. A reader holds its
+/// socket while it waits for the next packet, so without this a probe replaced by a saved
+/// setting would keep its sockets, and their copies of the host's traffic, for the life
+/// of the process.
+pub(crate) struct Readers(tokio::sync::watch::Sender<()>);
+
+impl Readers {
+    fn new() -> Readers {
+        Readers(tokio::sync::watch::channel(()).0)
+    }
+
+    /// What a reader task watches.
+    fn watch(&self) -> ReadersStop {
+        ReadersStop(self.0.subscribe())
+    }
+}
+
+/// A reader task's side of [`Readers`].
+pub(crate) struct ReadersStop(tokio::sync::watch::Receiver<()>);
+
+impl ReadersStop {
+    /// Resolves once the probe is gone (nothing is ever sent: only the drop counts).
+    async fn stopped(&mut self) {
+        while self.0.changed().await.is_ok() {}
+    }
+
+    /// Waits for `fd` to be readable; `None` once the probe is gone or the socket failed.
+    async fn readable<'a, T: std::os::fd::AsRawFd>(
+        &mut self,
+        fd: &'a tokio::io::unix::AsyncFd<T>,
+    ) -> Option<tokio::io::unix::AsyncFdReadyGuard<'a, T>> {
+        tokio::select! {
+            _ = self.stopped() => None,
+            ready = fd.readable() => ready.ok(),
+        }
+    }
 }
 
 /// What an availability check found.
@@ -94,15 +132,15 @@ impl Probes {
 
     /// The methods that are open, as `Probes` words.
     pub fn opened(&self) -> Option<ProbeMethods> {
-        let words: Vec<&str> = [
-            self.icmp.as_ref().map(|_| "icmp"),
-            self.tcp.as_ref().map(|_| "tcp"),
-            self.neighbour.as_ref().map(|_| "arp"),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        ProbeMethods::parse_value(&words.join(" ")).ok()
+        ProbeMethods::of(
+            [
+                self.icmp.as_ref().map(|_| ProbeMethod::Icmp),
+                self.tcp.as_ref().map(|_| ProbeMethod::Tcp),
+                self.neighbour.as_ref().map(|_| ProbeMethod::Arp),
+            ]
+            .into_iter()
+            .flatten(),
+        )
     }
 
     /// Why the probes among `methods` cannot work, where one cannot.

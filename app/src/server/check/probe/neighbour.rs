@@ -51,6 +51,7 @@ pub struct NeighbourProber {
     next_waiter: AtomicU64,
     timeout: Duration,
     pacer: Arc<Pacer>,
+    _readers: super::Readers,
 }
 
 fn mac_text(mac: &[u8]) -> String {
@@ -269,11 +270,16 @@ impl NeighbourProber {
     pub fn new(timeout: Duration, pacer: Arc<Pacer>) -> NeighbourProber {
         let routes = Routes::read();
         let waiting: Arc<Waiters> = Arc::default();
+        let readers = super::Readers::new();
         let mut arp = HashMap::new();
         for name in routes.interfaces(true) {
             let link = ArpLink::open(&name);
             if let Ok(link) = &link {
-                tokio::spawn(read_arp(Arc::downgrade(link), Arc::downgrade(&waiting)));
+                tokio::spawn(read_arp(
+                    link.clone(),
+                    readers.watch(),
+                    Arc::downgrade(&waiting),
+                ));
             }
             arp.insert(name, link);
         }
@@ -288,7 +294,11 @@ impl NeighbourProber {
             open_ndp()
         };
         if let Ok(socket) = &ndp {
-            tokio::spawn(read_ndp(Arc::downgrade(socket), Arc::downgrade(&waiting)));
+            tokio::spawn(read_ndp(
+                socket.clone(),
+                readers.watch(),
+                Arc::downgrade(&waiting),
+            ));
         }
         let udp = |unspecified: IpAddr| UdpSocket::bind(SocketAddr::new(unspecified, 0)).ok();
         NeighbourProber {
@@ -302,6 +312,7 @@ impl NeighbourProber {
             next_waiter: AtomicU64::new(0),
             timeout,
             pacer,
+            _readers: readers,
         }
     }
 
@@ -433,11 +444,10 @@ fn deliver(waiting: &Weak<Waiters>, addr: IpAddr, evidence: String) {
     }
 }
 
-async fn read_arp(link: Weak<ArpLink>, waiting: Weak<Waiters>) {
+async fn read_arp(l: Arc<ArpLink>, mut stop: super::ReadersStop, waiting: Weak<Waiters>) {
     let mut buf = [0u8; 128];
     loop {
-        let Some(l) = link.upgrade() else { return };
-        let Ok(mut ready) = l.socket.readable().await else {
+        let Some(mut ready) = stop.readable(&l.socket).await else {
             return;
         };
         let read = ready.try_io(|fd| {
@@ -464,11 +474,10 @@ async fn read_arp(link: Weak<ArpLink>, waiting: Weak<Waiters>) {
     }
 }
 
-async fn read_ndp(socket: Weak<AsyncFd<Socket>>, waiting: Weak<Waiters>) {
+async fn read_ndp(s: Arc<AsyncFd<Socket>>, mut stop: super::ReadersStop, waiting: Weak<Waiters>) {
     let mut buf = [MaybeUninit::<u8>::uninit(); 1500];
     loop {
-        let Some(s) = socket.upgrade() else { return };
-        let Ok(mut ready) = s.readable().await else {
+        let Some(mut ready) = stop.readable(&s).await else {
             return;
         };
         match ready.try_io(|s| s.get_ref().recv(&mut buf)) {

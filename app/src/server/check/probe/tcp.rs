@@ -70,6 +70,7 @@ pub struct TcpProber {
     /// Keys the sequence-number hash, fresh for each prober.
     key: std::collections::hash_map::RandomState,
     next_waiter: AtomicU64,
+    _readers: super::Readers,
 }
 
 /// The classic BPF program that lets through only TCP segments to `port`: IPv4 raw
@@ -158,11 +159,13 @@ impl TcpProber {
             source_port,
             key,
             next_waiter: AtomicU64::new(0),
+            _readers: super::Readers::new(),
         };
         for (family, v4) in [(&prober.v4, true), (&prober.v6, false)] {
             if let Ok(family) = family {
                 tokio::spawn(read_replies(
-                    Arc::downgrade(family),
+                    family.clone(),
+                    prober._readers.watch(),
                     prober.source_port,
                     prober.key.clone(),
                     v4,
@@ -306,16 +309,16 @@ async fn send(family: &Family, packet: &[u8], target: IpAddr) -> std::io::Result
 /// Reads every segment the filter lets through and hands genuine answers to whoever waits
 /// for their address; ends when the prober is dropped.
 async fn read_replies(
-    family: std::sync::Weak<Family>,
+    f: Arc<Family>,
+    mut stop: super::ReadersStop,
     source_port: u16,
     key: std::collections::hash_map::RandomState,
     v4: bool,
 ) {
     let mut buf = [MaybeUninit::<u8>::uninit(); 1500];
     loop {
-        let Some(f) = family.upgrade() else { return };
         let received = {
-            let Ok(mut ready) = f.socket.readable().await else {
+            let Some(mut ready) = stop.readable(&f.socket).await else {
                 return;
             };
             match ready.try_io(|s| s.get_ref().recv_from(&mut buf)) {
@@ -379,6 +382,30 @@ fn answer(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A replaced prober (a saved setting) must close its sockets: its reader tasks held
+    /// them for the life of the process.
+    #[tokio::test]
+    async fn a_dropped_prober_closes_its_sockets() {
+        let prober = TcpProber::new(vec![443], Duration::from_secs(1), Arc::new(Pacer::new(10)));
+        let families: Vec<std::sync::Weak<Family>> = [&prober.v4, &prober.v6]
+            .into_iter()
+            .map(|f| Arc::downgrade(f.as_ref().expect("tests run with CAP_NET_RAW")))
+            .collect();
+        // Let the readers start waiting on their sockets.
+        tokio::task::yield_now().await;
+        assert!(families.iter().all(|f| f.upgrade().is_some()));
+        drop(prober);
+        let mut closed = false;
+        for _ in 0..100 {
+            if families.iter().all(|f| f.upgrade().is_none()) {
+                closed = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(closed, "a reader task still holds its socket");
+    }
 
     fn reply(from: IpAddr, port: u16, to_port: u16, ack: u32, flags: u8) -> Vec<u8> {
         let mut buf = vec![0u8; 20];
