@@ -18,6 +18,7 @@ use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
 /// Opens and migrates the database named by the configuration and builds the state.
@@ -46,7 +47,7 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let page_state = state.clone();
     let options = state.leptos_options.clone();
-    Router::new()
+    let app = Router::new()
         .route("/networks/{id}/addresses.csv", get(csv::export::export))
         .leptos_routes_with_context(
             &state,
@@ -66,7 +67,27 @@ pub fn router(state: AppState) -> Router {
         // Nested after the layers above so none of them applies: the API reads no cookie
         // and has its own body limit and JSON errors.
         .nest(rest::BASE, rest::router())
-        .with_state(state)
+        .with_state(state);
+    outer_layers(app)
+}
+
+/// The layers every response passes through, the API's included.
+pub fn outer_layers(router: Router) -> Router {
+    // A panic is a bug; the client gets a 500 and the log the panic's message, instead
+    // of a dropped connection.
+    router.layer(CatchPanicLayer::custom(
+        |panic: Box<dyn std::any::Any + Send>| {
+            tracing::error!(
+                panic = app::server::error::panic_text(&*panic),
+                "a request handler panicked"
+            );
+            let mut res = axum::response::Response::new(axum::body::Body::from(
+                "Internal error: the server failed to answer this request; the cause is logged.",
+            ));
+            *res.status_mut() = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+            res
+        },
+    ))
 }
 
 /// A bound, not yet serving application; tests bind port 0 and read the address.

@@ -56,8 +56,19 @@ impl From<tokio::task::JoinError> for AppError {
 /// Runs a server function's body and gives a failure its HTTP status. A plain HTML form
 /// post (no JavaScript) keeps the redirect back to its page instead: Leptos carries the
 /// error there in the URL, and a 4xx status would stop the browser from following it.
+///
+/// A panic in the body is a bug, answered as an internal error and logged. Left to
+/// unwind, it would drop the connection of a direct call and, worse, leave a page that
+/// rendered the call on the server waiting for it forever.
 pub async fn respond<T>(body: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
-    let result = body.await;
+    use futures::FutureExt;
+    let result = match std::panic::AssertUnwindSafe(body).catch_unwind().await {
+        Ok(result) => result,
+        Err(panic) => {
+            tracing::error!(panic = panic_text(&*panic), "a server function panicked");
+            Err(AppError::Internal)
+        }
+    };
     if let Err(err) = &result {
         let html_form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
             parts
@@ -73,6 +84,15 @@ pub async fn respond<T>(body: impl Future<Output = Result<T, AppError>>) -> Resu
         }
     }
     result
+}
+
+/// What a panic said, when it said it with a string.
+pub fn panic_text(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }
 
 /// Errors raised before a server function's body runs (its arguments failed to decode)
@@ -98,4 +118,23 @@ pub async fn status_from_error_body(res: axum::response::Response) -> axum::resp
         parts.status = err.status();
     }
     axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page renders its server functions on the server: one that unwound instead of
+    /// answering left the page waiting for it until the client gave up.
+    #[tokio::test]
+    async fn a_panicking_server_function_answers_an_internal_error() {
+        let answer: Result<(), AppError> = respond(async {
+            if std::hint::black_box(true) {
+                panic!("a bug");
+            }
+            Ok(())
+        })
+        .await;
+        assert!(matches!(answer, Err(AppError::Internal)), "{answer:?}");
+    }
 }

@@ -5,6 +5,7 @@ mod api;
 mod auth;
 mod checks;
 mod cli;
+mod hardening;
 mod helpers;
 mod inventory;
 mod pages;

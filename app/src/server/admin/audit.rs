@@ -93,10 +93,9 @@ pub async fn page(
     if let Some(f) = from {
         q = q.filter(audit_log::Column::At.gte(f.midnight().assume_utc()));
     }
-    if let Some(t) = to {
-        q = q.filter(
-            audit_log::Column::At.lt((t + time::Duration::days(1)).midnight().assume_utc()),
-        );
+    // The last day time can count has no next day: nothing is after it.
+    if let Some(next) = to.and_then(|t| t.next_day()) {
+        q = q.filter(audit_log::Column::At.lt(next.midnight().assume_utc()));
     }
     if let Some(b) = before {
         q = q.filter(audit_log::Column::Id.lt(b));
