@@ -67,7 +67,7 @@ fmt:
 
 ## Benchmarks (release build): the inventory at a million addresses, on SQLite and, when
 ## IPVET_TEST_POSTGRES is set, PostgreSQL; and the check engine over a /16 in network
-## namespaces it makes (root), beside fping and pydnsbl. Results go to target/bench/;
+## namespaces it makes (root), beside nmap, fping and pydnsbl. Results go to target/bench/;
 ## docs/benchmarks.md keeps them.
 bench:
 	.ci/install-tools.sh bench >/dev/null

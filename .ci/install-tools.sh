@@ -121,8 +121,9 @@ case "${1:-all}" in
          install_cargo_leptos; install_wasm_bindgen; install_binaryen ;;
   test)  apt_install chromium iproute2 nftables; install_openapi_validator ;;
   all)   "$0" build; "$0" test ;;
-  # The check benchmark's peers: fping, the seeds' ping, pydnsbl; wrk loads the web benchmark.
-  bench) apt_install fping iputils-ping iproute2 wrk; install_pydnsbl ;;
+  # The check benchmark's peers: fping, nmap, the seeds' ping, pydnsbl (and nft for its
+  # test network); wrk loads the web benchmark.
+  bench) apt_install fping nmap iputils-ping iproute2 nftables wrk; install_pydnsbl ;;
   bench-python) bench_python ;;
   openapi-validator) openapi_validator ;;
   # What to put first on PATH so these tools, and no others of the same name, are used.

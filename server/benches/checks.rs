@@ -1,12 +1,21 @@
-//! Check-engine benchmark (`make bench`; needs root). It builds its own test network: two
-//! network namespaces joined by a veth pair, the prober's side routing 198.18.0.0/16 to the
-//! other, where 1 % of the /16 answers ping. The prober's namespace has no other route, so
-//! nothing measured here can reach any other network. Inside it run a DNS server on
-//! 127.0.0.1:53 with three DNSBL zones that each list 1 % of the /16, and everything
-//! measured, in the same run:
+//! Check-engine benchmark (`make bench`; needs root). It builds its own test network of
+//! three namespaces: the prober's, a routed side and an on-link side.
 //!
-//! - a full ipvet cycle over the /16 (built-in prober, three zones, writes included);
-//! - `fping -r0 -t<the same timeout> -g` on the /16;
+//! - The routed side (a veth pair; the prober routes 198.18.0.0/16 to it): 1 % of the /16
+//!   answers ping, another 1 % drops ICMP echo (nftables) and answers TCP only (RST from
+//!   the kernel on closed ports), the rest is silent.
+//! - The on-link side (a second veth pair; the prober has 198.19.0.1/20 on it): 1 % of the
+//!   /20 answers ARP and drops every IPv4 and IPv6 packet (nftables).
+//!
+//! The prober's namespace has no other route, so nothing measured here can reach any other
+//! network. Inside it run a DNS server on 127.0.0.1:53 with three DNSBL zones that each
+//! list a different 1 % of the /16, and everything measured, in the same run:
+//!
+//! - full ipvet cycles over the /16 and the /20 with **default settings**: every probe
+//!   method, three zones, writes included;
+//! - host discovery: ipvet's prober (defaults) beside `nmap -sn -n -PE -PS<the same
+//!   ports>` on the same addresses;
+//! - ICMP alone: ipvet's prober with one echo beside `fping -r0 -t<the same timeout> -g`;
 //! - ipvet's DNSBL half alone and `pydnsbl` on the same zones and addresses;
 //! - script mode on a /24: the seeds' ping script, a one-ping script, the built-in prober.
 //!
@@ -19,11 +28,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use app::model::{AddressStatus, Role, Trigger};
+use app::model::{AddressStatus, ProbeMethod, Role, Trigger};
 use app::server::check::cycle;
 use app::server::check::probe::script::ScriptChecker;
 use app::server::check::probe::{Availability, Prober};
 use app::server::check::Engine;
+use app::server::config::{Config, ProbeMethods};
 use app::server::inventory::ip;
 use app::server::inventory::lifecycle::Finding;
 use futures::stream::{self, StreamExt};
@@ -38,47 +48,107 @@ use helpers::{dns, netns, script, TestApp, TestDb};
 /// Set in the copy of this program that runs inside the prober's namespace.
 const INSIDE: &str = "IPVET_BENCH_INSIDE_NETNS";
 const PROBER_NS: &str = "ipvet-bench-p";
-const HOST_NS: &str = "ipvet-bench-h";
-const NETWORK: &str = "198.18.0.0/16";
-const BASE: u32 = 0xC612_0000; // 198.18.0.0
-/// Per-echo timeout, for ipvet (`PingTimeout`) and fping (`-t`) alike.
-const TIMEOUT: Duration = Duration::from_secs(1);
+const ROUTED_NS: &str = "ipvet-bench-h";
+const LINK_NS: &str = "ipvet-bench-l";
+const ROUTED: &str = "198.18.0.0/16";
+const ROUTED_BASE: u32 = 0xC612_0000; // 198.18.0.0
+const LINK: &str = "198.19.0.0/20";
+const LINK_BASE: u32 = 0xC613_0000; // 198.19.0.0
+/// The prober's own address on the /20: allocated, as a server's own address is.
+const LINK_OWN: u32 = 1;
 const ZONES: [&str; 3] = ["one.bench.test", "two.bench.test", "three.bench.test"];
 const CYCLES: usize = 3;
 const SCRIPT_CONCURRENCY: usize = 64;
 
-fn addr(n: u32) -> Ipv4Addr {
-    Ipv4Addr::from(BASE + n)
+/// An address of the test network: `n` within the /16 or the /20.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Host {
+    Routed(u32),
+    Link(u32),
 }
 
-/// 1 % of the /16 answers ping.
-fn answers(n: u32) -> bool {
-    n % 100 == 50
-}
-
-/// Each zone lists a different 1 % of the /16, none of it answering ping.
-fn listed_by(n: u32) -> Option<usize> {
-    match n % 100 {
-        10 => Some(0),
-        20 => Some(1),
-        30 => Some(2),
-        _ => None,
+impl Host {
+    fn addr(self) -> Ipv4Addr {
+        match self {
+            Host::Routed(n) => Ipv4Addr::from(ROUTED_BASE + n),
+            Host::Link(n) => Ipv4Addr::from(LINK_BASE + n),
+        }
     }
+
+    fn of(addr: Ipv4Addr) -> Option<Host> {
+        let a = u32::from(addr);
+        match a.checked_sub(ROUTED_BASE) {
+            Some(n) if n < 1 << 16 => Some(Host::Routed(n)),
+            _ => match a.checked_sub(LINK_BASE) {
+                Some(n) if n < 1 << 12 => Some(Host::Link(n)),
+                _ => None,
+            },
+        }
+    }
+
+    /// What answers there, if anything.
+    fn answer(self) -> Option<Answer> {
+        match self {
+            Host::Routed(n) if n % 100 == 50 => Some(Answer::Ping),
+            Host::Routed(n) if n % 100 == 60 => Some(Answer::TcpOnly),
+            Host::Link(n) if n % 100 == 70 => Some(Answer::ArpOnly),
+            _ => None,
+        }
+    }
+
+    /// Each zone lists a different 1 % of the /16, none of it answering anything.
+    fn listed_by(self) -> Option<usize> {
+        match self {
+            Host::Routed(n) => match n % 100 {
+                10 => Some(0),
+                20 => Some(1),
+                30 => Some(2),
+                _ => None,
+            },
+            Host::Link(_) => None,
+        }
+    }
+
+    fn expected(self) -> AddressStatus {
+        if self == Host::Link(LINK_OWN) {
+            AddressStatus::Allocated
+        } else if self.answer().is_some() {
+            AddressStatus::UsedInNetwork
+        } else if self.listed_by().is_some() {
+            AddressStatus::BlockedByDnsbl
+        } else {
+            AddressStatus::Free
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Ping,
+    TcpOnly,
+    ArpOnly,
 }
 
 /// The /16's allocatable addresses (not its own address, not its broadcast).
-fn hosts() -> impl Iterator<Item = u32> {
-    1..65535
+fn routed() -> impl Iterator<Item = Host> {
+    (1..65535).map(Host::Routed)
 }
 
-fn expected(n: u32) -> AddressStatus {
-    if answers(n) {
-        AddressStatus::UsedInNetwork
-    } else if listed_by(n).is_some() {
-        AddressStatus::BlockedByDnsbl
-    } else {
-        AddressStatus::Free
-    }
+/// The /20's, less the prober's own.
+fn link() -> impl Iterator<Item = Host> {
+    (1..4095).filter(|n| *n != LINK_OWN).map(Host::Link)
+}
+
+fn hosts() -> impl Iterator<Item = Host> {
+    routed().chain(link())
+}
+
+fn answering(hosts: &[Host]) -> BTreeSet<Host> {
+    hosts
+        .iter()
+        .copied()
+        .filter(|h| h.answer().is_some())
+        .collect()
 }
 
 fn main() {
@@ -93,7 +163,35 @@ fn main() {
     }
 }
 
-/// The two namespaces; removed on drop, panics included.
+/// Loads an nftables ruleset into namespace `ns`.
+fn nft(ns: &str, ruleset: &str) {
+    let file = std::env::temp_dir().join(format!("ipvet-bench-{ns}.nft"));
+    std::fs::write(&file, ruleset).unwrap();
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns, "nft", "-f"])
+        .arg(&file)
+        .output()
+        .expect("nft(8), from nftables");
+    std::fs::remove_file(&file).ok();
+    assert!(
+        out.status.success(),
+        "nft in {ns}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Adds each of `hosts` to `dev` in `ns`, in one batch.
+fn add_addresses(ns: &str, dev: &str, hosts: impl Iterator<Item = Host>) {
+    let batch: String = hosts
+        .map(|h| format!("addr add {}/32 dev {dev}\n", h.addr()))
+        .collect();
+    let file = std::env::temp_dir().join(format!("ipvet-bench-{ns}-addrs"));
+    std::fs::write(&file, batch).unwrap();
+    netns::ip(&["-n", ns, "-batch", file.to_str().unwrap()]);
+    std::fs::remove_file(&file).ok();
+}
+
+/// The three namespaces; removed on drop, panics included.
 struct TestNetwork;
 
 impl TestNetwork {
@@ -101,36 +199,65 @@ impl TestNetwork {
         // A run that was killed may have left them behind.
         drop(TestNetwork);
         let net = TestNetwork;
-        netns::ip(&["netns", "add", PROBER_NS]);
-        netns::ip(&["netns", "add", HOST_NS]);
-        netns::ip(&[
-            "link", "add", "vbench", "netns", PROBER_NS, "type", "veth", "peer", "name", "vbench",
-            "netns", HOST_NS,
-        ]);
-        for (ns, own) in [(PROBER_NS, "198.19.255.1/30"), (HOST_NS, "198.19.255.2/30")] {
+        for ns in [PROBER_NS, ROUTED_NS, LINK_NS] {
+            netns::ip(&["netns", "add", ns]);
             netns::ip(&["-n", ns, "link", "set", "lo", "up"]);
-            netns::ip(&["-n", ns, "addr", "add", own, "dev", "vbench"]);
-            netns::ip(&["-n", ns, "link", "set", "vbench", "up"]);
+        }
+        for (dev, far) in [("vbench", ROUTED_NS), ("vlink", LINK_NS)] {
+            netns::ip(&[
+                "link", "add", dev, "netns", PROBER_NS, "type", "veth", "peer", "name", dev,
+                "netns", far,
+            ]);
+        }
+        for (ns, dev, own) in [
+            (PROBER_NS, "vbench", "198.19.255.1/30"),
+            (ROUTED_NS, "vbench", "198.19.255.2/30"),
+            (PROBER_NS, "vlink", "198.19.0.1/20"),
+        ] {
+            netns::ip(&["-n", ns, "addr", "add", own, "dev", dev]);
+        }
+        for (ns, dev) in [
+            (PROBER_NS, "vbench"),
+            (ROUTED_NS, "vbench"),
+            (PROBER_NS, "vlink"),
+            (LINK_NS, "vlink"),
+        ] {
+            netns::ip(&["-n", ns, "link", "set", dev, "up"]);
         }
         netns::ip(&[
             "-n",
             PROBER_NS,
             "route",
             "add",
-            NETWORK,
+            ROUTED,
             "via",
             "198.19.255.2",
         ]);
-        // The answering 1 % are the host side's own addresses; it forwards nothing, so
-        // the rest of the /16 is silent.
-        let batch: String = hosts()
-            .filter(|n| answers(*n))
-            .map(|n| format!("addr add {}/32 dev lo\n", addr(n)))
+        // The answering hosts of the /16 are the routed side's own addresses; it forwards
+        // nothing, so the rest of the /16 is silent. The TCP-only ones drop echo requests.
+        add_addresses(ROUTED_NS, "lo", routed().filter(|h| h.answer().is_some()));
+        let tcp_only: Vec<String> = routed()
+            .filter(|h| h.answer() == Some(Answer::TcpOnly))
+            .map(|h| h.addr().to_string())
             .collect();
-        let file = std::env::temp_dir().join("ipvet-bench-addrs");
-        std::fs::write(&file, batch).unwrap();
-        netns::ip(&["-n", HOST_NS, "-batch", file.to_str().unwrap()]);
-        std::fs::remove_file(&file).ok();
+        nft(
+            ROUTED_NS,
+            &format!(
+                "table inet bench {{\n set tcp_only {{ type ipv4_addr; elements = {{ {} }}; }}\n \
+                 chain input {{ type filter hook input priority 0;\n \
+                 ip daddr @tcp_only icmp type echo-request drop;\n }}\n}}\n",
+                tcp_only.join(", ")
+            ),
+        );
+        // The on-link hosts hold their addresses on the link itself and drop every IP
+        // packet, in and out; ARP is not IP and still gets its answer.
+        add_addresses(LINK_NS, "vlink", link().filter(|h| h.answer().is_some()));
+        nft(
+            LINK_NS,
+            "table inet bench {\n \
+             chain input { type filter hook input priority 0; policy drop; }\n \
+             chain output { type filter hook output priority 0; policy drop; }\n}\n",
+        );
         // `ip netns exec` shows this file as /etc/resolv.conf inside: pydnsbl (c-ares)
         // asks the benchmark's DNS server there.
         let etc = Path::new("/etc/netns").join(PROBER_NS);
@@ -142,7 +269,7 @@ impl TestNetwork {
 
 impl Drop for TestNetwork {
     fn drop(&mut self) {
-        for ns in [PROBER_NS, HOST_NS] {
+        for ns in [PROBER_NS, ROUTED_NS, LINK_NS] {
             let _ = Command::new("ip").args(["netns", "del", ns]).output();
         }
         let _ = std::fs::remove_dir_all(Path::new("/etc/netns").join(PROBER_NS));
@@ -174,13 +301,17 @@ struct Table(Vec<(String, String, String)>);
 
 impl Table {
     fn row(&mut self, what: &str, ours: String, peer: String) {
-        println!("{what:60} {ours:>24} {peer:>24}");
+        println!("{what:70} {ours:>24} {peer:>24}");
         self.0.push((what.to_string(), ours, peer));
     }
 }
 
 fn secs(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
+}
+
+fn ratio(peer: Duration, ours: Duration) -> String {
+    format!("{:.2}×", peer.as_secs_f64() / ours.as_secs_f64())
 }
 
 async fn inside() {
@@ -197,11 +328,11 @@ async fn inside() {
     for zone in ZONES {
         zones = zones.healthy(zone);
     }
-    for n in hosts() {
-        if let Some(z) = listed_by(n) {
+    for h in hosts() {
+        if let Some(z) = h.listed_by() {
             zones = zones.listed(
                 ZONES[z],
-                addr(n),
+                h.addr(),
                 Ipv4Addr::new(127, 0, 0, 2),
                 "listed by the benchmark",
             );
@@ -210,32 +341,41 @@ async fn inside() {
     let _dns = dns::DnsServer::start_on("127.0.0.1:53", zones, false).await;
 
     // SQLite, whatever the environment says: PostgreSQL's server is outside this
-    // namespace.
+    // namespace. Default settings but for what a test app changes: the built-in probes
+    // instead of a script, and the DNS server above.
     let app = TestApp::spawn_on(TestDb::on(None).await, |c| {
-        // The built-in prober, and the DNS server above.
         c.ip_checker_script = None;
         c.dns_resolver = Some("127.0.0.1:53".parse().unwrap());
-        c.check_timeout = Duration::from_secs(5);
-        c.check_concurrency = 65_536;
-        c.ping_count = 1;
-        c.ping_timeout = TIMEOUT;
     })
     .await;
     let state = app.state.clone();
     let config = state.config();
-    // The /16, made through the server as an admin would.
+    assert_eq!(config.probe_methods(), Some(ProbeMethods::all()));
+    // The two networks, made through the server as an admin would.
     let admin = app.signed_in("bench", Role::Admin).await;
-    let network_id: i64 = app.new_network(&admin, NETWORK).await.parse().unwrap();
+    let mut networks = Vec::new();
+    for cidr in [ROUTED, LINK] {
+        networks.push(app.new_network(&admin, cidr).await.parse::<i64>().unwrap());
+    }
     for zone in ZONES {
         app.add_zone(zone).await;
     }
-    let checked = hosts().count();
+    let all: Vec<Host> = hosts().collect();
     let mut table = Table(Vec::new());
+    let ports = config
+        .tcp_probe_ports
+        .0
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
 
-    // 1. Full cycles, each over the whole /16 released anew.
+    // 1. Full cycles, each over both networks released anew.
     let mut times = Vec::new();
     for _ in 0..CYCLES {
-        release_all(&state.db, network_id).await;
+        for id in &networks {
+            release_all(&state.db, *id).await;
+        }
         let engine = Engine::new(&config);
         assert_eq!(engine.checker().prober.problem(), None);
         let started = cycle::start(&state, &engine, Trigger::Command)
@@ -247,7 +387,7 @@ async fn inside() {
             .unwrap()
             .counts;
         times.push(t.elapsed());
-        assert_eq!(counts.done as usize, checked, "{counts:?}");
+        assert_eq!(counts.done as usize, all.len(), "{counts:?}");
         if counts.unknown > 0 {
             let errors = state
                 .db
@@ -262,21 +402,16 @@ async fn inside() {
             let errors: Vec<String> = errors.iter().map(|r| r.try_get("", "e").unwrap()).collect();
             panic!("inconclusive checks: {counts:?}: {errors:?}");
         }
-        assert_exact(&state.db, network_id).await;
+        assert_exact(&state.db).await;
     }
     times.sort();
-    let all: Vec<u32> = hosts().collect();
-    let prober = Prober::from_config(&config);
-    let t = Instant::now();
-    let in_use = availability(&prober, &all, 65_536).await;
-    let icmp = t.elapsed();
-    assert_eq!(
-        in_use,
-        all.iter().copied().filter(|n| answers(*n)).collect()
-    );
-    let fping = fping_alive();
     table.row(
-        &format!("full cycle, {checked} addresses, ICMP + 3 zones + writes (median of {CYCLES})"),
+        &format!(
+            "full cycle, {} addresses (a /16 routed, a /20 on-link), every method \
+             (ICMP ×{}, TCP {ports}, ARP), 3 zones, writes; default settings (median of {CYCLES})",
+            all.len(),
+            config.ping_count
+        ),
         secs(times[CYCLES / 2]),
         format!(
             "runs: {}",
@@ -287,76 +422,133 @@ async fn inside() {
                 .join(", ")
         ),
     );
-    table.row(
-        &format!(
-            "availability only, {checked} addresses, one echo, {}s timeout",
-            TIMEOUT.as_secs()
-        ),
-        secs(icmp),
-        format!("fping -r0 -t1000 -i0 -g: {}", secs(fping)),
+
+    // 2. Host discovery with the same probes, beside nmap.
+    let prober = Prober::from_config(&config);
+    let t = Instant::now();
+    let found = availability(&prober, &all, config.probe_concurrency as usize).await;
+    let ours = t.elapsed();
+    assert_eq!(found, answering(&all), "ipvet's prober");
+    let (nmap_time, nmap_found) = nmap(&ports, config.probe_rate);
+    let missed: Vec<&Host> = nmap_found.difference(&found).collect();
+    assert!(
+        missed.is_empty(),
+        "nmap found what ipvet did not: {missed:?}"
     );
     table.row(
-        "  ratio fping / ipvet prober",
-        format!("{:.2}×", fping.as_secs_f64() / icmp.as_secs_f64()),
+        &format!(
+            "host discovery, {} addresses, defaults: ICMP ×{} + TCP SYN {ports} + ARP on-link",
+            all.len(),
+            config.ping_count
+        ),
+        format!("{} (found {} of {})", secs(ours), found.len(), found.len()),
+        format!(
+            "nmap -sn -n -PE -PS{ports} --min-rate {}: {} (found {} of {})",
+            config.probe_rate,
+            secs(nmap_time),
+            nmap_found.len(),
+            found.len()
+        ),
+    );
+    table.row(
+        "  ratio nmap / ipvet prober",
+        ratio(nmap_time, ours),
         String::new(),
     );
 
-    // 2. The DNSBL half alone, beside pydnsbl on the same zones and addresses.
+    // 3. ICMP alone with one echo over the /16, beside fping.
+    let slash16: Vec<Host> = routed().collect();
+    let one_echo = Config {
+        probes: ProbeMethods::of([ProbeMethod::Icmp]),
+        ping_count: 1,
+        ..config.as_ref().clone()
+    };
+    let prober = Prober::from_config(&one_echo);
+    let t = Instant::now();
+    let in_use = availability(&prober, &slash16, config.probe_concurrency as usize).await;
+    let icmp = t.elapsed();
+    let pinged: BTreeSet<Host> = slash16
+        .iter()
+        .copied()
+        .filter(|h| h.answer() == Some(Answer::Ping))
+        .collect();
+    assert_eq!(in_use, pinged, "ICMP alone");
+    let fping = fping_alive(config.ping_timeout, &pinged);
+    table.row(
+        &format!(
+            "ICMP alone, {} addresses, one echo, {}s timeout",
+            slash16.len(),
+            config.ping_timeout.as_secs()
+        ),
+        secs(icmp),
+        format!(
+            "fping -r0 -t{} -i0 -g: {}",
+            config.ping_timeout.as_millis(),
+            secs(fping)
+        ),
+    );
+    table.row(
+        "  ratio fping / ipvet prober",
+        ratio(fping, icmp),
+        String::new(),
+    );
+
+    // 4. The DNSBL half alone, beside pydnsbl on the same zones and addresses.
     let engine = Engine::new(&config);
     let zones = engine.refresh_zones(&state.db).await.unwrap();
     let t = Instant::now();
     // Each address on a task of its own, as a cycle checks them.
-    let found: Vec<(u32, Finding)> = stream::iter(all.iter().copied())
-        .map(|n| {
+    let judged: Vec<(Host, Finding)> = stream::iter(slash16.iter().copied())
+        .map(|h| {
             let (engine, zones) = (engine.clone(), zones.clone());
             async move {
                 let judged = tokio::spawn(async move {
                     zones
-                        .judge(&engine.checker().dnsbl, IpAddr::V4(addr(n)))
+                        .judge(&engine.checker().dnsbl, IpAddr::V4(h.addr()))
                         .await
                 });
-                (n, judged.await.unwrap())
+                (h, judged.await.unwrap())
             }
         })
         .buffer_unordered(4096)
         .collect()
         .await;
-    let ours = t.elapsed();
-    for (n, finding) in &found {
+    let dnsbl = t.elapsed();
+    for (h, finding) in &judged {
         let listed = matches!(finding, Finding::Listed { .. });
         assert!(
             !matches!(finding, Finding::Inconclusive(_)),
             "{}: {finding:?}",
-            addr(*n)
+            h.addr()
         );
-        assert_eq!(listed, listed_by(*n).is_some(), "{}: {finding:?}", addr(*n));
+        assert_eq!(listed, h.listed_by().is_some(), "{}: {finding:?}", h.addr());
     }
-    let theirs = pydnsbl(&all);
-    let queries = all.len() * ZONES.len();
+    let theirs = pydnsbl(&slash16);
+    let queries = slash16.len() * ZONES.len();
     table.row(
         &format!(
             "DNSBL only, {} addresses × 3 zones ({queries} queries)",
-            all.len()
+            slash16.len()
         ),
         format!(
             "{} ({:.0} q/s per zone)",
-            secs(ours),
-            all.len() as f64 / ours.as_secs_f64()
+            secs(dnsbl),
+            slash16.len() as f64 / dnsbl.as_secs_f64()
         ),
         format!(
             "pydnsbl: {} ({:.0} q/s per zone)",
             secs(theirs),
-            all.len() as f64 / theirs.as_secs_f64()
+            slash16.len() as f64 / theirs.as_secs_f64()
         ),
     );
     table.row(
         "  ratio pydnsbl / ipvet DNSBL",
-        format!("{:.2}×", theirs.as_secs_f64() / ours.as_secs_f64()),
+        ratio(theirs, dnsbl),
         String::new(),
     );
 
-    // 3. Availability by script on a /24, beside the built-in prober.
-    let slash24: Vec<u32> = (1..255).collect();
+    // 5. Availability by script on a /24, beside the built-in prober with one echo.
+    let slash24: Vec<Host> = (1..255).map(Host::Routed).collect();
     let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/ipchecker.sh");
     let one_ping = script(
         "# One echo, one second: as the built-in prober is configured here.\n\
@@ -364,14 +556,11 @@ async fn inside() {
     );
     let seeds_time = scripts(&seeds, &slash24).await;
     let one_time = scripts(&one_ping.path.0, &slash24).await;
-    let prober = Prober::from_config(&config);
+    let prober = Prober::from_config(&one_echo);
     let t = Instant::now();
-    let in_use = availability(&prober, &slash24, 65_536).await;
+    let in_use = availability(&prober, &slash24, config.probe_concurrency as usize).await;
     let prober_time = t.elapsed();
-    assert_eq!(
-        in_use,
-        slash24.iter().copied().filter(|n| answers(*n)).collect()
-    );
+    assert_eq!(in_use, pinged_in(&slash24));
     table.row(
         &format!(
             "availability by script, 254 addresses, {SCRIPT_CONCURRENCY} at once: seeds' ping -c3"
@@ -388,12 +577,18 @@ async fn inside() {
         ),
     );
     table.row(
-        "  the same with the built-in prober (PingCount 1, PingTimeout 1s)",
+        "  the same with the built-in prober (Probes icmp, PingCount 1)",
         secs(prober_time),
         format!(
             "{:.1}× faster",
             seeds_time.as_secs_f64() / prober_time.as_secs_f64()
         ),
+    );
+
+    table.row(
+        "peak resident memory of the whole benchmark process (server, DNS server, harness)",
+        format!("{} MiB", peak_rss_kib() / 1024),
+        String::new(),
     );
 
     let mut md = String::from("| What | ipvet | Peer |\n|---|---:|---:|\n");
@@ -406,14 +601,32 @@ async fn inside() {
     println!("\n{md}");
 }
 
+/// The most memory this process has held, in KiB.
+fn peak_rss_kib() -> i64 {
+    // SAFETY: getrusage fills the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    usage.ru_maxrss
+}
+
+/// The hosts among `hosts` that answer ping (in the /24 of the script runs, only those:
+/// it has no TCP-only host below .60).
+fn pinged_in(hosts: &[Host]) -> BTreeSet<Host> {
+    hosts
+        .iter()
+        .copied()
+        .filter(|h| h.answer() == Some(Answer::Ping))
+        .collect()
+}
+
 async fn sql(db: &DatabaseConnection, sql: String) {
     db.execute(Statement::from_string(db.get_database_backend(), sql))
         .await
         .unwrap();
 }
 
-/// Set-up, not measured: every address of the /16 back to being checked, with the
-/// network's counts to match.
+/// Set-up, not measured: every address of network `network_id` back to being checked
+/// (the prober's own allocated), with the network's counts to match.
 async fn release_all(db: &DatabaseConnection, network_id: i64) {
     sql(
         db,
@@ -424,69 +637,107 @@ async fn release_all(db: &DatabaseConnection, network_id: i64) {
         ),
     )
     .await;
+    let own: String = ip::to_bytes(Host::Link(LINK_OWN).addr().into())
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
     sql(
         db,
-        format!("UPDATE network_counts SET n = 0 WHERE network_id = {network_id}"),
+        format!(
+            "UPDATE addresses SET status = 'allocated' \
+             WHERE network_id = {network_id} AND ip = X'{own}'"
+        ),
     )
     .await;
     sql(
         db,
         format!(
-            "UPDATE network_counts SET n = (SELECT COUNT(*) FROM addresses \
-             WHERE network_id = {network_id}) \
-             WHERE network_id = {network_id} AND status = 'being_checked'"
+            "UPDATE network_counts SET n = (SELECT COUNT(*) FROM addresses a \
+             WHERE a.network_id = network_counts.network_id AND a.status = network_counts.status) \
+             WHERE network_id = {network_id}"
         ),
     )
     .await;
 }
 
 /// Every address got the status the test network calls for.
-async fn assert_exact(db: &DatabaseConnection, network_id: i64) {
+async fn assert_exact(db: &DatabaseConnection) {
     let rows = db
         .query_all(Statement::from_string(
             db.get_database_backend(),
-            format!("SELECT ip, status FROM addresses WHERE network_id = {network_id}"),
+            "SELECT ip, status FROM addresses".to_string(),
         ))
         .await
         .unwrap();
-    assert_eq!(rows.len(), hosts().count());
+    assert_eq!(rows.len(), hosts().count() + 1);
     for row in rows {
         let bytes: Vec<u8> = row.try_get("", "ip").unwrap();
         let status: String = row.try_get("", "status").unwrap();
-        let n = match ip::from_bytes(&bytes) {
-            Some(IpAddr::V4(v4)) => u32::from(v4) - BASE,
-            other => panic!("not in the /16: {other:?}"),
-        };
-        assert_eq!(status, expected(n).as_str(), "{}", addr(n));
+        let host = match ip::from_bytes(&bytes) {
+            Some(IpAddr::V4(v4)) => Host::of(v4),
+            _ => None,
+        }
+        .unwrap_or_else(|| panic!("not in the test network: {bytes:?}"));
+        assert_eq!(status, host.expected().as_str(), "{}", host.addr());
     }
 }
 
+/// Parses the hosts that nmap's grepable output (`-oG -`) reports up.
+fn nmap_up(output: &str) -> BTreeSet<Host> {
+    output
+        .lines()
+        .filter(|l| l.starts_with("Host: ") && l.contains("Status: Up"))
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .filter_map(Host::of)
+        .filter(|h| *h != Host::Link(LINK_OWN))
+        .collect()
+}
+
+/// nmap's host discovery with ipvet's probes on both networks: an echo request, a SYN to
+/// each port, and ARP on the link (nmap uses ARP for on-link targets whatever else it is
+/// asked). Its time and the hosts it found up.
+fn nmap(ports: &str, rate: u32) -> (Duration, BTreeSet<Host>) {
+    let t = Instant::now();
+    let out = Command::new("nmap")
+        .args(["-sn", "-n", "-PE"])
+        .arg(format!("-PS{ports}"))
+        .args(["--min-rate", &rate.to_string(), "-oG", "-", ROUTED, LINK])
+        .output()
+        .expect("nmap (Debian package nmap; `make bench` installs it)");
+    let elapsed = t.elapsed();
+    assert!(
+        out.status.success(),
+        "nmap: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (elapsed, nmap_up(&String::from_utf8_lossy(&out.stdout)))
+}
+
 /// fping over the /16, as its manual suggests for a sweep; returns its time after checking
-/// that it found exactly the answering addresses.
-fn fping_alive() -> Duration {
-    let timeout = TIMEOUT.as_millis().to_string();
+/// that it found exactly the hosts that answer ping.
+fn fping_alive(timeout: Duration, want: &BTreeSet<Host>) -> Duration {
+    let timeout = timeout.as_millis().to_string();
     let t = Instant::now();
     let out = Command::new("fping")
-        .args(["-r0", "-t", &timeout, "-i", "0", "-q", "-a", "-g", NETWORK])
+        .args(["-r0", "-t", &timeout, "-i", "0", "-q", "-a", "-g", ROUTED])
         .output()
         .expect("fping (Debian package fping; `make bench` installs it)");
     let elapsed = t.elapsed();
-    let alive: BTreeSet<Ipv4Addr> = String::from_utf8_lossy(&out.stdout)
+    let alive: BTreeSet<Host> = String::from_utf8_lossy(&out.stdout)
         .lines()
-        .map(|l| l.trim().parse().unwrap())
+        .filter_map(|l| Host::of(l.trim().parse().ok()?))
         .collect();
-    let want: BTreeSet<Ipv4Addr> = hosts().filter(|n| answers(*n)).map(addr).collect();
-    assert_eq!(alive, want, "fping found other addresses");
+    assert_eq!(&alive, want, "fping found other addresses");
     elapsed
 }
 
 /// pydnsbl on the same zones and addresses, through the resolver in this namespace's
 /// resolv.conf (the benchmark's server); returns its time after checking its findings.
-fn pydnsbl(all: &[u32]) -> Duration {
+fn pydnsbl(all: &[Host]) -> Duration {
     let python = std::env::var("IPVET_BENCH_PYTHON")
         .expect("IPVET_BENCH_PYTHON: a Python with pydnsbl (`make bench` sets it)");
     let list = std::env::temp_dir().join("ipvet-bench-ips");
-    let text: String = all.iter().map(|n| format!("{}\n", addr(*n))).collect();
+    let text: String = all.iter().map(|h| format!("{}\n", h.addr())).collect();
     std::fs::write(&list, text).unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/pydnsbl_peer.py");
     let out = Command::new(python)
@@ -504,8 +755,8 @@ fn pydnsbl(all: &[u32]) -> Duration {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let want: BTreeSet<String> = all
         .iter()
-        .filter(|n| listed_by(**n).is_some())
-        .map(|n| addr(*n).to_string())
+        .filter(|h| h.listed_by().is_some())
+        .map(|h| h.addr().to_string())
         .collect();
     let listed: BTreeSet<String> = report["listed"]
         .as_array()
@@ -519,30 +770,25 @@ fn pydnsbl(all: &[u32]) -> Duration {
 }
 
 /// Times a checker script over `hosts` after checking what it found.
-async fn scripts(program: &Path, hosts: &[u32]) -> Duration {
+async fn scripts(program: &Path, hosts: &[Host]) -> Duration {
     let prober = Prober::script(ScriptChecker::new(program, Duration::from_secs(30)));
     let t = Instant::now();
     let in_use = availability(&prober, hosts, SCRIPT_CONCURRENCY).await;
     let elapsed = t.elapsed();
-    assert_eq!(
-        in_use,
-        hosts.iter().copied().filter(|n| answers(*n)).collect(),
-        "{}",
-        program.display()
-    );
+    assert_eq!(in_use, pinged_in(hosts), "{}", program.display());
     elapsed
 }
 
-/// The addresses `prober` finds in use; any inconclusive check fails the benchmark.
-async fn availability(prober: &Prober, hosts: &[u32], at_once: usize) -> BTreeSet<u32> {
+/// The hosts `prober` finds in use; any inconclusive check fails the benchmark.
+async fn availability(prober: &Prober, hosts: &[Host], at_once: usize) -> BTreeSet<Host> {
     stream::iter(hosts.iter().copied())
-        .map(|n| async move { (n, prober.check(IpAddr::V4(addr(n)), None).await) })
+        .map(|h| async move { (h, prober.check(IpAddr::V4(h.addr()), None).await) })
         .buffer_unordered(at_once)
-        .filter_map(|(n, a)| async move {
+        .filter_map(|(h, a)| async move {
             match a {
-                Availability::InUse(_) => Some(n),
+                Availability::InUse(_) => Some(h),
                 Availability::Free => None,
-                Availability::Unknown(e) => panic!("{}: {e}", addr(n)),
+                Availability::Unknown(e) => panic!("{}: {e}", h.addr()),
             }
         })
         .collect()
