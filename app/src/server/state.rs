@@ -7,6 +7,7 @@ use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
 use crate::server::admin::settings::Live;
+use crate::server::auth::password::Verifier;
 use crate::server::auth::throttle::LoginThrottle;
 use crate::server::check::{Engine, SharedEngine};
 use crate::server::config::Config;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub settings: Arc<Live>,
     pub leptos_options: LeptosOptions,
     pub throttle: Arc<LoginThrottle>,
+    /// Bounds sign-in's password checks.
+    pub password_checks: Arc<Verifier>,
     /// The check engine; one per process.
     pub checks: SharedEngine,
 }
@@ -31,6 +34,7 @@ impl AppState {
             settings: Arc::new(settings),
             leptos_options,
             throttle: Arc::new(LoginThrottle::default()),
+            password_checks: Arc::new(Verifier::default()),
         }
     }
 

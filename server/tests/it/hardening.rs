@@ -67,3 +67,102 @@ async fn a_panicking_handler_answers_500() {
     assert_eq!(res.text().await.unwrap(), "fine");
     server.abort();
 }
+
+/// Forty wrong passwords for one user sent at once used to be checked all forty (and one
+/// right password among thirty wrong ones signed in): an attempt is counted from the
+/// moment it is admitted, so the ninth at once is refused as the ninth in a row is.
+#[tokio::test]
+async fn concurrent_wrong_passwords_are_refused_past_the_lockout() {
+    use app::server::auth::throttle::LOCK_AFTER;
+    let app = TestApp::spawn().await;
+    let password = app.add_user("alice", Role::Viewer).await;
+    let client = app.client();
+    let answers = futures::future::join_all((0..40).map(|_| {
+        app.call_fn(
+            &client,
+            "/api/auth/login",
+            &[("name", "alice"), ("password", "wrong wrong wrong")],
+        )
+    }))
+    .await;
+    let refused = answers.iter().filter(|(s, _)| *s == 429).count();
+    let wrong = answers.iter().filter(|(s, _)| *s == 401).count();
+    assert_eq!(
+        (wrong, refused),
+        (LOCK_AFTER as usize, 40 - LOCK_AFTER as usize),
+        "{answers:?}"
+    );
+    let (status, body) = app
+        .call_fn(
+            &client,
+            "/api/auth/login",
+            &[("name", "alice"), ("password", &password)],
+        )
+        .await;
+    assert_eq!(
+        status, 429,
+        "the right password is refused while locked: {body}"
+    );
+}
+
+/// A 4 MiB user name used to be looked up, logged whole and kept as a throttle key; an
+/// over-long password reached Argon2.
+#[tokio::test]
+async fn over_long_sign_in_input_is_refused_before_anything_else() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    let long_name = "n".repeat(4 << 20);
+    let (status, body) = app
+        .call_fn(
+            &client,
+            "/api/auth/login",
+            &[("name", &long_name), ("password", "whatever it is")],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("at most 64 characters"), "{body}");
+    let long_password = "p".repeat(2000);
+    let (status, body) = app
+        .call_fn(
+            &client,
+            "/api/auth/login",
+            &[("name", "alice"), ("password", &long_password)],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.to_string().contains("at most 1024 characters"),
+        "{body}"
+    );
+}
+
+/// Each Argon2 job holds 19 MiB: a burst of sign-ins runs a few at once, and what cannot
+/// even wait its turn is refused at once instead of queueing.
+#[tokio::test]
+async fn a_burst_of_sign_ins_runs_a_bounded_number_of_argon2_jobs() {
+    use app::server::auth::password::VERIFY_AT_ONCE;
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    let names: Vec<String> = (0..150).map(|i| format!("nobody{i}")).collect();
+    let answers = futures::future::join_all(names.iter().map(|name| async {
+        app.call_fn(
+            &client,
+            "/api/auth/login",
+            &[("name", name), ("password", "wrong wrong wrong")],
+        )
+        .await
+    }))
+    .await;
+    let busy = answers
+        .iter()
+        .filter(|(s, b)| *s == 429 && b.to_string().contains("busy checking other passwords"))
+        .count();
+    let wrong = answers.iter().filter(|(s, _)| *s == 401).count();
+    assert_eq!(busy + wrong, names.len(), "{answers:?}");
+    assert!(busy > 0, "150 at once overflow the queue of 64");
+    let peak = app.state.password_checks.peak_at_once();
+    assert!(
+        (1..=VERIFY_AT_ONCE).contains(&peak),
+        "{peak} Argon2 verifications ran at once"
+    );
+}

@@ -9,43 +9,72 @@ use crate::error::AppError;
 use crate::model::CurrentUser;
 use crate::server::auth::guard::{self, SEEN_AT, SIGNED_IN_AT, USER_ID};
 use crate::server::auth::password;
-use crate::server::auth::throttle::Admission;
+use crate::server::auth::throttle::Refusal;
 use crate::server::entities::user;
 use crate::server::error::internal;
+
+/// Longest user name a sign-in is tried with: no user has a longer one (see
+/// `users::validate_name`).
+const MAX_SIGN_IN_NAME: usize = 64;
+
+/// "in 1 minute", "in 12 minutes".
+fn in_minutes(left: std::time::Duration) -> String {
+    let minutes = left.as_secs().div_ceil(60).max(1);
+    format!("in {minutes} minute{}", if minutes == 1 { "" } else { "s" })
+}
 
 /// Checks the credentials and, on success, starts a fresh session (new id, so a session id
 /// planted before sign-in is worthless). Unknown user, disabled user and wrong password all
 /// answer the same, in the same time.
 pub async fn sign_in(name: &str, password: String) -> Result<CurrentUser, AppError> {
+    // Bounded before anything else: an over-long name is never looked up, logged or kept
+    // as a throttle key, and an over-long password never reaches Argon2.
+    let name = name.trim();
+    if name.len() > MAX_SIGN_IN_NAME {
+        return Err(AppError::BadRequest(format!(
+            "A user name has at most {MAX_SIGN_IN_NAME} characters."
+        )));
+    }
+    if password.chars().count() > password::MAX_PASSWORD_LEN {
+        return Err(AppError::BadRequest(format!(
+            "A password has at most {} characters.",
+            password::MAX_PASSWORD_LEN
+        )));
+    }
     let state = guard::state()?;
     let session = guard::session().await?;
     let client = guard::client_addr()
         .await
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
-    let name = name.trim();
 
-    match state.throttle.admit(name, client) {
-        Admission::Go => {}
-        Admission::Slow(delay) => tokio::time::sleep(delay).await,
-        Admission::Refuse(left) => {
-            let minutes = left.as_secs().div_ceil(60).max(1);
+    match state.throttle.reserve(name, client) {
+        Ok(delay) if delay.is_zero() => {}
+        Ok(delay) => tokio::time::sleep(delay).await,
+        Err(Refusal::Pair(left)) => {
             return Err(AppError::TooManyRequests(format!(
-                "Too many failed sign-ins for this user from your address. Try again in {minutes} minute{}.",
-                if minutes == 1 { "" } else { "s" }
+                "Too many failed sign-ins for this user from your address. Try again {}.",
+                in_minutes(left)
+            )));
+        }
+        Err(Refusal::Name(left)) => {
+            tracing::warn!(user = name, client = %client, "sign-in refused: the name is locked");
+            return Err(AppError::TooManyRequests(format!(
+                "Too many failed sign-ins for this user. Try again {}.",
+                in_minutes(left)
             )));
         }
     }
 
+    // The attempt counts as a failure from here until it succeeds, whatever happens.
     let user = user::Entity::find()
         .filter(user::Column::Name.eq(name))
         .one(&state.db)
         .await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let matches = password::verify(password, stored).await?;
+    let matches = state.password_checks.verify(password, stored).await?;
     let user = match user {
         Some(user) if matches && !user.disabled => user,
         _ => {
-            state.throttle.failed(name, client);
             tracing::info!(user = name, client = %client, "sign-in refused");
             return Err(AppError::InvalidCredentials);
         }
