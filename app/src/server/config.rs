@@ -280,17 +280,24 @@ impl ConfigValue for DatabaseUrl {
         }
     }
     fn show(&self) -> String {
-        match (self.0.find("://"), self.0.find('@')) {
-            (Some(scheme), Some(at)) if at > scheme => {
-                let userinfo = &self.0[scheme + 3..at];
-                match userinfo.split_once(':') {
-                    Some((user, _)) => {
-                        format!("{}{}:***{}", &self.0[..scheme + 3], user, &self.0[at..])
-                    }
-                    None => self.0.clone(),
-                }
+        // The user info is everything before the authority's last `@` (a password may hold
+        // an `@` of its own); the authority ends where the path, query or fragment begins.
+        let Some(scheme) = self.0.find("://").map(|i| i + 3) else {
+            return self.0.clone();
+        };
+        let rest = &self.0[scheme..];
+        let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+        match authority.rfind('@') {
+            Some(at) => {
+                let user = authority[..at].split(':').next().unwrap_or("");
+                let secret = if authority[..at].contains(':') {
+                    ":***"
+                } else {
+                    ""
+                };
+                format!("{}{user}{secret}{}", &self.0[..scheme], &rest[at..])
             }
-            _ => self.0.clone(),
+            None => self.0.clone(),
         }
     }
 }
@@ -645,6 +652,11 @@ mod tests {
         let url = DatabaseUrl::parse_value("postgres://ipvet:s3cret@db:5432/ipvet").unwrap();
         assert_eq!(url.show(), "postgres://ipvet:***@db:5432/ipvet");
         assert!(!format!("{url:?}").contains("s3cret"));
+        // An `@` in the password used to end the user info early and show the rest.
+        let at = DatabaseUrl::parse_value("postgres://ipvet:p@ss@w0rd@db/ipvet?x=a@b").unwrap();
+        assert_eq!(at.show(), "postgres://ipvet:***@db/ipvet?x=a@b");
+        let no_password = DatabaseUrl::parse_value("postgres://ipvet@db/ipvet").unwrap();
+        assert_eq!(no_password.show(), "postgres://ipvet@db/ipvet");
         let sqlite = DatabaseUrl::parse_value("sqlite://data/ipvet.db?mode=rwc").unwrap();
         assert_eq!(sqlite.sqlite_path(), Some(PathBuf::from("data/ipvet.db")));
     }

@@ -166,3 +166,60 @@ async fn a_burst_of_sign_ins_runs_a_bounded_number_of_argon2_jobs() {
         "{peak} Argon2 verifications ran at once"
     );
 }
+
+/// A note a user typed as `=HYPERLINK(…)` ran as a formula when a viewer opened the export
+/// in a spreadsheet: the export guards it with a `'`, and the import takes the guard off.
+#[tokio::test]
+async fn csv_cells_that_look_like_formulas_are_exported_as_text_and_read_back() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let net = app.new_network(&admin, "198.18.0.0/24").await;
+    let formula = r#"=HYPERLINK("http://198.18.9.9/","click")"#;
+    let csv = format!(
+        "address,status,owner,hostname,note\n198.18.0.7,reserved,@owner,,\"{}\"\n",
+        formula.replace('"', "\"\"")
+    );
+    let (status, report) = app
+        .call_fn(
+            &admin,
+            "/api/addresses/import",
+            &[("network_id", &net), ("csv", &csv)],
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let export = admin
+        .get(format!("{}/networks/{net}/addresses.csv", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = export
+        .lines()
+        .find(|l| l.starts_with("198.18.0.7,"))
+        .unwrap_or_else(|| panic!("{export}"));
+    assert!(line.contains(",'@owner,"), "{line}");
+    assert!(line.contains(r#""'=HYPERLINK(""http"#), "{line}");
+    let copy = app.new_network(&admin, "198.18.1.0/24").await;
+    let (status, report) = app
+        .call_fn(
+            &admin,
+            "/api/addresses/import",
+            &[
+                ("network_id", &copy),
+                ("csv", &export.replace("198.18.0.", "198.18.1.")),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let (_, detail) = app
+        .call_fn(
+            &admin,
+            "/api/addresses/detail",
+            &[("address", "198.18.1.7")],
+        )
+        .await;
+    assert_eq!(detail["address"]["owner"], "@owner", "{detail}");
+    assert_eq!(detail["address"]["note"], formula, "{detail}");
+}

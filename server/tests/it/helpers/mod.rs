@@ -124,74 +124,6 @@ impl Drop for TestDb {
     }
 }
 
-/// Ends the whole test run when one test has hung. A test that waits on something that
-/// never comes (a request never answered, a lock never released) would otherwise hold up
-/// the run until CI's own limit kills it, with no word of which test it was; every test
-/// with a database is watched from the moment it makes one.
-#[cfg(test)]
-mod watchdog {
-    use std::collections::BTreeMap;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::{Mutex, Once};
-    use std::time::{Duration, Instant};
-
-    /// Far beyond the slowest test (the shared cycle of 20,000 addresses on two
-    /// processes takes under a minute).
-    const LIMIT: Duration = Duration::from_secs(600);
-
-    static RUNNING: Mutex<BTreeMap<u64, (String, Instant)>> = Mutex::new(BTreeMap::new());
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    static STARTED: Once = Once::new();
-
-    /// One test under watch, until dropped.
-    pub struct Watched(u64);
-
-    impl Watched {
-        pub fn start() -> Watched {
-            STARTED.call_once(|| {
-                std::thread::spawn(watch);
-            });
-            let id = NEXT.fetch_add(1, Ordering::Relaxed);
-            // libtest names each test's thread after the test.
-            let name = std::thread::current()
-                .name()
-                .unwrap_or("a test")
-                .to_string();
-            running().insert(id, (name, Instant::now()));
-            Watched(id)
-        }
-    }
-
-    impl Drop for Watched {
-        fn drop(&mut self) {
-            running().remove(&self.0);
-        }
-    }
-
-    fn running() -> std::sync::MutexGuard<'static, BTreeMap<u64, (String, Instant)>> {
-        RUNNING.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Lives as long as the test process.
-    fn watch() {
-        loop {
-            std::thread::sleep(Duration::from_secs(5));
-            let hung: Vec<String> = running()
-                .values()
-                .filter(|(_, since)| since.elapsed() > LIMIT)
-                .map(|(name, _)| name.clone())
-                .collect();
-            if !hung.is_empty() {
-                eprintln!(
-                    "test(s) {} ran for over {LIMIT:?} and must have hung; ending the test run",
-                    hung.join(", ")
-                );
-                std::process::exit(101);
-            }
-        }
-    }
-}
-
 /// Unique enough for database names within one machine.
 fn uuid_like() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -595,4 +527,72 @@ pub fn assert_signed_in(res: &reqwest::Response) {
         res.headers().get("location").map(|l| l.to_str().unwrap()),
         Some("/")
     );
+}
+
+/// Ends the whole test run when one test has hung. A test that waits on something that
+/// never comes (a request never answered, a lock never released) would otherwise hold up
+/// the run until CI's own limit kills it, with no word of which test it was; every test
+/// with a database is watched from the moment it makes one.
+#[cfg(test)]
+mod watchdog {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Mutex, Once};
+    use std::time::{Duration, Instant};
+
+    /// Far beyond the slowest test (the shared cycle of 20,000 addresses on two
+    /// processes takes under a minute).
+    const LIMIT: Duration = Duration::from_secs(600);
+
+    static RUNNING: Mutex<BTreeMap<u64, (String, Instant)>> = Mutex::new(BTreeMap::new());
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    static STARTED: Once = Once::new();
+
+    /// One test under watch, until dropped.
+    pub struct Watched(u64);
+
+    impl Watched {
+        pub fn start() -> Watched {
+            STARTED.call_once(|| {
+                std::thread::spawn(watch);
+            });
+            let id = NEXT.fetch_add(1, Ordering::Relaxed);
+            // libtest names each test's thread after the test.
+            let name = std::thread::current()
+                .name()
+                .unwrap_or("a test")
+                .to_string();
+            running().insert(id, (name, Instant::now()));
+            Watched(id)
+        }
+    }
+
+    impl Drop for Watched {
+        fn drop(&mut self) {
+            running().remove(&self.0);
+        }
+    }
+
+    fn running() -> std::sync::MutexGuard<'static, BTreeMap<u64, (String, Instant)>> {
+        RUNNING.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Lives as long as the test process.
+    fn watch() {
+        loop {
+            std::thread::sleep(Duration::from_secs(5));
+            let hung: Vec<String> = running()
+                .values()
+                .filter(|(_, since)| since.elapsed() > LIMIT)
+                .map(|(name, _)| name.clone())
+                .collect();
+            if !hung.is_empty() {
+                eprintln!(
+                    "test(s) {} ran for over {LIMIT:?} and must have hung; ending the test run",
+                    hung.join(", ")
+                );
+                std::process::exit(101);
+            }
+        }
+    }
 }

@@ -15,6 +15,7 @@ use crate::error::AppError;
 use crate::model::{AddressStatus, AddressView, Role};
 use crate::server::auth::guard;
 use crate::server::inventory::addresses;
+use crate::server::inventory::csv::guard_formula;
 use crate::server::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -36,9 +37,9 @@ fn record(a: &AddressView) -> [String; 6] {
     [
         a.address.clone(),
         a.status.as_str().to_string(),
-        a.owner.clone(),
-        a.hostname.clone(),
-        a.note.clone(),
+        guard_formula(&a.owner).into_owned(),
+        guard_formula(&a.hostname).into_owned(),
+        guard_formula(&a.note).into_owned(),
         a.status_changed_at.clone(),
     ]
 }

@@ -18,6 +18,7 @@ use crate::server::admin::audit;
 use crate::server::auth::guard::Caller;
 use crate::server::entities::{address, address_event};
 use crate::server::inventory::addresses::Holder;
+use crate::server::inventory::csv::unguard_formula;
 use crate::server::inventory::ip::{self, Cidr};
 use crate::server::inventory::networks;
 
@@ -194,10 +195,11 @@ pub fn parse(text: &str, cidr: &Cidr) -> Result<Vec<Line>, Vec<ImportLineError>>
                 continue;
             }
         };
+        let text = |i: Option<usize>| unguard_formula(field(i)).to_string();
         let holder = Holder {
-            owner: field(cols.owner).to_string(),
-            hostname: field(cols.hostname).to_string(),
-            note: field(cols.note).to_string(),
+            owner: text(cols.owner),
+            hostname: text(cols.hostname),
+            note: text(cols.note),
         };
         match holder.validated() {
             Ok(h) => lines.push(Line {
@@ -503,6 +505,15 @@ mod tests {
         assert_eq!(lines[0].status, AddressStatus::BeingChecked);
         assert_eq!(lines[0].holder.note, "a, quoted note");
         assert_eq!(lines[0].number, 2);
+    }
+
+    #[test]
+    fn an_exported_formula_guard_is_taken_off() {
+        let text = "address,status,owner,hostname,note\n\
+                    198.18.0.9,allocated,'=HYPERLINK(\"x\"),,'@note\n";
+        let lines = parse(text, &cidr()).unwrap();
+        assert_eq!(lines[0].holder.owner, "=HYPERLINK(\"x\")");
+        assert_eq!(lines[0].holder.note, "@note");
     }
 
     #[test]
