@@ -385,6 +385,25 @@ async fn dnsbl_zones_are_managed_tested_and_asked() {
         )
         .await;
     assert_eq!(clean[0]["outcome"], "not_listed", "{clean}");
+    // Only configured zones are asked: the server resolves no name an operator chose.
+    let (status, refused) = app
+        .call_fn(
+            &op,
+            "/api/dnsbl/ask",
+            &[
+                ("address", "198.18.0.9"),
+                ("zone", "anything.elsewhere.test"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 404, "{refused}");
+    assert!(refused.to_string().contains("not configured"), "{refused}");
+    assert!(!dns
+        .asked
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|n| n.contains("elsewhere")));
     let (status, bad) = app
         .call_fn(&op, "/api/dnsbl/ask", &[("address", "198.18.0.300")])
         .await;

@@ -223,3 +223,61 @@ async fn csv_cells_that_look_like_formulas_are_exported_as_text_and_read_back() 
     assert_eq!(detail["address"]["owner"], "@owner", "{detail}");
     assert_eq!(detail["address"]["note"], formula, "{detail}");
 }
+
+/// A search past SQLite's LIKE pattern limit answered 500: every list that searches caps
+/// the text, with the same clear 400 on every entry point.
+#[tokio::test]
+async fn over_long_searches_are_refused_clearly() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let net = app.new_network(&admin, "198.18.0.0/24").await;
+    let long = "w".repeat(60_000);
+    for (path, form) in [
+        (
+            "/api/addresses/page",
+            vec![("network_id", net.as_str()), ("q", long.as_str())],
+        ),
+        ("/api/problems/page", vec![("q", long.as_str())]),
+    ] {
+        let (status, body) = app.call_fn(&admin, path, &form).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(
+            body.to_string().contains("at most 256 characters"),
+            "{path}: {body}"
+        );
+    }
+    // Just within the cap, the same search is an ordinary one.
+    let (status, body) = app
+        .call_fn(
+            &admin,
+            "/api/addresses/page",
+            &[("network_id", &net), ("q", &"w".repeat(256))],
+        )
+        .await;
+    assert_eq!(
+        (status, body["rows"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{body}"
+    );
+    let user = app::server::admin::users::find_by_name(&app.state.db, "root")
+        .await
+        .unwrap();
+    let secret = app::server::auth::tokens::create(&app.state.db, &user, "tests")
+        .await
+        .unwrap()
+        .secret;
+    let res = crate::helpers::http_client()
+        .build()
+        .unwrap()
+        .get(format!(
+            "{}/api/v1/problems?q={}",
+            app.base,
+            "w".repeat(5000)
+        ))
+        .bearer_auth(secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("at most 256 characters"));
+}

@@ -56,7 +56,7 @@ impl Filter {
         {
             c = c.add(address::Column::ProblemZone.eq(zone.trim_end_matches('.')));
         }
-        if let Some(search) = self.search.as_deref().and_then(Search::parse) {
+        if let Some(search) = Search::parse(self.search.as_deref().unwrap_or(""))? {
             c = c.add(search.condition(&[address::Column::Hostname, address::Column::Owner]));
         }
         Ok(c)

@@ -28,7 +28,9 @@ const ZONE_MAX: usize = 253 - 64;
 /// A zone name as typed, made canonical (lower case, no trailing dot), or why it is not one.
 pub fn validate(input: &str) -> Result<String, AppError> {
     let zone = input.trim().trim_end_matches('.').to_ascii_lowercase();
-    let bad = |why: &str| Err(AppError::BadRequest(format!("`{}` {why}", input.trim())));
+    // Named by its start only: the input may be as long as a request body.
+    let shown: String = input.trim().chars().take(80).collect();
+    let bad = |why: &str| Err(AppError::BadRequest(format!("`{shown}` {why}")));
     if zone.is_empty() {
         return Err(AppError::BadRequest("Enter a zone name.".into()));
     }
@@ -309,15 +311,26 @@ pub async fn ask(
 ) -> Result<Vec<ZoneAnswer>, AppError> {
     let addr: IpAddr =
         ip::parse_address(address).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let configured: Vec<String> = dnsbl_zone::Entity::find()
+        .order_by_asc(dnsbl_zone::Column::Zone)
+        .all(&caller.state.db)
+        .await?
+        .into_iter()
+        .map(|z| z.zone)
+        .collect();
+    // Only configured zones: an operator must not make the server resolve names of their
+    // choosing under any domain.
     let zones: Vec<String> = match zone.map(str::trim).filter(|z| !z.is_empty()) {
-        Some(z) => vec![validate(z)?],
-        None => dnsbl_zone::Entity::find()
-            .order_by_asc(dnsbl_zone::Column::Zone)
-            .all(&caller.state.db)
-            .await?
-            .into_iter()
-            .map(|z| z.zone)
-            .collect(),
+        Some(z) => {
+            let z = validate(z)?;
+            if !configured.contains(&z) {
+                return Err(AppError::NotFound(format!(
+                    "The zone {z} is not configured; an admin can add it on this page."
+                )));
+            }
+            vec![z]
+        }
+        None => configured,
     };
     if zones.is_empty() {
         return Err(AppError::BadRequest(

@@ -29,9 +29,23 @@ pub enum Search {
     Text(String),
 }
 
+/// Longest search text: longer than any host name or owner it could start, and far below
+/// SQLite's limit on LIKE patterns (past which a search answered 500).
+pub const MAX_SEARCH: usize = 256;
+
 impl Search {
-    pub fn parse(q: &str) -> Option<Search> {
+    /// What `q` searches for; `None` for an empty box, an error for an over-long one.
+    pub fn parse(q: &str) -> Result<Option<Search>, AppError> {
         let q = q.trim();
+        if q.chars().count() > MAX_SEARCH {
+            return Err(AppError::BadRequest(format!(
+                "A search has at most {MAX_SEARCH} characters."
+            )));
+        }
+        Ok(Self::parse_bounded(q))
+    }
+
+    fn parse_bounded(q: &str) -> Option<Search> {
         if q.is_empty() {
             return None;
         }
@@ -103,7 +117,7 @@ pub async fn page(
     if let Some(s) = status {
         q = q.filter(address::Column::Status.eq(s));
     }
-    if let Some(search) = search.and_then(Search::parse) {
+    if let Some(search) = Search::parse(search.unwrap_or(""))? {
         q = q.filter(search.condition(&[address::Column::Hostname, address::Column::Owner]));
     }
     let (rows, next_after, prev_before) = page_by_key(db, q, after, before, last).await?;
@@ -261,26 +275,48 @@ mod tests {
     #[test]
     fn searches_read_as_people_mean_them() {
         assert_eq!(
-            Search::parse("198.18.3.7"),
+            Search::parse("198.18.3.7").unwrap(),
             Some(Search::From(n("198.18.3.7")))
         );
         assert_eq!(
-            Search::parse("2001:2::1"),
+            Search::parse("2001:2::1").unwrap(),
             Some(Search::From(n("2001:2::1")))
         );
         assert_eq!(
-            Search::parse("198.18.3"),
+            Search::parse("198.18.3").unwrap(),
             Some(Search::Range(n("198.18.3.0"), n("198.18.3.255")))
         );
         assert_eq!(
-            Search::parse("198.18."),
+            Search::parse("198.18.").unwrap(),
             Some(Search::Range(n("198.18.0.0"), n("198.18.255.255")))
         );
-        assert_eq!(Search::parse(" Web1 "), Some(Search::Text("web1".into())));
         assert_eq!(
-            Search::parse("198.300"),
+            Search::parse(" Web1 ").unwrap(),
+            Some(Search::Text("web1".into()))
+        );
+        assert_eq!(
+            Search::parse("198.300").unwrap(),
             Some(Search::Text("198.300".into()))
         );
-        assert_eq!(Search::parse("  "), None);
+        assert_eq!(Search::parse("  ").unwrap(), None);
+        assert!(Search::parse(&"w".repeat(MAX_SEARCH)).is_ok());
+        assert!(matches!(
+            Search::parse(&"w".repeat(MAX_SEARCH + 1)),
+            Err(AppError::BadRequest(m)) if m.contains("at most 256")
+        ));
+    }
+
+    proptest::proptest! {
+        /// Whatever is typed into the box, the search parses without a panic, and an
+        /// address typed whole is where the list starts.
+        #[test]
+        fn any_search_text_parses(q in ".{0,300}", v6 in proptest::prelude::any::<u128>()) {
+            let _ = Search::parse(&q);
+            let addr = IpAddr::from(std::net::Ipv6Addr::from(v6));
+            proptest::prop_assert_eq!(
+                Search::parse(&addr.to_string()).unwrap(),
+                Some(Search::From(ip::to_u128(addr)))
+            );
+        }
     }
 }
