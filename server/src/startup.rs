@@ -7,6 +7,7 @@ use app::server::admin::settings::Live;
 use app::server::auth::{csrf, session_store};
 use app::server::config::Config;
 use app::server::error::status_from_error_body;
+use app::server::headers;
 use app::server::inventory::csv;
 use app::server::rest;
 use app::server::{db, AppState};
@@ -67,27 +68,32 @@ pub fn router(state: AppState) -> Router {
         // Nested after the layers above so none of them applies: the API reads no cookie
         // and has its own body limit and JSON errors.
         .nest(rest::BASE, rest::router())
-        .with_state(state);
-    outer_layers(app)
+        .with_state(state.clone());
+    outer_layers(app, state.config().secure_cookies)
 }
 
-/// The layers every response passes through, the API's included.
-pub fn outer_layers(router: Router) -> Router {
-    // A panic is a bug; the client gets a 500 and the log the panic's message, instead
-    // of a dropped connection.
-    router.layer(CatchPanicLayer::custom(
-        |panic: Box<dyn std::any::Any + Send>| {
-            tracing::error!(
-                panic = app::server::error::panic_text(&*panic),
-                "a request handler panicked"
-            );
-            let mut res = axum::response::Response::new(axum::body::Body::from(
+/// The layers every response passes through, the API's included; `https` when the site is
+/// served over HTTPS (`SecureCookies on`).
+pub fn outer_layers(router: Router, https: bool) -> Router {
+    router
+        .layer(middleware::from_fn(move |req, next| {
+            headers::security_headers(https, req, next)
+        }))
+        // A panic is a bug; the client gets a 500 and the log the panic's message, instead
+        // of a dropped connection.
+        .layer(CatchPanicLayer::custom(
+            |panic: Box<dyn std::any::Any + Send>| {
+                tracing::error!(
+                    panic = app::server::error::panic_text(&*panic),
+                    "a request handler panicked"
+                );
+                let mut res = axum::response::Response::new(axum::body::Body::from(
                 "Internal error: the server failed to answer this request; the cause is logged.",
             ));
-            *res.status_mut() = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
-            res
-        },
-    ))
+                *res.status_mut() = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+                res
+            },
+        ))
 }
 
 /// A bound, not yet serving application; tests bind port 0 and read the address.

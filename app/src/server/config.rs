@@ -50,7 +50,59 @@ impl fmt::Display for Source {
 pub trait ConfigValue: Sized {
     fn parse_value(raw: &str) -> Result<Self, String>;
     fn show(&self) -> String;
+    /// Refuses a value the directive `key` does not allow (most allow any they parse).
+    fn check_bounds(&self, _key: &str) -> Result<(), String> {
+        Ok(())
+    }
 }
+
+/// The range each duration directive allows: below it a setting breaks the server (a
+/// `CheckPeriod` of 1ns ran cycles back to back), above it it overflows time arithmetic
+/// or is surely a typo.
+const DURATION_BOUNDS: &[(&str, Duration, Duration)] = &[
+    ("SessionIdleTimeout", MINUTE, Duration::from_secs(30 * DAY)),
+    (
+        "SessionLifetime",
+        Duration::from_secs(5 * 60),
+        Duration::from_secs(365 * DAY),
+    ),
+    (
+        "ProbeTimeout",
+        Duration::from_millis(50),
+        Duration::from_secs(30),
+    ),
+    (
+        "CheckPeriod",
+        Duration::from_secs(1),
+        Duration::from_secs(30 * DAY),
+    ),
+    (
+        "CheckTimeout",
+        Duration::from_secs(1),
+        Duration::from_secs(10 * 60),
+    ),
+    (
+        "PingTimeout",
+        Duration::from_millis(50),
+        Duration::from_secs(30),
+    ),
+    (
+        "AllocationTimeout",
+        Duration::from_secs(1),
+        Duration::from_secs(10 * 60),
+    ),
+    (
+        "SchedulerLease",
+        Duration::from_secs(3),
+        Duration::from_secs(10 * 60),
+    ),
+];
+const MINUTE: Duration = Duration::from_secs(60);
+const DAY: u64 = 24 * 60 * 60;
+
+/// Longest text a directive's value may have: a path or a list of ports fits easily, and
+/// every error that quotes a value stays short.
+pub const MAX_VALUE_LEN: usize = 1024;
 
 impl ConfigValue for SocketAddr {
     fn parse_value(raw: &str) -> Result<Self, String> {
@@ -92,6 +144,17 @@ impl ConfigValue for Duration {
     fn show(&self) -> String {
         humantime::format_duration(*self).to_string()
     }
+    fn check_bounds(&self, key: &str) -> Result<(), String> {
+        match DURATION_BOUNDS.iter().find(|(k, _, _)| *k == key) {
+            Some((_, min, max)) if self < min || self > max => Err(format!(
+                "{} is outside what {key} allows: from {} to {}",
+                self.show(),
+                min.show(),
+                max.show()
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl ConfigValue for u32 {
@@ -114,6 +177,9 @@ impl<T: ConfigValue> ConfigValue for Option<T> {
         } else {
             T::parse_value(raw).map(Some)
         }
+    }
+    fn check_bounds(&self, key: &str) -> Result<(), String> {
+        self.as_ref().map_or(Ok(()), |v| v.check_bounds(key))
     }
     fn show(&self) -> String {
         self.as_ref().map(ConfigValue::show).unwrap_or_default()
@@ -329,7 +395,14 @@ macro_rules! directives {
             pub fn set(&mut self, key: &str, raw: &str, source: Source) -> Result<bool, String> {
                 $(
                     if key.eq_ignore_ascii_case($key) {
-                        self.$field = <$ty as ConfigValue>::parse_value(raw)?;
+                        if raw.len() > MAX_VALUE_LEN {
+                            return Err(format!(
+                                "a value has at most {MAX_VALUE_LEN} characters"
+                            ));
+                        }
+                        let value = <$ty as ConfigValue>::parse_value(raw)?;
+                        value.check_bounds($key)?;
+                        self.$field = value;
                         self.sources.insert($key, source);
                         return Ok(true);
                     }
@@ -525,6 +598,60 @@ mod tests {
     fn file(text: &str) -> Result<Config, ConfigError> {
         let mut c = Config::default();
         c.apply_file(Path::new("ipvet.conf"), text).map(|_| c)
+    }
+
+    #[test]
+    fn durations_are_bounded_per_directive() {
+        let defaults = Config::default().effective();
+        for (key, min, max) in DURATION_BOUNDS {
+            assert!(
+                DIRECTIVES.iter().any(|(k, _)| k == key),
+                "{key} is not a directive"
+            );
+            assert!(min < max, "{key}");
+            // Every default is allowed, so an empty file always loads.
+            let mut c = Config::default();
+            let default = defaults
+                .iter()
+                .find(|(k, _, _)| k == key)
+                .map(|(_, v, _)| v.clone())
+                .expect("a directive shows its value");
+            assert_eq!(c.set(key, &default, Source::Default), Ok(true), "{key}");
+        }
+        let mut c = Config::default();
+        let err = c.set("CheckPeriod", "1ns", Source::Default).unwrap_err();
+        assert!(err.contains("from 1s to 30days"), "{err}");
+        assert!(c.set("CheckPeriod", "100years", Source::Default).is_err());
+        assert_eq!(c.set("CheckPeriod", "1s", Source::Default), Ok(true));
+        assert!(c.set("PingTimeout", "10ms", Source::Default).is_err());
+        let long = c.set(
+            "IpCheckerScript",
+            &format!("/{}", "a".repeat(5000)),
+            Source::Default,
+        );
+        assert!(long.unwrap_err().contains("at most 1024"));
+        // In the file, the line is named.
+        let err = file("CheckPeriod 1ns\n").unwrap_err().to_string();
+        assert!(
+            err.contains("ipvet.conf:1") && err.contains("CheckPeriod"),
+            "{err}"
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever a config file or a settings form holds, it is read or refused with a
+        /// message, never a panic.
+        #[test]
+        fn any_config_line_is_read_or_refused(
+            key in proptest::sample::select(DIRECTIVES.iter().map(|(k, _)| *k).collect::<Vec<_>>()),
+            value in ".{0,64}",
+            text in "(.{0,40}\n){0,5}",
+        ) {
+            let mut c = Config::default();
+            let _ = c.set(key, &value, Source::Default);
+            let _ = file(&text);
+            let _ = file(&format!("{key} {value}\n"));
+        }
     }
 
     #[test]

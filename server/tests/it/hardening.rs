@@ -55,6 +55,7 @@ async fn a_panicking_handler_answers_500() {
                 }),
             )
             .route("/fine", axum::routing::get(|| async { "fine" })),
+        false,
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -280,4 +281,186 @@ async fn over_long_searches_are_refused_clearly() {
         .unwrap();
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("at most 256 characters"));
+}
+
+/// Every response carries the security headers; pages and answers that hold a user's data
+/// are never cached, the site's bundle may be; HSTS only where the site is on HTTPS.
+#[tokio::test]
+async fn responses_carry_the_security_headers() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let net = app.new_network(&admin, "198.18.0.0/29").await;
+    for path in [
+        "/login".to_string(),
+        "/".to_string(),
+        format!("/networks/{net}/addresses.csv"),
+        "/api/v1/openapi.json".to_string(),
+    ] {
+        let res = admin
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        let h = res.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["referrer-policy"], "same-origin", "{path}");
+        assert_eq!(h["cache-control"], "no-store", "{path}");
+        assert!(h.get("strict-transport-security").is_none(), "{path}");
+    }
+    // A server function's answer, as the hydrated pages get it.
+    let res = app.call(&admin, "/api/auth/me", &[]).await;
+    assert_eq!(res.headers()["cache-control"], "no-store");
+
+    let https = TestApp::spawn_with(|c| c.secure_cookies = true).await;
+    let res = crate::helpers::http_client()
+        .build()
+        .unwrap()
+        .get(format!("{}/login", https.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+}
+
+/// The broadcast and network address of a /30 could be reserved or allocated through
+/// change operations, and the counts then said 3 allocated + 1 reserved of 2 allocatable.
+/// Every operation refuses an address that is not allocatable in its network; tiny IPv4
+/// and IPv6 networks fill exactly to their size, and the counts match the rows.
+#[tokio::test]
+async fn tiny_networks_fill_to_their_size_through_every_operation() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let act = |what: &'static str, form: Vec<(&'static str, String)>| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.call_fn(admin, &format!("/api/addresses/{what}"), &form)
+                .await
+        }
+    };
+    // (network, addresses that are not allocatable, addresses that are)
+    let cases: [(&str, &[&str], &[&str]); 4] = [
+        (
+            "198.18.0.0/30",
+            &["198.18.0.0", "198.18.0.3"],
+            &["198.18.0.1", "198.18.0.2"],
+        ),
+        ("198.18.1.0/31", &[], &["198.18.1.0", "198.18.1.1"]),
+        ("198.18.2.7/32", &[], &["198.18.2.7"]),
+        ("2001:2::/127", &[], &["2001:2::", "2001:2::1"]),
+    ];
+    for (cidr, never, usable) in cases {
+        let net = app.new_network(&admin, cidr).await;
+        for ip in never {
+            let ip = ip.to_string();
+            for (what, form) in [
+                (
+                    "reserve",
+                    vec![("address", ip.clone()), ("note", "x".to_string())],
+                ),
+                ("release", vec![("address", ip.clone())]),
+                ("unreserve", vec![("address", ip.clone())]),
+                (
+                    "force_free",
+                    vec![("address", ip.clone()), ("reason", "x".to_string())],
+                ),
+                ("bulk_release", vec![("addresses[]", ip.clone())]),
+                (
+                    "allocate",
+                    vec![
+                        ("network_id", net.clone()),
+                        ("address", ip.clone()),
+                        ("owner", "o".to_string()),
+                        ("hostname", String::new()),
+                        ("note", String::new()),
+                    ],
+                ),
+            ] {
+                let (status, body) = act(what, form).await;
+                assert!(
+                    status == 400 || status == 409,
+                    "{cidr} {what} {ip}: {status} {body}"
+                );
+            }
+        }
+        // Half reserved, the rest allocated: exactly the network's size.
+        for (i, ip) in usable.iter().enumerate() {
+            let (status, body) = if i % 2 == 0 {
+                act(
+                    "reserve",
+                    vec![("address", ip.to_string()), ("note", "kept".into())],
+                )
+                .await
+            } else {
+                act(
+                    "allocate",
+                    vec![
+                        ("network_id", net.clone()),
+                        ("address", ip.to_string()),
+                        ("owner", "o".into()),
+                        ("hostname", String::new()),
+                        ("note", String::new()),
+                    ],
+                )
+                .await
+            };
+            assert_eq!(status, 200, "{cidr} {ip}: {body}");
+        }
+        let (status, body) = act(
+            "allocate",
+            vec![
+                ("network_id", net.clone()),
+                ("owner", "o".into()),
+                ("hostname", String::new()),
+                ("note", String::new()),
+            ],
+        )
+        .await;
+        assert_eq!(status, 409, "{cidr} is full: {body}");
+        let (_, got) = app
+            .call_fn(&admin, "/api/networks/get", &[("network_id", &net)])
+            .await;
+        assert_eq!(
+            got["allocatable"],
+            usable.len().to_string(),
+            "{cidr}: {got}"
+        );
+        assert_eq!(got["free"], "0", "{cidr}: {got}");
+        assert_eq!(got["used_percent"], 100.0, "{cidr}: {got}");
+    }
+    crate::helpers::assert_counts_match_rows(&app.state.db).await;
+}
+
+/// `::/0` was accepted and showed 0 allocatable and "NaN" % used: its 2^128 addresses do
+/// not fit any counter. It is refused; the largest networks that do fit count right.
+#[tokio::test]
+async fn the_largest_networks_count_right_and_the_whole_ipv6_space_is_refused() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let (status, body) = app.create_network(&admin, "::/0").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.to_string().contains("whole IPv6 address space"),
+        "{body}"
+    );
+    // One after the other: IPv4 addresses are stored as IPv4-mapped IPv6, inside ::/1.
+    for (cidr, allocatable) in [
+        ("::/1", (1u128 << 127).to_string()),
+        ("0.0.0.0/0", ((1u128 << 32) - 2).to_string()),
+    ] {
+        let (status, net) = app.create_network(&admin, cidr).await;
+        assert_eq!(status, 200, "{cidr}: {net}");
+        assert_eq!(net["allocatable"], allocatable, "{cidr}: {net}");
+        assert_eq!(net["free"], allocatable, "{cidr}: {net}");
+        assert_eq!(net["used_percent"], 0.0, "{cidr}: {net}");
+        let id = net["id"].to_string();
+        let (status, body) = app
+            .call_fn(&admin, "/api/networks/delete", &[("network_id", &id)])
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
 }

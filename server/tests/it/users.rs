@@ -137,6 +137,156 @@ async fn password_reset_replaces_the_old_password() {
     assert_signed_in(&app.login(&app.client(), "olga", "brand new password").await);
 }
 
+/// A reset password used to leave the user's other sessions alive (an old cookie still
+/// worked): a reset ends every session of the user and revokes the user's API tokens,
+/// since whatever was reached with the old password can no longer be trusted.
+#[tokio::test]
+async fn a_password_reset_ends_the_users_sessions_and_revokes_their_tokens() {
+    use app::server::admin::users;
+    use app::server::auth::tokens;
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let olga = app.signed_in("olga", Role::Operator).await;
+    let user = users::find_by_name(&app.state.db, "olga").await.unwrap();
+    let secret = tokens::create(&app.state.db, &user, "provisioning")
+        .await
+        .unwrap()
+        .secret;
+    let api = |secret: String| {
+        let base = app.base.clone();
+        async move {
+            crate::helpers::http_client()
+                .build()
+                .unwrap()
+                .get(format!("{base}/api/v1/networks"))
+                .bearer_auth(secret)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(api(secret.clone()).await, 200);
+    assert_eq!(
+        app.call(&olga, "/api/networks/list", &[]).await.status(),
+        200
+    );
+
+    let id = id_of(&app, "olga").await;
+    let res = app
+        .call(
+            &admin,
+            "/api/users/reset_password",
+            &[("user_id", &id), ("password", "brand new password")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        app.call(&olga, "/api/networks/list", &[]).await.status(),
+        401
+    );
+    assert_eq!(api(secret).await, 401);
+    // The admin's own session is untouched, and the new password signs in.
+    assert_eq!(
+        app.call(&admin, "/api/networks/list", &[]).await.status(),
+        200
+    );
+    let again = app.client();
+    assert_signed_in(&app.login(&again, "olga", "brand new password").await);
+    assert_eq!(
+        app.call(&again, "/api/networks/list", &[]).await.status(),
+        200
+    );
+    let (_, audit) = app
+        .call_fn(
+            &admin,
+            "/api/audit/list",
+            &[("action", "user.reset_password")],
+        )
+        .await;
+    assert_eq!(
+        audit["entries"][0]["after"], "sessions ended, 1 API token(s) revoked",
+        "{audit}"
+    );
+}
+
+/// `V1` and `v1` could both exist: names are unique whatever their case, and sign-in
+/// finds a user by name whatever its case.
+#[tokio::test]
+async fn user_names_are_unique_and_signed_in_with_whatever_their_case() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let (status, _) = app
+        .call_fn(
+            &admin,
+            "/api/users/create",
+            &[
+                ("name", "Nora"),
+                ("role", "viewer"),
+                ("password", "nora's long password"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = app
+        .call_fn(
+            &admin,
+            "/api/users/create",
+            &[
+                ("name", "nora"),
+                ("role", "viewer"),
+                ("password", "another long password"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.to_string().contains("exists already"), "{body}");
+    assert_signed_in(
+        &app.login(&app.client(), "NORA", "nora's long password")
+            .await,
+    );
+}
+
+/// An existing database whose names differ only in case is not migrated half-way: the
+/// migration refuses, naming them, and runs once one is renamed.
+#[tokio::test]
+async fn the_user_name_migration_refuses_names_that_differ_only_in_case() {
+    use migrations::{Migrator, MigratorTrait};
+    use sea_orm::{ConnectionTrait, Statement};
+    let (_db, url) = crate::helpers::TestDb::new().await;
+    let db = app::server::db::connect(&url).await.unwrap();
+    // Every migration before this one.
+    let before = Migrator::migrations().len() as u32 - 1;
+    Migrator::up(&db, Some(before)).await.unwrap();
+    for name in ["V1", "v1", "other"] {
+        db.execute(Statement::from_string(
+            db.get_database_backend(),
+            format!(
+                "INSERT INTO users (name, password_hash, role, disabled, created_at, updated_at) \
+                 VALUES ('{name}', 'x', 'viewer', false, '2026-12-02 00:00:00+00:00', \
+                 '2026-12-02 00:00:00+00:00')"
+            ),
+        ))
+        .await
+        .unwrap();
+    }
+    let err = Migrator::up(&db, None).await.unwrap_err().to_string();
+    assert!(err.contains("differ only in case: V1, v1."), "{err}");
+    db.execute_unprepared("UPDATE users SET name = 'v1-old' WHERE name = 'V1'")
+        .await
+        .unwrap();
+    Migrator::up(&db, None).await.unwrap();
+    let dup = db
+        .execute_unprepared(
+            "INSERT INTO users (name, password_hash, role, disabled, created_at, updated_at) \
+             VALUES ('OTHER', 'x', 'viewer', false, '2026-12-02 00:00:00+00:00', \
+             '2026-12-02 00:00:00+00:00')",
+        )
+        .await;
+    assert!(dup.is_err(), "the database itself keeps names unique");
+}
+
 #[tokio::test]
 async fn the_last_admin_can_be_neither_demoted_nor_disabled() {
     let app = TestApp::spawn().await;
@@ -246,7 +396,12 @@ async fn admin_changes_are_audited() {
                 Some("enabled".into()),
                 Some("disabled".into())
             ),
-            ("user.reset_password".into(), "root".into(), None, None),
+            (
+                "user.reset_password".into(),
+                "root".into(),
+                None,
+                Some("sessions ended, 0 API token(s) revoked".into())
+            ),
         ]
     );
     assert!(rows

@@ -78,12 +78,56 @@ pub async fn create(
     }
 }
 
-pub async fn find_by_name(db: &impl ConnectionTrait, name: &str) -> Result<user::Model, AppError> {
-    user::Entity::find()
-        .filter(user::Column::Name.eq(name.trim()))
+/// The user whose name is `name`, whatever its case: names are unique without it.
+pub async fn by_name(
+    db: &impl ConnectionTrait,
+    name: &str,
+) -> Result<Option<user::Model>, AppError> {
+    use sea_orm::sea_query::Func;
+    Ok(user::Entity::find()
+        .filter(
+            Expr::expr(Func::lower(Expr::col(user::Column::Name))).eq(name.trim().to_lowercase()),
+        )
         .one(db)
+        .await?)
+}
+
+pub async fn find_by_name(db: &impl ConnectionTrait, name: &str) -> Result<user::Model, AppError> {
+    by_name(db, name)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("There is no user named '{}'.", name.trim())))
+}
+
+/// Sets `before`'s password hash and moves its session epoch on, so every session it has
+/// ends, and revokes its API tokens: a password is reset because the old one, and whatever
+/// was reached with it, can no longer be trusted. One conditional update, like every other
+/// change of a user.
+async fn reset_credentials(
+    db: &impl ConnectionTrait,
+    before: &user::Model,
+    hash: password::PasswordHash,
+) -> Result<u64, AppError> {
+    let result = user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(hash.0))
+        .col_expr(
+            user::Column::SessionEpoch,
+            Expr::col(user::Column::SessionEpoch).add(1),
+        )
+        .col_expr(
+            user::Column::UpdatedAt,
+            Expr::value(OffsetDateTime::now_utc()),
+        )
+        .filter(user::Column::Id.eq(before.id))
+        .filter(user::Column::UpdatedAt.eq(before.updated_at))
+        .exec(db)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(AppError::Conflict(format!(
+            "User '{}' changed meanwhile; reload and try again.",
+            before.name
+        )));
+    }
+    crate::server::auth::tokens::revoke_all_of(db, before.id).await
 }
 
 async fn find(db: &impl ConnectionTrait, id: i64) -> Result<user::Model, AppError> {
@@ -220,8 +264,16 @@ pub async fn reset_password(actor: &Caller, id: i64, password: String) -> Result
     let hash = password::hash(password).await?;
     let txn = crate::server::db::begin_write(&actor.state.db).await?;
     let before = find(&txn, id).await?;
-    update_if_unchanged(&txn, &before, user::Column::PasswordHash, hash.0.into()).await?;
-    audit::record(&txn, actor, "user.reset_password", &before.name, None, None).await?;
+    let revoked = reset_credentials(&txn, &before, hash).await?;
+    audit::record(
+        &txn,
+        actor,
+        "user.reset_password",
+        &before.name,
+        None,
+        Some(format!("sessions ended, {revoked} API token(s) revoked")),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -255,8 +307,11 @@ pub async fn set_password_by_name(
 ) -> Result<(), AppError> {
     password::validate_new(&password)?;
     let hash = password::hash(password).await?;
-    let before = find_by_name(db, name).await?;
-    update_if_unchanged(db, &before, user::Column::PasswordHash, hash.0.into()).await
+    let txn = crate::server::db::begin_write(db).await?;
+    let before = find_by_name(&txn, name).await?;
+    reset_credentials(&txn, &before, hash).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// For the CLI: disables a user; their sessions lose all rights on their next request.

@@ -18,6 +18,8 @@ use crate::server::AppState;
 
 pub(crate) const USER_ID: &str = "user_id";
 pub(crate) const SIGNED_IN_AT: &str = "signed_in_at";
+/// The user's session epoch at sign-in; a password reset moves the user's on.
+pub(crate) const SESSION_EPOCH: &str = "session_epoch";
 pub(crate) const SEEN_AT: &str = "seen_at";
 /// How stale the idle clock may get before a request refreshes it (one session write).
 const SEEN_RESOLUTION_SECS: i64 = 60;
@@ -59,7 +61,8 @@ pub(crate) async fn client_addr() -> Option<SocketAddr> {
 }
 
 /// The signed-in user, if any. Ends a session that has outlived its idle timeout or its
-/// absolute lifetime, or whose user is gone or disabled.
+/// absolute lifetime, whose user is gone or disabled, or whose user's password was reset
+/// since it signed in.
 pub async fn current() -> Result<Option<Caller>, AppError> {
     resolve(state()?, session().await?, client_addr().await).await
 }
@@ -86,10 +89,15 @@ pub async fn resolve(
         .unwrap_or(0);
     let lifetime = state.config().session_lifetime.as_secs() as i64;
     let idle = state.config().session_idle_timeout.as_secs() as i64;
+    let epoch = session
+        .get::<i64>(SESSION_EPOCH)
+        .await
+        .map_err(internal)?
+        .unwrap_or(0);
     let user = user::Entity::find_by_id(user_id).one(&state.db).await?;
     let valid = now - signed_in_at < lifetime && now - seen_at < idle;
     let user = match user {
-        Some(user) if valid && !user.disabled => user,
+        Some(user) if valid && !user.disabled && user.session_epoch == epoch => user,
         _ => {
             session.flush().await.map_err(internal)?;
             return Ok(None);

@@ -2,15 +2,14 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 
 use crate::error::AppError;
 use crate::model::CurrentUser;
-use crate::server::auth::guard::{self, SEEN_AT, SIGNED_IN_AT, USER_ID};
+use crate::server::admin::users;
+use crate::server::auth::guard::{self, SEEN_AT, SESSION_EPOCH, SIGNED_IN_AT, USER_ID};
 use crate::server::auth::password;
 use crate::server::auth::throttle::Refusal;
-use crate::server::entities::user;
 use crate::server::error::internal;
 
 /// Longest user name a sign-in is tried with: no user has a longer one (see
@@ -66,10 +65,7 @@ pub async fn sign_in(name: &str, password: String) -> Result<CurrentUser, AppErr
     }
 
     // The attempt counts as a failure from here until it succeeds, whatever happens.
-    let user = user::Entity::find()
-        .filter(user::Column::Name.eq(name))
-        .one(&state.db)
-        .await?;
+    let user = users::by_name(&state.db, name).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let matches = state.password_checks.verify(password, stored).await?;
     let user = match user {
@@ -86,6 +82,10 @@ pub async fn sign_in(name: &str, password: String) -> Result<CurrentUser, AppErr
     session.insert(USER_ID, user.id).await.map_err(internal)?;
     session.insert(SIGNED_IN_AT, now).await.map_err(internal)?;
     session.insert(SEEN_AT, now).await.map_err(internal)?;
+    session
+        .insert(SESSION_EPOCH, user.session_epoch)
+        .await
+        .map_err(internal)?;
     tracing::info!(user = %user.name, client = %client, "signed in");
     Ok(CurrentUser {
         id: user.id,

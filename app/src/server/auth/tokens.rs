@@ -118,6 +118,20 @@ pub async fn list_for(
         .await?)
 }
 
+/// Revokes every live token of user `user_id` (its password was reset); answers how many.
+pub async fn revoke_all_of(db: &impl ConnectionTrait, user_id: i64) -> Result<u64, AppError> {
+    Ok(api_token::Entity::update_many()
+        .col_expr(
+            api_token::Column::RevokedAt,
+            Expr::value(OffsetDateTime::now_utc()),
+        )
+        .filter(api_token::Column::UserId.eq(user_id))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 /// Revokes a live token at once; a revoked one is refused on its next request.
 pub async fn revoke(db: &impl ConnectionTrait, token_id: i64) -> Result<(), AppError> {
     let done = api_token::Entity::update_many()

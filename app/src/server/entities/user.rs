@@ -13,6 +13,8 @@ pub struct Model {
     pub password_hash: PasswordHash,
     pub role: Role,
     pub disabled: bool,
+    /// Moves on when the password is reset: a session signed in at an older epoch is over.
+    pub session_epoch: i64,
     pub created_at: TimeDateTimeWithTimeZone,
     pub updated_at: TimeDateTimeWithTimeZone,
 }

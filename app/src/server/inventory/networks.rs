@@ -233,6 +233,14 @@ pub async fn create_with(
     policy: Option<CheckPolicy>,
 ) -> Result<NetworkView, AppError> {
     let cidr = Cidr::parse(cidr).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    if cidr.size() == u128::MAX {
+        // 2^128 addresses: one more than any counter holds.
+        return Err(AppError::BadRequest(
+            "::/0 is the whole IPv6 address space, more addresses than a network can count; \
+             add the prefixes in use instead (::/1 is the largest)."
+                .into(),
+        ));
+    }
     let name = validate_name(name)?;
     let (first, last) = cidr.range();
     let (alloc_first, alloc_last) = cidr.allocatable();

@@ -134,6 +134,20 @@ async fn apply(
     holder: Holder,
 ) -> Result<Result<address::Model, NotApplied>, AppError> {
     let shown = ip::from_u128(n);
+    // Whatever the action, an IPv4 network's own and broadcast addresses are never
+    // anyone's: reserved or allocated, they made the counts exceed what can be handed out.
+    let (first, last) = networks::cidr_of(net)?.allocatable();
+    if n < first || n > last {
+        return Err(AppError::BadRequest(format!(
+            "{shown} is the {} address of {} and is never allocated or reserved.",
+            if n < first {
+                "network's own"
+            } else {
+                "broadcast"
+            },
+            net.cidr
+        )));
+    }
     let row = address::Entity::find_by_ip(shown).one(txn).await?;
     let from = row.as_ref().map_or(AddressStatus::Free, |r| r.status);
     let to = match transition(action, from) {
