@@ -1,6 +1,7 @@
 //! Start-up: database, state, router, listener.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
 use app::server::admin::settings::Live;
@@ -96,6 +97,77 @@ pub fn outer_layers(router: Router, https: bool) -> Router {
         ))
 }
 
+/// Longest a client may take to send a request's headers: a client that trickles them a
+/// line at a time would otherwise hold its connection (and a slot) for as long as it likes.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections served at once; past this, new ones are closed as soon as they are accepted.
+pub const MAX_CONNECTIONS: usize = 2048;
+/// How long in-flight requests get to finish once the server is told to stop.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// The accept loop, instead of `axum::serve`, which neither bounds the time a client takes
+/// to send its headers nor the number of connections.
+async fn serve_connections(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use tower::ServiceExt;
+
+    let mut http = Builder::new(TokioExecutor::new());
+    http.http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, say: wait a moment rather than spin.
+                    tracing::warn!(cause = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::warn!(client = %remote, "too many connections; closed a new one");
+            continue;
+        };
+        let router = router.clone();
+        let service =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                // What `into_make_service_with_connect_info` would give handlers.
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(remote));
+                router.clone().oneshot(req.map(axum::body::Body::new))
+            });
+        let connection = graceful.watch(
+            http.serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .into_owned(),
+        );
+        tokio::spawn(async move {
+            let _slot = slot;
+            if let Err(e) = connection.await {
+                tracing::debug!(client = %remote, cause = %e, "a connection ended with an error");
+            }
+        });
+    }
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still in flight after the shutdown grace period; dropped");
+    }
+    Ok(())
+}
+
 /// A bound, not yet serving application; tests bind port 0 and read the address.
 pub struct Application {
     pub addr: SocketAddr,
@@ -140,10 +212,7 @@ impl Application {
             self.state.clone(),
             self.state.checks.clone(),
         ));
-        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let result = serve_connections(self.listener, router(self.state), shutdown).await;
         cleaner.abort();
         keys.abort();
         settings.abort();

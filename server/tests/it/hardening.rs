@@ -464,3 +464,49 @@ async fn the_largest_networks_count_right_and_the_whole_ipv6_space_is_refused() 
         assert_eq!(status, 200, "{body}");
     }
 }
+
+/// A connection sending one header line every few seconds stayed open for as long as it
+/// kept sending: a client gets a bounded time for its headers and is then cut off, while
+/// ordinary clients are served all along.
+#[tokio::test]
+async fn a_client_trickling_its_headers_is_cut_off_while_others_are_served() {
+    use server::startup::HEADER_READ_TIMEOUT;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn().await;
+    let others = app.client();
+    let mut slow = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    slow.write_all(b"GET /login HTTP/1.1\r\nHost: ipvet\r\n")
+        .await
+        .unwrap();
+    // A line every half second, for up to four times the limit.
+    let most = 8 * HEADER_READ_TIMEOUT.as_secs();
+    let mut cut = false;
+    for i in 0..most {
+        let res = others
+            .get(format!("{}/login", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "an ordinary client is served");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let mut buf = [0u8; 256];
+        // The server's side: closed (end of stream, or a reset), or an error answer.
+        match tokio::time::timeout(std::time::Duration::from_millis(10), slow.read(&mut buf)).await
+        {
+            Ok(Ok(_)) | Ok(Err(_)) => {
+                cut = true;
+                break;
+            }
+            Err(_still_open) => {}
+        }
+        if slow
+            .write_all(format!("X-Trickle-{i}: still here\r\n").as_bytes())
+            .await
+            .is_err()
+        {
+            cut = true;
+            break;
+        }
+    }
+    assert!(cut, "the trickling client was never cut off");
+}
