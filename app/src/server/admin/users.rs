@@ -1,7 +1,7 @@
 //! User accounts: creation, roles, disabling, password resets, and the first admin.
 //! Every change an admin makes is written to the audit log in the same transaction.
 
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr,
@@ -107,26 +107,18 @@ async fn reset_credentials(
     before: &user::Model,
     hash: password::PasswordHash,
 ) -> Result<u64, AppError> {
-    let result = user::Entity::update_many()
-        .col_expr(user::Column::PasswordHash, Expr::value(hash.0))
-        .col_expr(
-            user::Column::SessionEpoch,
-            Expr::col(user::Column::SessionEpoch).add(1),
-        )
-        .col_expr(
-            user::Column::UpdatedAt,
-            Expr::value(OffsetDateTime::now_utc()),
-        )
-        .filter(user::Column::Id.eq(before.id))
-        .filter(user::Column::UpdatedAt.eq(before.updated_at))
-        .exec(db)
-        .await?;
-    if result.rows_affected != 1 {
-        return Err(AppError::Conflict(format!(
-            "User '{}' changed meanwhile; reload and try again.",
-            before.name
-        )));
-    }
+    update_if_unchanged(
+        db,
+        before,
+        [
+            (user::Column::PasswordHash, Expr::value(hash.0)),
+            (
+                user::Column::SessionEpoch,
+                Expr::col(user::Column::SessionEpoch).add(1),
+            ),
+        ],
+    )
+    .await?;
     crate::server::auth::tokens::revoke_all_of(db, before.id).await
 }
 
@@ -183,16 +175,18 @@ async fn keep_an_admin(db: &impl ConnectionTrait, target: &user::Model) -> Resul
     Ok(())
 }
 
-/// Applies one conditional update: the row must still hold what was read, else the change
-/// raced another one and is refused rather than applied over it.
+/// Applies one conditional update of `changes`: the row must still hold what was read,
+/// else the change raced another one and is refused rather than applied over it.
 async fn update_if_unchanged(
     db: &impl ConnectionTrait,
     before: &user::Model,
-    column: user::Column,
-    value: sea_orm::Value,
+    changes: impl IntoIterator<Item = (user::Column, SimpleExpr)>,
 ) -> Result<(), AppError> {
-    let result = user::Entity::update_many()
-        .col_expr(column, Expr::value(value))
+    let mut update = user::Entity::update_many();
+    for (column, value) in changes {
+        update = update.col_expr(column, value);
+    }
+    let result = update
         .col_expr(
             user::Column::UpdatedAt,
             Expr::value(OffsetDateTime::now_utc()),
@@ -219,7 +213,12 @@ pub async fn set_role(actor: &Caller, id: i64, role: Role) -> Result<UserView, A
     if before.role == Role::Admin && !before.disabled {
         keep_an_admin(&txn, &before).await?;
     }
-    update_if_unchanged(&txn, &before, user::Column::Role, role.as_str().into()).await?;
+    update_if_unchanged(
+        &txn,
+        &before,
+        [(user::Column::Role, Expr::value(role.as_str()))],
+    )
+    .await?;
     audit::record(
         &txn,
         actor,
@@ -243,7 +242,12 @@ pub async fn set_disabled(actor: &Caller, id: i64, disabled: bool) -> Result<Use
     if disabled && before.role == Role::Admin {
         keep_an_admin(&txn, &before).await?;
     }
-    update_if_unchanged(&txn, &before, user::Column::Disabled, disabled.into()).await?;
+    update_if_unchanged(
+        &txn,
+        &before,
+        [(user::Column::Disabled, Expr::value(disabled))],
+    )
+    .await?;
     let show = |d: bool| if d { "disabled" } else { "enabled" }.to_string();
     audit::record(
         &txn,
@@ -324,7 +328,7 @@ pub async fn disable_by_name(db: &DatabaseConnection, name: &str) -> Result<(), 
     if before.role == Role::Admin {
         keep_an_admin(&txn, &before).await?;
     }
-    update_if_unchanged(&txn, &before, user::Column::Disabled, true.into()).await?;
+    update_if_unchanged(&txn, &before, [(user::Column::Disabled, Expr::value(true))]).await?;
     txn.commit().await?;
     Ok(())
 }
