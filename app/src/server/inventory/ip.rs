@@ -47,6 +47,17 @@ pub struct Cidr {
     prefix: u8,
 }
 
+/// `s` as an error message quotes it: whole when short, else its start, so a message stays
+/// short whatever was sent.
+fn clip(s: &str) -> String {
+    const SHOWN: usize = 80;
+    if s.chars().count() <= SHOWN {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(SHOWN).collect::<String>())
+    }
+}
+
 /// Why a CIDR string was refused; `Display` is the message for the user.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CidrError {
@@ -94,10 +105,10 @@ impl Cidr {
         let input = input.trim();
         let (addr, prefix) = input
             .split_once('/')
-            .ok_or_else(|| CidrError::NotCidr(input.to_string()))?;
+            .ok_or_else(|| CidrError::NotCidr(clip(input)))?;
         let ip = parse_address(addr)?;
         if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) || prefix.len() > 3 {
-            return Err(CidrError::BadPrefix(prefix.to_string()));
+            return Err(CidrError::BadPrefix(clip(prefix)));
         }
         let prefix: u32 = prefix
             .parse()
@@ -259,12 +270,46 @@ pub fn parse_address(s: &str) -> Result<IpAddr, CidrError> {
             });
         }
     }
-    Err(CidrError::BadAddress(s.to_string()))
+    Err(CidrError::BadAddress(clip(s)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever is typed as a network, it parses or is refused with a short message;
+        /// what parses prints as text that parses back to it.
+        #[test]
+        fn any_network_text_parses_or_is_refused_briefly(text in ".{0,200}") {
+            match Cidr::parse(&text) {
+                Ok(c) => prop_assert_eq!(Cidr::parse(&c.to_string()), Ok(c)),
+                Err(e) => prop_assert!(e.to_string().chars().count() < 400, "{}", e),
+            }
+            match parse_address(&text) {
+                Ok(a) => prop_assert_eq!(parse_address(&a.to_string()), Ok(a)),
+                Err(e) => prop_assert!(e.to_string().chars().count() < 400, "{}", e),
+            }
+        }
+
+        /// Every real network round-trips, in both families, and holds its own address.
+        #[test]
+        fn every_network_round_trips(v4 in any::<u32>(), v6 in any::<u128>(), p4 in 0u8..=32, p6 in 0u8..=128) {
+            for (addr, prefix) in [
+                (IpAddr::from(std::net::Ipv4Addr::from(v4)), p4),
+                (IpAddr::from(std::net::Ipv6Addr::from(v6)), p6),
+            ] {
+                let network = mask(addr, prefix);
+                let c = Cidr::parse(&format!("{network}/{prefix}")).unwrap();
+                prop_assert_eq!(Cidr::parse(&c.to_string()), Ok(c));
+                prop_assert!(c.contains(network));
+                let (first, last) = c.allocatable();
+                prop_assert!(first <= last);
+                prop_assert_eq!(from_bytes(&to_bytes(addr)), Some(addr));
+            }
+        }
+    }
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()

@@ -507,6 +507,19 @@ mod tests {
         assert_eq!(lines[0].number, 2);
     }
 
+    proptest::proptest! {
+        /// Whatever a file holds, it is read or refused line by line, never a panic; a
+        /// line that is read is an address of the network.
+        #[test]
+        fn any_file_is_read_or_refused(text in "([0-9a-f.:,/\"'=@ a-z\t-]{0,60}\n){0,8}") {
+            if let Ok(lines) = parse(&text, &cidr()) {
+                for line in lines {
+                    proptest::prop_assert!(cidr().contains(ip::from_u128(line.n)));
+                }
+            }
+        }
+    }
+
     #[test]
     fn an_exported_formula_guard_is_taken_off() {
         let text = "address,status,owner,hostname,note\n\
