@@ -136,6 +136,11 @@ async fn serve_connections(
             },
             _ = &mut shutdown => break,
         };
+        // A response's head and body go out in separate writes; Nagle's algorithm would
+        // hold the second back for the client's delayed acknowledgement.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(client = %remote, cause = %e, "TCP_NODELAY not set");
+        }
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             tracing::warn!(client = %remote, "too many connections; closed a new one");
             continue;

@@ -11,6 +11,7 @@ pub mod error;
 pub mod headers;
 pub mod inventory;
 pub mod lease;
+pub mod limits;
 #[cfg(test)]
 mod module_graph;
 pub mod rest;

@@ -510,3 +510,121 @@ async fn a_client_trickling_its_headers_is_cut_off_while_others_are_served() {
     }
     assert!(cut, "the trickling client was never cut off");
 }
+
+/// A 10 MiB network description, a 100,000-character reserve note through the page and a
+/// million-character force-free reason were all stored: one set of limits holds on every
+/// entry point, the page's and the API's numbers the same, each refusal naming its field.
+#[tokio::test]
+async fn free_text_is_bounded_alike_on_every_entry_point() {
+    use app::server::limits::{DESCRIPTION, NOTE, REASON};
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let huge = "d".repeat(10 << 20);
+    let (status, body) = app
+        .call_fn(
+            &admin,
+            "/api/networks/create",
+            &[
+                ("cidr", "198.18.0.0/24"),
+                ("name", "n"),
+                ("description", &huge),
+            ],
+        )
+        .await;
+    assert_eq!(
+        status,
+        400,
+        "{}",
+        &body.to_string()[..200.min(body.to_string().len())]
+    );
+    assert!(body
+        .to_string()
+        .contains("description may have at most 2000"));
+    let net = app.new_network(&admin, "198.18.0.0/24").await;
+    let (status, body) = app
+        .call_fn(
+            &admin,
+            "/api/networks/edit",
+            &[
+                ("network_id", &net),
+                ("name", "n"),
+                ("description", &"d".repeat(DESCRIPTION + 1)),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+
+    let too_long_note = "n".repeat(100_000);
+    let (status, body) = app
+        .call_fn(
+            &admin,
+            "/api/addresses/reserve",
+            &[("address", "198.18.0.5"), ("note", &too_long_note)],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.to_string().contains("note may have at most 2000"),
+        "{body}"
+    );
+    let (status, body) = app
+        .call_fn(
+            &admin,
+            "/api/addresses/reserve",
+            &[("address", "198.18.0.5"), ("note", &"n".repeat(NOTE))],
+        )
+        .await;
+    assert_eq!(status, 200, "exactly at the limit: {body}");
+    let (status, body) = app
+        .call_fn(
+            &admin,
+            "/api/addresses/force_free",
+            &[
+                ("address", "198.18.0.5"),
+                ("reason", &"r".repeat(1_000_000)),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body.to_string().contains("reason may have at most 2000"),
+        "{body}"
+    );
+
+    // The API: the same numbers, the field named.
+    let user = app::server::admin::users::find_by_name(&app.state.db, "root")
+        .await
+        .unwrap();
+    let secret = app::server::auth::tokens::create(&app.state.db, &user, "tests")
+        .await
+        .unwrap()
+        .secret;
+    let api = crate::helpers::http_client().build().unwrap();
+    for (path, body, field) in [
+        (
+            "198.18.0.6/reserve",
+            serde_json::json!({"note": "n".repeat(NOTE + 1)}),
+            "note",
+        ),
+        (
+            "198.18.0.5/force-free",
+            serde_json::json!({"reason": "r".repeat(REASON + 1)}),
+            "reason",
+        ),
+    ] {
+        let res = api
+            .post(format!("{}/api/v1/addresses/{path}", app.base))
+            .bearer_auth(&secret)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{path}");
+        let answer: serde_json::Value = res.json().await.unwrap();
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with(&format!("{field}: ")) && message.contains("at most 2000"),
+            "{path}: {answer}"
+        );
+    }
+}

@@ -17,6 +17,7 @@ use crate::server::auth::guard::Caller;
 use crate::server::config::{ConfigValue, ProbeMethods};
 use crate::server::entities::{address, network, network_count};
 use crate::server::inventory::ip::{self, Cidr};
+use crate::server::limits;
 
 /// Networks with at most this many allocatable addresses get a row for each, so the lowest
 /// free address is one index seek. Larger ones (an IPv6 /64) stay sparse.
@@ -42,10 +43,11 @@ pub fn cidr_of(net: &network::Model) -> Result<Cidr, AppError> {
 
 fn validate_name(name: &str) -> Result<String, AppError> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(AppError::BadRequest(
-            "A network needs a name of 1 to 200 characters.".into(),
-        ));
+    if name.is_empty() || name.chars().count() > limits::NAME {
+        return Err(AppError::BadRequest(format!(
+            "A network needs a name of 1 to {} characters.",
+            limits::NAME
+        )));
     }
     Ok(name.to_string())
 }
@@ -242,6 +244,7 @@ pub async fn create_with(
         ));
     }
     let name = validate_name(name)?;
+    let description = limits::bounded("description", description, limits::DESCRIPTION)?;
     let (first, last) = cidr.range();
     let (alloc_first, alloc_last) = cidr.allocatable();
     let materialize = alloc_last - alloc_first < MATERIALIZE_MAX;
@@ -255,7 +258,7 @@ pub async fn create_with(
         first_ip: Set(first.to_be_bytes().to_vec()),
         last_ip: Set(last.to_be_bytes().to_vec()),
         name: Set(name.clone()),
-        description: Set(description.trim().to_string()),
+        description: Set(description),
         created_at: Set(now),
         materialized: Set(materialize),
         // Public blacklists never list internal addresses, and asking them about one
@@ -359,13 +362,14 @@ pub async fn edit(
     description: &str,
 ) -> Result<NetworkView, AppError> {
     let name = validate_name(name)?;
+    let description = limits::bounded("description", description, limits::DESCRIPTION)?;
     let txn = crate::server::db::begin_write(&actor.state.db).await?;
     let before = lock(&txn, id).await?;
     network::Entity::update_many()
         .col_expr(network::Column::Name, Expr::value(name.clone()))
         .col_expr(
             network::Column::Description,
-            Expr::value(description.trim().to_string()),
+            Expr::value(description.clone()),
         )
         .filter(network::Column::Id.eq(id))
         .exec(&txn)

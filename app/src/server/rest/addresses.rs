@@ -196,14 +196,6 @@ pub async fn reserve(
     let caller = bearer.require(Role::Operator)?;
     let reserve: Reserve = input::json(body)?;
     let note = reserve.note.unwrap_or_default();
-    if let Some((_, message)) = (Holder {
-        note: note.clone(),
-        ..Holder::default()
-    })
-    .fault()
-    {
-        return Err(ApiError::bad("note", message));
-    }
     change(&caller, &raw_ip, Action::Reserve, &note, "note").await
 }
 

@@ -10,6 +10,7 @@ use crate::server::entities::{address, network};
 use crate::server::inventory::ip;
 use crate::server::inventory::lifecycle::Action;
 use crate::server::inventory::networks;
+use crate::server::limits;
 
 /// Applies a non-allocating action to one address, found by its network.
 pub async fn change(
@@ -19,7 +20,12 @@ pub async fn change(
     reason: &str,
 ) -> Result<address::Model, AppError> {
     let ip = parse(address)?;
-    let reason = reason.trim();
+    // A reservation's reason is the address's note, kept as the note is.
+    let reason = match action {
+        Action::Reserve => limits::bounded("note", reason, limits::NOTE)?,
+        _ => limits::bounded("reason", reason, limits::REASON)?,
+    };
+    let reason = reason.as_str();
     if action == Action::ForceFree && reason.is_empty() {
         return Err(AppError::BadRequest(
             "Say why the address is freed without checks.".into(),
@@ -57,7 +63,8 @@ pub async fn change_many(
     action: Action,
     reason: &str,
 ) -> Result<Vec<AddressView>, AppError> {
-    let reason = reason.trim();
+    let reason = limits::bounded("reason", reason, limits::REASON)?;
+    let reason = reason.as_str();
     if list.is_empty() {
         return Err(AppError::BadRequest("Select at least one address.".into()));
     }

@@ -30,6 +30,7 @@ use crate::server::entities::{address, address_event, network};
 use crate::server::inventory::ip;
 use crate::server::inventory::lifecycle::{transition, Action, Refused};
 use crate::server::inventory::networks;
+use crate::server::limits;
 use crate::server::time_fmt::show;
 
 /// What an allocation records about its holder.
@@ -56,8 +57,8 @@ impl Holder {
     /// The first field that may not be stored as it is, and why.
     pub fn fault(&self) -> Option<(&'static str, String)> {
         let (owner, hostname, note) = (self.owner.trim(), self.hostname.trim(), self.note.trim());
-        if owner.chars().count() > 200 {
-            return Some(("owner", "The owner may have at most 200 characters.".into()));
+        if let Err(AppError::BadRequest(m)) = limits::bounded("owner", owner, limits::NAME) {
+            return Some(("owner", m));
         }
         let host_ok = hostname.len() <= 253
             && hostname.split('.').all(|label| {
@@ -69,10 +70,11 @@ impl Holder {
         if !hostname.is_empty()
             && (!host_ok || hostname.starts_with('.') || hostname.contains(".."))
         {
-            return Some(("hostname", format!("`{hostname}` is not a host name.")));
+            let shown: String = hostname.chars().take(80).collect();
+            return Some(("hostname", format!("`{shown}` is not a host name.")));
         }
-        if note.chars().count() > 2000 {
-            return Some(("note", "The note may have at most 2000 characters.".into()));
+        if let Err(AppError::BadRequest(m)) = limits::bounded("note", note, limits::NOTE) {
+            return Some(("note", m));
         }
         None
     }
