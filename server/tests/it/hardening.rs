@@ -260,13 +260,7 @@ async fn over_long_searches_are_refused_clearly() {
         (200, Some(0)),
         "{body}"
     );
-    let user = app::server::admin::users::find_by_name(&app.state.db, "root")
-        .await
-        .unwrap();
-    let secret = app::server::auth::tokens::create(&app.state.db, &user, "tests")
-        .await
-        .unwrap()
-        .secret;
+    let secret = app.token_of("root").await;
     let res = crate::helpers::http_client()
         .build()
         .unwrap()
@@ -592,13 +586,7 @@ async fn free_text_is_bounded_alike_on_every_entry_point() {
     );
 
     // The API: the same numbers, the field named.
-    let user = app::server::admin::users::find_by_name(&app.state.db, "root")
-        .await
-        .unwrap();
-    let secret = app::server::auth::tokens::create(&app.state.db, &user, "tests")
-        .await
-        .unwrap()
-        .secret;
+    let secret = app.token_of("root").await;
     let api = crate::helpers::http_client().build().unwrap();
     for (path, body, field) in [
         (

@@ -367,6 +367,15 @@ impl TestApp {
         .await
     }
 
+    /// The secret of a new API token of the existing user `name`.
+    pub async fn token_of(&self, name: &str) -> String {
+        let user = users::find_by_name(&self.state.db, name).await.unwrap();
+        app::server::auth::tokens::create(&self.state.db, &user, "tests")
+            .await
+            .unwrap()
+            .secret
+    }
+
     /// A signed-in client for a new user of `role`.
     pub async fn signed_in(&self, name: &str, role: Role) -> reqwest::Client {
         let password = self.add_user(name, role).await;
