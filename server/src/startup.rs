@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use app::server::admin::settings::Live;
-use app::server::auth::{csrf, session_store};
+use app::server::auth::{client_address, csrf, session_store};
 use app::server::config::Config;
 use app::server::error::status_from_error_body;
 use app::server::headers;
@@ -69,6 +69,11 @@ pub fn router(state: AppState) -> Router {
         // Nested after the layers above so none of them applies: the API reads no cookie
         // and has its own body limit and JSON errors.
         .nest(rest::BASE, rest::router())
+        // Outside everything that reads the client's address, the API included.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            client_address::behind_proxies,
+        ))
         .with_state(state.clone());
     outer_layers(app, state.config().secure_cookies)
 }

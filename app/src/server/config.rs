@@ -6,11 +6,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::model::ProbeMethod;
+use crate::server::inventory::ip::Cidr;
 
 /// Where a configuration value was set.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -260,6 +261,51 @@ impl ConfigValue for ProbeMethods {
     }
 }
 
+/// Most entries of a list of networks in a directive.
+pub const MAX_NETWORKS: usize = 64;
+
+/// Networks written as words (`127.0.0.1 10.0.0.0/8 2001:db8::/32`): a bare address is a
+/// network of one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NetworkList(pub Vec<Cidr>);
+
+impl NetworkList {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|c| c.contains(ip))
+    }
+}
+
+impl ConfigValue for NetworkList {
+    fn parse_value(raw: &str) -> Result<Self, String> {
+        let mut list = Vec::new();
+        for word in raw
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|w| !w.is_empty())
+        {
+            let network = if word.contains('/') {
+                Cidr::parse(word).map_err(|e| e.to_string())?
+            } else {
+                Cidr::host(
+                    crate::server::inventory::ip::parse_address(word).map_err(|e| e.to_string())?,
+                )
+            };
+            list.push(network);
+            if list.len() > MAX_NETWORKS {
+                return Err(format!("at most {MAX_NETWORKS} networks"));
+            }
+        }
+        Ok(NetworkList(list))
+    }
+    fn show(&self) -> String {
+        self.0
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
 /// Most ports one TCP probe asks: each is one packet per address checked.
 pub const MAX_TCP_PROBE_PORTS: usize = 32;
 
@@ -448,6 +494,8 @@ directives! {
     probe_rate: u32 = "ProbeRate", 100_000;
     /// How many addresses the built-in probes check at once (scripts: CheckConcurrency).
     probe_concurrency: u32 = "ProbeConcurrency", 16_384;
+    /// Reverse proxies in front of ipvet, as addresses or networks (`127.0.0.1 10.0.0.0/8`). Only from these are X-Forwarded-For and Forwarded believed for the client's address (sign-in throttle, audit log, sessions). Unset: the connection's own address, always.
+    trusted_proxies: NetworkList = "TrustedProxies", NetworkList::default();
     /// The DNS server DNSBL queries go to, as host:port. Unset: the servers in /etc/resolv.conf.
     dns_resolver: Option<SocketAddr> = "DnsResolver", None;
     /// How often the check cycle runs.

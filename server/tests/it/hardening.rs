@@ -616,3 +616,81 @@ async fn free_text_is_bounded_alike_on_every_entry_point() {
         );
     }
 }
+
+/// Behind a reverse proxy every client had the proxy's address: 8 bad tries locked the
+/// account for everyone, and the audit log named the proxy. With `TrustedProxies`, the
+/// address the proxy forwards for is the client's; without, the headers are ignored.
+#[tokio::test]
+async fn a_trusted_proxy_names_the_client_and_an_untrusted_one_does_not() {
+    use app::server::auth::throttle::LOCK_AFTER;
+    use app::server::config::{ConfigValue, NetworkList};
+    let attempt = |app: &TestApp, from: &'static str, password: String| {
+        let client = app.client();
+        let url = format!("{}/api/auth/login", app.base);
+        async move {
+            client
+                .post(url)
+                .header("Accept", "application/json")
+                .header("X-Forwarded-For", from)
+                .form(&[("name", "alice"), ("password", password.as_str())])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let proxied = TestApp::spawn_with(|c| {
+        c.trusted_proxies = NetworkList::parse_value("127.0.0.1").unwrap();
+    })
+    .await;
+    let password = proxied.add_user("alice", Role::Viewer).await;
+    for _ in 0..LOCK_AFTER {
+        assert_eq!(
+            attempt(&proxied, "198.18.0.9", "wrong wrong wrong".into()).await,
+            401
+        );
+    }
+    assert_eq!(attempt(&proxied, "198.18.0.9", password.clone()).await, 429);
+    // Another client behind the same proxy is not locked out.
+    assert_eq!(
+        attempt(&proxied, "198.18.0.10", password.clone()).await,
+        200
+    );
+    // The audit log names the client, not the proxy.
+    let admin = proxied.client();
+    let root = proxied.add_user("root", Role::Admin).await;
+    let res = admin
+        .post(format!("{}/api/auth/login", proxied.base))
+        .header("Accept", "application/json")
+        .header("X-Forwarded-For", "198.18.0.20")
+        .form(&[("name", "root"), ("password", root.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = admin
+        .post(format!("{}/api/dnsbl/add", proxied.base))
+        .header("Accept", "application/json")
+        .header("X-Forwarded-For", "198.18.0.20")
+        .form(&[("zone", "bl.proxy.test"), ("disabled", "true")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let (_, audit) = proxied
+        .call_fn(&admin, "/api/audit/list", &[("action", "dnsbl.add")])
+        .await;
+    assert_eq!(audit["entries"][0]["client_addr"], "198.18.0.20", "{audit}");
+
+    // Without TrustedProxies the header is anyone's word, and ignored.
+    let direct = TestApp::spawn().await;
+    let password = direct.add_user("alice", Role::Viewer).await;
+    for _ in 0..LOCK_AFTER {
+        assert_eq!(
+            attempt(&direct, "198.18.0.9", "wrong wrong wrong".into()).await,
+            401
+        );
+    }
+    assert_eq!(attempt(&direct, "198.18.0.10", password).await, 429);
+}

@@ -1,6 +1,7 @@
 //! Who may do what: passwords, sessions, the role guard every server function calls first,
 //! sign-in throttling, cross-site request refusal and the API's bearer tokens.
 
+pub mod client_address;
 pub mod csrf;
 pub mod guard;
 pub mod password;

@@ -101,6 +101,14 @@ impl fmt::Display for CidrError {
 }
 
 impl Cidr {
+    /// The network of the one address `ip`: a /32 or a /128.
+    pub fn host(ip: IpAddr) -> Cidr {
+        Cidr {
+            network: ip,
+            prefix: if ip.is_ipv4() { 32 } else { 128 },
+        }
+    }
+
     pub fn parse(input: &str) -> Result<Cidr, CidrError> {
         let input = input.trim();
         let (addr, prefix) = input
