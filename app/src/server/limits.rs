@@ -14,6 +14,17 @@ pub const REASON: usize = 2000;
 /// A network's description.
 pub const DESCRIPTION: usize = 2000;
 
+/// `text` as an error message quotes it: whole when short, else its start, so a message
+/// stays short whatever was sent.
+pub fn quoted_start(text: &str) -> String {
+    const SHOWN: usize = 80;
+    if text.chars().count() <= SHOWN {
+        text.to_string()
+    } else {
+        format!("{}…", text.chars().take(SHOWN).collect::<String>())
+    }
+}
+
 /// `text` trimmed, or a refusal naming `field` when it is longer than `max` characters.
 pub fn bounded(field: &str, text: &str, max: usize) -> Result<String, AppError> {
     let text = text.trim();

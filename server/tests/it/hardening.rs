@@ -188,14 +188,7 @@ async fn csv_cells_that_look_like_formulas_are_exported_as_text_and_read_back() 
         )
         .await;
     assert_eq!(status, 200, "{report}");
-    let export = admin
-        .get(format!("{}/networks/{net}/addresses.csv", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let export = app.export_csv(&admin, &net).await;
     let line = export
         .lines()
         .find(|l| l.starts_with("198.18.0.7,"))

@@ -900,14 +900,7 @@ async fn csv_import_is_all_or_nothing_with_a_report_per_line() {
     assert!(in_use.contains(&json!(["used_in_network", 1])), "{got}");
 
     // An export imports back into an empty network as it was.
-    let export = viewer
-        .get(format!("{}/networks/{net}/addresses.csv", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let export = app.export_csv(&viewer, &net).await;
     let copy = app.new_network(&admin, "198.18.1.0/24").await;
     let moved = export.replace("198.18.0.", "198.18.1.");
     let (_, report) = import(&app, &op, &copy, &moved).await;

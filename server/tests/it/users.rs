@@ -119,20 +119,25 @@ async fn bad_input_is_answered_clearly() {
     );
 }
 
+/// An admin resets `name`'s password to `password` on the Users page.
+async fn reset_password(app: &TestApp, admin: &reqwest::Client, name: &str, password: &str) {
+    let id = id_of(app, name).await;
+    let res = app
+        .call(
+            admin,
+            "/api/users/reset_password",
+            &[("user_id", &id), ("password", password)],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+}
+
 #[tokio::test]
 async fn password_reset_replaces_the_old_password() {
     let app = TestApp::spawn().await;
     let admin = app.signed_in("root", Role::Admin).await;
     let old = app.add_user("olga", Role::Operator).await;
-    let id = id_of(&app, "olga").await;
-    let res = app
-        .call(
-            &admin,
-            "/api/users/reset_password",
-            &[("user_id", &id), ("password", "brand new password")],
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    reset_password(&app, &admin, "olga", "brand new password").await;
     assert_eq!(app.login(&app.client(), "olga", &old).await.status(), 401);
     assert_signed_in(&app.login(&app.client(), "olga", "brand new password").await);
 }
@@ -173,15 +178,7 @@ async fn a_password_reset_ends_the_users_sessions_and_revokes_their_tokens() {
         200
     );
 
-    let id = id_of(&app, "olga").await;
-    let res = app
-        .call(
-            &admin,
-            "/api/users/reset_password",
-            &[("user_id", &id), ("password", "brand new password")],
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    reset_password(&app, &admin, "olga", "brand new password").await;
     assert_eq!(
         app.call(&olga, "/api/networks/list", &[]).await.status(),
         401

@@ -33,12 +33,15 @@ impl From<user::Model> for UserView {
     }
 }
 
+/// Longest user name.
+pub const MAX_NAME_LEN: usize = 64;
+
 /// User names are short and plain so they read well in logs and the audit trail.
 pub fn validate_name(name: &str) -> Result<(), AppError> {
     let ok_chars = name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
-    if name.is_empty() || name.len() > 64 || !ok_chars {
+    if name.is_empty() || name.len() > MAX_NAME_LEN || !ok_chars {
         return Err(AppError::BadRequest(
             "A user name has 1 to 64 characters: letters, digits, '.', '_', '-' or '@'.".into(),
         ));

@@ -12,10 +12,6 @@ use crate::server::auth::password;
 use crate::server::auth::throttle::Refusal;
 use crate::server::error::internal;
 
-/// Longest user name a sign-in is tried with: no user has a longer one (see
-/// `users::validate_name`).
-const MAX_SIGN_IN_NAME: usize = 64;
-
 /// "in 1 minute", "in 12 minutes".
 fn in_minutes(left: std::time::Duration) -> String {
     let minutes = left.as_secs().div_ceil(60).max(1);
@@ -29,9 +25,10 @@ pub async fn sign_in(name: &str, password: String) -> Result<CurrentUser, AppErr
     // Bounded before anything else: an over-long name is never looked up, logged or kept
     // as a throttle key, and an over-long password never reaches Argon2.
     let name = name.trim();
-    if name.len() > MAX_SIGN_IN_NAME {
+    if name.len() > users::MAX_NAME_LEN {
         return Err(AppError::BadRequest(format!(
-            "A user name has at most {MAX_SIGN_IN_NAME} characters."
+            "A user name has at most {} characters.",
+            users::MAX_NAME_LEN
         )));
     }
     if password.chars().count() > password::MAX_PASSWORD_LEN {

@@ -6,6 +6,8 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use crate::server::limits::quoted_start;
+
 /// The IPv4-mapped block `::ffff:0:0/96`.
 const V4_MAPPED: u128 = 0xffff_0000_0000;
 
@@ -45,17 +47,6 @@ pub fn show(bytes: &[u8]) -> String {
 pub struct Cidr {
     network: IpAddr,
     prefix: u8,
-}
-
-/// `s` as an error message quotes it: whole when short, else its start, so a message stays
-/// short whatever was sent.
-fn clip(s: &str) -> String {
-    const SHOWN: usize = 80;
-    if s.chars().count() <= SHOWN {
-        s.to_string()
-    } else {
-        format!("{}…", s.chars().take(SHOWN).collect::<String>())
-    }
 }
 
 /// Why a CIDR string was refused; `Display` is the message for the user.
@@ -113,10 +104,10 @@ impl Cidr {
         let input = input.trim();
         let (addr, prefix) = input
             .split_once('/')
-            .ok_or_else(|| CidrError::NotCidr(clip(input)))?;
+            .ok_or_else(|| CidrError::NotCidr(quoted_start(input)))?;
         let ip = parse_address(addr)?;
         if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) || prefix.len() > 3 {
-            return Err(CidrError::BadPrefix(clip(prefix)));
+            return Err(CidrError::BadPrefix(quoted_start(prefix)));
         }
         let prefix: u32 = prefix
             .parse()
@@ -278,7 +269,7 @@ pub fn parse_address(s: &str) -> Result<IpAddr, CidrError> {
             });
         }
     }
-    Err(CidrError::BadAddress(clip(s)))
+    Err(CidrError::BadAddress(quoted_start(s)))
 }
 
 #[cfg(test)]

@@ -367,6 +367,18 @@ impl TestApp {
         .await
     }
 
+    /// Network `net`'s CSV export, as `client` downloads it.
+    pub async fn export_csv(&self, client: &reqwest::Client, net: &str) -> String {
+        client
+            .get(format!("{}/networks/{net}/addresses.csv", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// The secret of a new API token of the existing user `name`.
     pub async fn token_of(&self, name: &str) -> String {
         let user = users::find_by_name(&self.state.db, name).await.unwrap();

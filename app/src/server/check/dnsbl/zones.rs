@@ -29,7 +29,7 @@ const ZONE_MAX: usize = 253 - 64;
 pub fn validate(input: &str) -> Result<String, AppError> {
     let zone = input.trim().trim_end_matches('.').to_ascii_lowercase();
     // Named by its start only: the input may be as long as a request body.
-    let shown: String = input.trim().chars().take(80).collect();
+    let shown = crate::server::limits::quoted_start(input.trim());
     let bad = |why: &str| Err(AppError::BadRequest(format!("`{shown}` {why}")));
     if zone.is_empty() {
         return Err(AppError::BadRequest("Enter a zone name.".into()));

@@ -36,13 +36,8 @@ pub const MAX_SEARCH: usize = 256;
 impl Search {
     /// What `q` searches for; `None` for an empty box, an error for an over-long one.
     pub fn parse(q: &str) -> Result<Option<Search>, AppError> {
-        let q = q.trim();
-        if q.chars().count() > MAX_SEARCH {
-            return Err(AppError::BadRequest(format!(
-                "A search has at most {MAX_SEARCH} characters."
-            )));
-        }
-        Ok(Self::parse_bounded(q))
+        let q = crate::server::limits::bounded("search", q, MAX_SEARCH)?;
+        Ok(Self::parse_bounded(&q))
     }
 
     fn parse_bounded(q: &str) -> Option<Search> {

@@ -70,7 +70,7 @@ impl Holder {
         if !hostname.is_empty()
             && (!host_ok || hostname.starts_with('.') || hostname.contains(".."))
         {
-            let shown: String = hostname.chars().take(80).collect();
+            let shown = limits::quoted_start(hostname);
             return Some(("hostname", format!("`{shown}` is not a host name.")));
         }
         if let Err(AppError::BadRequest(m)) = limits::bounded("note", note, limits::NOTE) {
