@@ -232,60 +232,80 @@ pub async fn claim_batch(
     Ok(rows)
 }
 
-/// Where a sweep stands: the status it is in (an index into `CHECKED`) and the last
-/// address claimed there.
-struct Cursor {
-    status: usize,
-    after: Option<Vec<u8>>,
-}
+/// Batches a sweep claims ahead of the checks: while the checks start on one batch, the
+/// next is claimed already, so no check waits for a claim's transaction (and its turn
+/// with the verdict writer). Bounded, so a worker holds few addresses it has not started
+/// and a worker joining later still finds addresses to take.
+const CLAIMED_AHEAD: usize = 1;
 
-/// One sweep over every address the cycle checks, claiming `n` at a time as the stream is
-/// read: each status in turn, in address order. An address claimed by a live worker is
-/// passed over; one released behind the sweep waits for the next sweep.
+/// One sweep over every address the cycle checks, claiming `n` at a time ahead of the
+/// stream's reader: each status in turn, in address order. An address claimed by a live
+/// worker is passed over; one released behind the sweep waits for the next sweep.
 ///
 /// `turns` is held for each claim's transaction: the worker's verdict writer holds it too,
 /// so the two take turns instead of meeting on SQLite's write lock, whose busy handler
 /// sleeps in growing steps and would leave the database idle between them.
-pub fn sweep<'a>(
-    db: &'a DatabaseConnection,
+pub fn sweep(
+    db: &DatabaseConnection,
     worker: Worker,
     n: u64,
     turns: Arc<tokio::sync::Mutex<()>>,
-) -> impl Stream<Item = Result<address::Model, AppError>> + 'a {
-    let start = Cursor {
-        status: 0,
-        after: None,
-    };
-    stream::try_unfold(start, move |mut at| {
-        let turns = turns.clone();
-        async move {
-            while let Some(&status) = CHECKED.get(at.status) {
-                // On a task of its own: the claim holds the write lock (SQLite) or row locks
-                // until it commits, and whoever reads this stream may stop polling it for a
-                // while (its queue to the verdict writer full), which must not stall the
-                // claim's transaction and with it the writer.
-                let (db, after, turns) = (db.clone(), at.after.clone(), turns.clone());
-                let rows = tokio::spawn(async move {
-                    let _turn = turns.lock().await;
-                    claim_batch(&db, &worker, status, after.as_deref(), n).await
-                })
-                .await??;
-                match rows.last() {
-                    Some(last) => {
-                        at.after = Some(last.ip.clone());
-                        return Ok(Some((rows, at)));
-                    }
-                    None => {
-                        at.status += 1;
-                        at.after = None;
-                    }
-                }
-            }
-            Ok::<_, AppError>(None)
-        }
+) -> impl Stream<Item = Result<address::Model, AppError>> + 'static {
+    let (batches, claimed) = tokio::sync::mpsc::channel(CLAIMED_AHEAD);
+    // On a task of its own: a claim holds the write lock (SQLite) or row locks until it
+    // commits, and whoever reads this stream may stop polling it for a while (its queue
+    // to the verdict writer full), which must not stall the claim's transaction and with
+    // it the writer. The task ends when the stream is dropped; what it claimed and nobody
+    // checked is free for others once the worker leaves.
+    let claimer = tokio::spawn(claim_ahead(db.clone(), worker, n, turns, batches));
+    let stop = AbortOnDrop(claimer);
+    stream::unfold((claimed, stop), |(mut claimed, stop)| async move {
+        let batch = claimed.recv().await?;
+        Some((batch, (claimed, stop)))
     })
     .map_ok(|rows| stream::iter(rows.into_iter().map(Ok)))
     .try_flatten()
+}
+
+/// Ends a task when its owner is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The claiming half of [`sweep`]: claims batch after batch, each status in turn, and
+/// hands them over until everything is claimed, a claim fails, or nobody reads any more.
+async fn claim_ahead(
+    db: DatabaseConnection,
+    worker: Worker,
+    n: u64,
+    turns: Arc<tokio::sync::Mutex<()>>,
+    batches: tokio::sync::mpsc::Sender<Result<Vec<address::Model>, AppError>>,
+) {
+    for status in CHECKED {
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let claimed = {
+                let _turn = turns.lock().await;
+                claim_batch(&db, &worker, status, after.as_deref(), n).await
+            };
+            let rows = match claimed {
+                Ok(rows) => rows,
+                Err(e) => {
+                    let _ = batches.send(Err(e)).await;
+                    return;
+                }
+            };
+            let Some(last) = rows.last() else { break };
+            after = Some(last.ip.clone());
+            if batches.send(Ok(rows)).await.is_err() {
+                return;
+            }
+        }
+    }
 }
 
 /// Who holds the address `id` now, when a verdict for it was refused: the same worker

@@ -4,6 +4,7 @@
 //! error (a timeout, SERVFAIL, REFUSED, Spamhaus' 127.255.255.0/24 codes) never decides.
 
 pub mod resolver;
+pub mod udp;
 pub mod zones;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

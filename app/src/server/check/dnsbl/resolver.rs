@@ -7,14 +7,15 @@
 use std::net::{Ipv4Addr, SocketAddr};
 
 use hickory_resolver::config::{
-    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+    ConnectionConfig, NameServerConfig, ProtocolConfig, ResolveHosts, ResolverConfig, ResolverOpts,
 };
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError, NoRecords};
-use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::proto::rr::{RData, RecordType};
+use hickory_resolver::proto::op::{Message, ResponseCode};
+use hickory_resolver::proto::rr::{Name, RData, RecordType};
 use hickory_resolver::TokioResolver;
 
+use super::udp::{Multiplexer, QueryError};
 use crate::server::config::Config;
 
 /// What an A query got.
@@ -29,6 +30,9 @@ pub enum Answer {
 
 pub struct Client {
     resolver: Result<TokioResolver, String>,
+    /// A queries go here when there is one resolver to ask (see [`super::udp`]); with
+    /// several, hickory-resolver's choice among them is kept.
+    a_queries: Option<Multiplexer>,
     in_flight: tokio::sync::Semaphore,
 }
 
@@ -48,18 +52,58 @@ fn options(config: &Config, mut opts: ResolverOpts) -> ResolverOpts {
     opts
 }
 
-fn build(config: &Config) -> Result<TokioResolver, String> {
+/// The resolver for every query, and the one server A queries can go to directly.
+fn build(config: &Config) -> (Result<TokioResolver, String>, Option<SocketAddr>) {
     let (resolver_config, opts) = match config.dns_resolver {
         Some(server) => (to_server(server), ResolverOpts::default()),
-        None => hickory_resolver::system_conf::read_system_conf()
-            .map_err(|e| format!("cannot read the system's DNS configuration: {e}"))?,
+        None => match hickory_resolver::system_conf::read_system_conf() {
+            Ok(system) => system,
+            Err(e) => {
+                return (
+                    Err(format!("cannot read the system's DNS configuration: {e}")),
+                    None,
+                )
+            }
+        },
+    };
+    let only_server = match resolver_config.name_servers() {
+        [one] => one
+            .connections
+            .iter()
+            .find(|c| matches!(c.protocol, ProtocolConfig::Udp))
+            .map(|udp| SocketAddr::new(one.ip, udp.port)),
+        _ => None,
     };
     let mut builder =
         TokioResolver::builder_with_config(resolver_config, TokioRuntimeProvider::default());
     *builder.options_mut() = options(config, opts);
-    builder
+    let resolver = builder
         .build()
-        .map_err(|e| format!("cannot set up the DNS resolver: {e}"))
+        .map_err(|e| format!("cannot set up the DNS resolver: {e}"));
+    (resolver, only_server)
+}
+
+/// What a resolver's whole answer to an A query says.
+fn answer_of(message: &Message) -> Answer {
+    match message.metadata.response_code {
+        ResponseCode::NoError => {
+            let records: Vec<Ipv4Addr> = message
+                .answers
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::A(a) => Some(a.0),
+                    _ => None,
+                })
+                .collect();
+            if records.is_empty() {
+                Answer::NoData
+            } else {
+                Answer::Records(records)
+            }
+        }
+        ResponseCode::NXDomain => Answer::NxDomain,
+        other => Answer::Error(format!("the server answered {other}")),
+    }
 }
 
 fn to_server(server: SocketAddr) -> ResolverConfig {
@@ -93,8 +137,10 @@ fn describe(err: &NetError) -> Answer {
 
 impl Client {
     pub fn from_config(config: &Config) -> Client {
+        let (resolver, only_server) = build(config);
         Client {
-            resolver: build(config),
+            resolver,
+            a_queries: only_server.map(|s| Multiplexer::new(s, config.check_timeout)),
             in_flight: tokio::sync::Semaphore::new(QUERIES_IN_FLIGHT),
         }
     }
@@ -106,6 +152,17 @@ impl Client {
             Err(e) => return Answer::Error(e.clone()),
         };
         let _permit = self.in_flight.acquire().await;
+        if let Some(direct) = &self.a_queries {
+            let Ok(fqdn) = Name::from_ascii(name) else {
+                return Answer::Error(format!("{name:?} is not a DNS name"));
+            };
+            match direct.query(&fqdn, RecordType::A).await {
+                Ok(answer) => return answer_of(&answer),
+                // Too long for UDP: hickory-resolver asks again over TCP.
+                Err(QueryError::Truncated) => {}
+                Err(e) => return Answer::Error(e.to_string()),
+            }
+        }
         match resolver.lookup(name, RecordType::A).await {
             Ok(lookup) => {
                 let records: Vec<Ipv4Addr> = lookup
