@@ -3,6 +3,7 @@
 //! and every refusal that keeps a database from being lost or replaced by mistake.
 
 use std::net::Ipv4Addr;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -240,6 +241,8 @@ async fn backup_refuses_to_overwrite_and_says_what_is_wrong_with_a_path() {
     let (code, _, err) = ipvet(&url, &["backup", text(&file)]).await;
     assert_eq!(code, 0, "{err}");
     let first = std::fs::read(&file).unwrap();
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "a backup is private");
 
     // An existing file stays as it was without --force.
     let (code, out, err) = ipvet(&url, &["backup", text(&file)]).await;
@@ -254,6 +257,17 @@ async fn backup_refuses_to_overwrite_and_says_what_is_wrong_with_a_path() {
     assert_eq!(std::fs::read(&file).unwrap(), first);
     let (code, _, err) = ipvet(&url, &["backup", "--force", text(&file)]).await;
     assert_eq!(code, 0, "{err}");
+
+    // A bare file name is in the working directory.
+    let mut cmd = process::ipvet(&url);
+    cmd.current_dir(dir.path()).args(["backup", "bare.db"]);
+    let (code, out, err) = run(cmd, "").await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(" to bare.db: "), "{out}");
+    assert_eq!(
+        std::fs::read(dir.path().join("bare.db")).unwrap()[..16],
+        *b"SQLite format 3\0"
+    );
 
     let nowhere = dir.path().join("missing/b.db");
     let (code, _, err) = ipvet(&url, &["backup", text(&nowhere)]).await;
@@ -410,6 +424,27 @@ async fn restore_refuses_what_is_not_an_ipvet_backup_and_a_database_in_use() {
     assert!(!fresh.exists(), "a refused restore made the database");
     assert_eq!(partial_files(dir.path()), Vec::<String>::new());
 
+    // A database so damaged it cannot be read is no server's: --force replaces it.
+    let damaged = dir.path().join("damaged.db");
+    std::fs::write(&damaged, "not a database any more").unwrap();
+    std::fs::set_permissions(&damaged, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let (code, out, err) = ipvet(
+        &sqlite_url(&damaged),
+        &["restore", "--force", text(&backup)],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.starts_with("warning: the database replaced could not be read: "),
+        "{err}"
+    );
+    assert!(out.starts_with("Restored "), "{out}");
+    let mode = std::fs::metadata(&damaged).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o640, "the replaced file's mode");
+    let conn = open_read_only(&damaged).await;
+    assert_eq!(integrity(&conn).await, ["ok"]);
+    conn.close().await.unwrap();
+
     // Over an existing database: only with --force, and not while a server runs on it.
     let conn = db::connect(&url).await.unwrap();
     add_user(&conn, "later", Role::Viewer).await;
@@ -446,6 +481,7 @@ async fn restore_refuses_what_is_not_an_ipvet_backup_and_a_database_in_use() {
             own.display()
         )) && err.contains(&format!(":{}:", server.id().unwrap()))
             && err.contains("holds its scheduler lease until")
+            && err.contains("(a server stopped since keeps it until then)")
             && err.trim_end().ends_with("; stop the server first"),
         "{err}"
     );

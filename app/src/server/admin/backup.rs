@@ -206,6 +206,13 @@ pub async fn restore(url: &DatabaseUrl, from: &Path, force: bool) -> Result<Rest
     .await;
     source.close().await.ok();
     let (schema, replaced_unreadable, partial) = checked?;
+    // The temporary file is private (0600); a replaced database keeps its own mode.
+    if exists {
+        let mode = std::fs::metadata(&to)
+            .map_err(BackupError::io("read", &to))?
+            .permissions();
+        std::fs::set_permissions(&partial, mode).map_err(BackupError::io("write", &partial))?;
+    }
     // What the old database's write-ahead log holds belongs to the old database; left
     // beside the new one, SQLite would apply it to the new file.
     for suffix in ["-wal", "-shm"] {
@@ -340,10 +347,7 @@ async fn copy_beside(
     from: &Path,
     to: &Path,
 ) -> Result<tempfile::TempPath, BackupError> {
-    let dir = match to.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let dir = directory_of(to);
     if !dir.is_dir() {
         return Err(BackupError::NoDirectory(dir.to_path_buf()));
     }
@@ -398,12 +402,19 @@ fn put_in_place(partial: tempfile::TempPath, to: &Path, force: bool) -> Result<u
         _ => BackupError::io("write", to)(e.error),
     })?;
     // The rename itself lasts only once the directory is synced.
-    if let Some(dir) = to.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(BackupError::io("sync", dir))?;
-    }
+    let dir = directory_of(to);
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(BackupError::io("sync", dir))?;
     Ok(bytes)
+}
+
+/// The directory a file is in; `.` for a bare file name.
+fn directory_of(file: &Path) -> &Path {
+    match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
 }
 
 /// Checks that `db` (the file `path`) is intact and ipvet's, of this version or an
@@ -532,7 +543,7 @@ async fn idle(path: &Path) -> Result<Option<String>, BackupError> {
             .await?;
         if let Some(l) = held {
             return Ok(Some(format!(
-                "{} holds its {} lease until {}",
+                "{} holds its {} lease until {} (a server stopped since keeps it until then)",
                 l.holder,
                 l.name,
                 time_fmt::show(l.expires_at)
