@@ -269,6 +269,16 @@ async fn backup_refuses_to_overwrite_and_says_what_is_wrong_with_a_path() {
         *b"SQLite format 3\0"
     );
 
+    let (code, _, err) = ipvet(&url, &["backup", "--force", text(dir.path())]).await;
+    assert_eq!(code, 1);
+    assert_eq!(
+        err.trim(),
+        format!(
+            "ipvet: {} is a directory; name the backup file in it",
+            dir.path().display()
+        )
+    );
+
     let nowhere = dir.path().join("missing/b.db");
     let (code, _, err) = ipvet(&url, &["backup", text(&nowhere)]).await;
     assert_eq!(code, 1);

@@ -44,6 +44,8 @@ pub enum BackupError {
     NoDatabase(PathBuf),
     #[error("{} exists already; give --force to replace it", .0.display())]
     Exists(PathBuf),
+    #[error("{} is a directory; name the backup file in it", .0.display())]
+    IsDirectory(PathBuf),
     #[error("{} is the database itself", .0.display())]
     SameFile(PathBuf),
     #[error("the directory {} does not exist", .0.display())]
@@ -161,6 +163,9 @@ pub async fn backup(url: &DatabaseUrl, to: &Path, force: bool) -> Result<Written
     }
     check_magic(&from)?;
     refuse_same_file(&from, to)?;
+    if to.is_dir() {
+        return Err(BackupError::IsDirectory(to.to_path_buf()));
+    }
     // Told early, before the copy, though the rename below decides.
     if !force && to.exists() {
         return Err(BackupError::Exists(to.to_path_buf()));
