@@ -548,7 +548,7 @@ async fn idle(path: &Path) -> Result<Option<String>, BackupError> {
             .await?;
         if let Some(l) = held {
             return Ok(Some(format!(
-                "{} holds its {} lease until {} (a server stopped since keeps it until then)",
+                "{} holds its {} lease until {} (a server killed since keeps it until then)",
                 l.holder,
                 l.name,
                 time_fmt::show(l.expires_at)
