@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Context};
 use app::model::Role;
 use app::server::config::Config;
-use app::server::{admin::users, auth::tokens, db};
+use app::server::{admin::backup, admin::users, auth::tokens, db};
 use clap::{Parser, Subcommand};
 use server::startup::Application;
 
@@ -35,6 +35,22 @@ enum Command {
     /// Run one check cycle and exit (for cron, as IPmanager's `checkip`): progress on a
     /// terminal, a summary at the end, a non-zero exit if the cycle could not do its work.
     Check,
+    /// Copy the SQLite database to FILE, consistently, while servers run on it (on
+    /// PostgreSQL: names the pg_dump command to run instead).
+    Backup {
+        file: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Put the backup FILE in place of the configured SQLite database and migrate it up;
+    /// refused while a server runs on it.
+    Restore {
+        file: PathBuf,
+        /// Replace the database if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -111,6 +127,32 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Migrate => {
             db::open(&config.database).await?;
             println!("The database is up to date.");
+            Ok(())
+        }
+        Command::Backup { file, force } => {
+            let written = backup::backup(&config.database, &file, force).await?;
+            println!(
+                "Backed up {:?} to {}: {} bytes, {}.",
+                config.database,
+                written.path.display(),
+                written.bytes,
+                written.schema
+            );
+            Ok(())
+        }
+        Command::Restore { file, force } => {
+            let restored = backup::restore(&config.database, &file, force).await?;
+            if let Some(why) = &restored.replaced_unreadable {
+                eprintln!("warning: the database replaced could not be read: {why}");
+            }
+            println!(
+                "Restored {} to {}: {} bytes, {}; {} migrations applied since.",
+                file.display(),
+                restored.path.display(),
+                restored.bytes,
+                restored.from,
+                restored.migrated
+            );
             Ok(())
         }
         Command::User { action } => user_command(action, config).await,

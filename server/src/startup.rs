@@ -107,6 +107,8 @@ pub fn outer_layers(router: Router, https: bool) -> Router {
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections served at once; past this, new ones are closed as soon as they are accepted.
 pub const MAX_CONNECTIONS: usize = 2048;
+/// How long a stopping server waits to let its scheduler lease go (one update).
+const LEASE_RELEASE_GRACE: Duration = Duration::from_secs(5);
 /// How long in-flight requests get to finish once the server is told to stop.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -214,9 +216,13 @@ impl Application {
         let keys = tokio::spawn(app::server::inventory::idempotency::purge_forever(
             self.state.db.clone(),
         ));
-        let checks = tokio::spawn(app::server::check::jobs::schedule::run_forever(
+        let (stop_checks, checks_stopped) = tokio::sync::oneshot::channel::<()>();
+        let mut checks = tokio::spawn(app::server::check::jobs::schedule::run_forever(
             self.state.clone(),
             self.state.checks.clone(),
+            async {
+                let _ = checks_stopped.await;
+            },
         ));
         let helper = tokio::spawn(app::server::check::jobs::help::help_forever(
             self.state.clone(),
@@ -226,8 +232,17 @@ impl Application {
         cleaner.abort();
         keys.abort();
         settings.abort();
-        checks.abort();
         helper.abort();
+        // Stopped rather than aborted, so that it lets the scheduler lease go: another
+        // instance, or `ipvet restore`, need not wait for the lease to run out.
+        let _ = stop_checks.send(());
+        if tokio::time::timeout(LEASE_RELEASE_GRACE, &mut checks)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the scheduler lease was not let go in time; it runs out by itself");
+            checks.abort();
+        }
         result.context("the server failed")
     }
 }

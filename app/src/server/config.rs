@@ -392,6 +392,19 @@ impl ConfigValue for DatabaseUrl {
         }
     }
     fn show(&self) -> String {
+        self.password_shown_as(Some("***"))
+    }
+}
+
+impl DatabaseUrl {
+    /// The URL without its password, for a command an admin copies (`pg_dump`), where a
+    /// masked `***` would be taken for the password.
+    pub fn without_password(&self) -> String {
+        self.password_shown_as(None)
+    }
+
+    /// The URL with its password (if any) replaced by `mask`, or left out with `None`.
+    fn password_shown_as(&self, mask: Option<&str>) -> String {
         // The user info is everything before the authority's last `@` (a password may hold
         // an `@` of its own); the authority ends where the path, query or fragment begins.
         let Some(scheme) = self.0.find("://").map(|i| i + 3) else {
@@ -402,10 +415,9 @@ impl ConfigValue for DatabaseUrl {
         match authority.rfind('@') {
             Some(at) => {
                 let user = authority[..at].split(':').next().unwrap_or("");
-                let secret = if authority[..at].contains(':') {
-                    ":***"
-                } else {
-                    ""
+                let secret = match mask {
+                    Some(mask) if authority[..at].contains(':') => format!(":{mask}"),
+                    _ => String::new(),
                 };
                 format!("{}{user}{secret}{}", &self.0[..scheme], &rest[at..])
             }
@@ -826,6 +838,7 @@ mod tests {
     fn database_passwords_never_show() {
         let url = DatabaseUrl::parse_value("postgres://ipvet:s3cret@db:5432/ipvet").unwrap();
         assert_eq!(url.show(), "postgres://ipvet:***@db:5432/ipvet");
+        assert_eq!(url.without_password(), "postgres://ipvet@db:5432/ipvet");
         assert!(!format!("{url:?}").contains("s3cret"));
         // An `@` in the password used to end the user info early and show the rest.
         let at = DatabaseUrl::parse_value("postgres://ipvet:p@ss@w0rd@db/ipvet?x=a@b").unwrap();

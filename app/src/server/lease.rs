@@ -105,18 +105,39 @@ pub async fn give_up(db: &impl ConnectionTrait, name: &str, me: &str) -> Result<
     Ok(())
 }
 
+/// A lease kept for this instance by a task of its own (see [`keep`]).
+pub struct Kept {
+    /// Whether this instance holds the lease now.
+    pub held: watch::Receiver<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Kept {
+    /// Stops keeping the lease and lets it go, once any renewal in flight has finished
+    /// (a renewal after the release would take the lease back).
+    pub async fn release(self) {
+        drop(self.held);
+        let _ = self.task.await;
+    }
+}
+
 /// Keeps trying to hold the lease `name` for this instance, renewing it three times a
-/// lease period. The receiver says whether this instance holds it now.
-pub fn keep(db: DatabaseConnection, name: &'static str, ttl: Duration) -> watch::Receiver<bool> {
+/// lease period, until the [`Kept`] is released or dropped; then lets it go.
+pub fn keep(db: DatabaseConnection, name: &'static str, ttl: Duration) -> Kept {
     let (tx, rx) = watch::channel(false);
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let me = instance_id();
         let mut tick = tokio::time::interval(ttl / 3);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // The row is made once; renewals are then one update each.
         let mut row_made = false;
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                // Nobody wants the lease any more (a clean shutdown): another instance
+                // can take it now instead of waiting for it to run out.
+                _ = tx.closed() => break,
+            }
             let held = async {
                 if !row_made {
                     ensure(&db, name).await?;
@@ -147,10 +168,10 @@ pub fn keep(db: DatabaseConnection, name: &'static str, ttl: Duration) -> watch:
                 *held = now_held;
                 true
             });
-            if tx.is_closed() {
-                return;
-            }
+        }
+        if let Err(e) = give_up(&db, name, me).await {
+            tracing::warn!(lease = name, cause = %e, "cannot let a lease go");
         }
     });
-    rx
+    Kept { held: rx, task }
 }

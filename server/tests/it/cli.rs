@@ -1,13 +1,9 @@
 //! The `ipvet` binary as an admin or a script runs it: real processes.
 
-use std::process::Stdio;
-use std::time::Duration;
-
 use app::server::config::DatabaseUrl;
-use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
-use crate::helpers::process::{self, start_server};
+use crate::helpers::process::{self, run, sign_in, start_server};
 use crate::helpers::TestDb;
 
 /// `ipvet` run in `dir`, where it looks for its config file.
@@ -15,41 +11,6 @@ fn ipvet(dir: &std::path::Path, db: &DatabaseUrl) -> Command {
     let mut cmd = process::ipvet(db);
     cmd.current_dir(dir);
     cmd
-}
-
-/// Runs a command to completion with `stdin` fed in; (exit code, stdout, stderr).
-async fn run(mut cmd: Command, stdin: &str) -> (i32, String, String) {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).await.unwrap();
-    drop(input);
-    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("finishes")
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
-
-async fn sign_in(base: &str, name: &str, password: &str) -> u16 {
-    let client = crate::helpers::http_client().build().unwrap();
-    client
-        .post(format!("{base}/api/auth/login"))
-        .header("Accept", "application/json")
-        .form(&[("name", name), ("password", password)])
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 mod admin;
 mod api;
 mod auth;
+mod backup;
 mod checks;
 mod cli;
 mod hardening;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use app::server::config::DatabaseUrl;
 use app::server::entities::check_run;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_ipvet");
@@ -72,4 +72,41 @@ pub fn server_with(url: &DatabaseUrl, extra: &[(&str, &std::ffi::OsStr)]) -> Chi
 /// The process id in a cycle's runner (`host:pid:tag`).
 pub fn runner_pid(run: &check_run::Model) -> Option<u32> {
     run.runner.as_deref()?.split(':').nth(1)?.parse().ok()
+}
+
+/// Runs a command (an `ipvet` other than `serve`) to completion with `stdin` fed in;
+/// (exit code, stdout, stderr).
+pub async fn run(mut cmd: Command, stdin: &str) -> (i32, String, String) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("finishes")
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// Signs in to the server at `base` as a browser's form does; answers the status.
+pub async fn sign_in(base: &str, name: &str, password: &str) -> u16 {
+    let client = super::http_client().build().unwrap();
+    client
+        .post(format!("{base}/api/auth/login"))
+        .header("Accept", "application/json")
+        .form(&[("name", name), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }

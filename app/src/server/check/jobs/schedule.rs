@@ -2,12 +2,14 @@
 //! on record, so a restart neither skips a cycle nor runs one early. Never two at once: a
 //! cycle already running (started by hand, or on another instance) makes the job wait for
 //! the next period. Of several instances on one database, only the holder of the
-//! scheduler lease runs the job; when it dies, another takes the lease and the job over.
+//! scheduler lease runs the job; when it dies, another takes the lease and the job over
+//! within a lease period, and when it stops cleanly, at once.
 
 use std::time::Duration;
 
 use sea_orm::{EntityTrait, QueryOrder};
 use time::OffsetDateTime;
+use tokio::sync::watch;
 
 use crate::model::Trigger;
 use crate::server::check::cycle;
@@ -16,13 +18,28 @@ use crate::server::entities::check_run;
 use crate::server::{lease, AppState};
 
 /// Sleeps until the next cycle is due, runs it, and again, for as long as the server runs
-/// and holds the scheduler lease.
-pub async fn run_forever(state: AppState, engine: SharedEngine) {
-    let mut leader = lease::keep(
+/// and holds the scheduler lease. When `stop` resolves (a clean shutdown) it drops a cycle
+/// it runs, as a crash would, but lets the lease go, so another instance takes over at
+/// once.
+pub async fn run_forever(
+    state: AppState,
+    engine: SharedEngine,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    let mut kept = lease::keep(
         state.db.clone(),
         lease::SCHEDULER,
         state.config().scheduler_lease,
     );
+    tokio::select! {
+        _ = schedule(&state, &engine, &mut kept.held) => {}
+        _ = stop => {}
+    }
+    kept.release().await;
+}
+
+/// The periodic job while this instance holds the lease `leader` tells of.
+async fn schedule(state: &AppState, engine: &SharedEngine, leader: &mut watch::Receiver<bool>) {
     loop {
         if !*leader.borrow_and_update() {
             if leader.changed().await.is_err() {
@@ -30,7 +47,7 @@ pub async fn run_forever(state: AppState, engine: SharedEngine) {
             }
             continue;
         }
-        let wait = until_due(&state).await;
+        let wait = until_due(state).await;
         // A new period saved on the config page counts at once, and a lost lease stops the
         // job: wake and look again.
         tokio::select! {
@@ -41,10 +58,10 @@ pub async fn run_forever(state: AppState, engine: SharedEngine) {
         if !*leader.borrow() {
             continue;
         }
-        match cycle::start(&state, &engine, Trigger::Schedule).await {
+        match cycle::start(state, engine, Trigger::Schedule).await {
             Ok(started) => {
                 let run_id = started.run_id;
-                match cycle::run(&state, &engine, started, |_| {}).await {
+                match cycle::run(state, engine, started, |_| {}).await {
                     Ok(ended) => tracing::info!(
                         run = run_id,
                         checked = ended.counts.done,
