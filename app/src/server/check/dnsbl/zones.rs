@@ -23,18 +23,24 @@ use crate::server::{admin::audit, inventory::ip};
 
 /// Longest zone name: an IPv6 query puts 64 characters of nibbles in front of it, and a
 /// whole name may have 253.
-const ZONE_MAX: usize = 253 - 64;
+pub const ZONE_MAX: usize = 253 - 64;
 
 /// A zone name as typed, made canonical (lower case, no trailing dot), or why it is not one.
+/// The length counts the name as typed, a trailing dot too, so that the API document can
+/// state the limit as a plain `maxLength` (rest::formats).
 pub fn validate(input: &str) -> Result<String, AppError> {
-    let zone = input.trim().trim_end_matches('.').to_ascii_lowercase();
+    let typed = input.trim();
+    let zone = typed
+        .strip_suffix('.')
+        .unwrap_or(typed)
+        .to_ascii_lowercase();
     // Named by its start only: the input may be as long as a request body.
-    let shown = crate::server::limits::quoted_start(input.trim());
+    let shown = crate::server::limits::quoted_start(typed);
     let bad = |why: &str| Err(AppError::BadRequest(format!("`{shown}` {why}")));
     if zone.is_empty() {
         return Err(AppError::BadRequest("Enter a zone name.".into()));
     }
-    if zone.len() > ZONE_MAX {
+    if typed.chars().count() > ZONE_MAX {
         return bad(&format!(
             "is too long: a zone may have at most {ZONE_MAX} characters, so that IPv6 queries fit."
         ));

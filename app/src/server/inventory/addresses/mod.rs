@@ -11,7 +11,7 @@ mod list;
 pub use allocate::{allocate, next_free, ALLOCATION_CANDIDATES};
 pub use change::{change, change_many, BULK_MAX};
 pub(crate) use list::page_by_key;
-pub use list::{detail, page, record, History, Record, Search, PAGE_SIZE};
+pub use list::{detail, page, record, History, Record, Search, MAX_SEARCH, PAGE_SIZE};
 
 use std::net::IpAddr;
 
