@@ -90,8 +90,8 @@ run() {
     --header "Authorization: Bearer $token" \
     --phases examples,coverage,fuzzing,stateful \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,positive_data_acceptance,negative_data_rejection,missing_required_header,unsupported_method,ignored_auth \
-    --seed 17 --generation-deterministic --max-examples "${IPVET_ST_EXAMPLES:-50}" \
-    --continue-on-failure --request-timeout 20 --workers 1 2>&1) || status=$?
+    --seed 17 --generation-deterministic --max-examples "${IPVET_ST_EXAMPLES:-100}" \
+    --continue-on-failure --request-timeout 120 --workers 1 2>&1) || status=$?
 }
 
 status=0

@@ -158,7 +158,7 @@ async fn change(
         (status = 401, description = "No live token", body = ErrorBody),
         (status = 403, description = "Role below operator", body = ErrorBody),
         (status = 404, description = "The address is in no network", body = ErrorBody),
-        (status = 409, description = "The address is not allocated (or changed meanwhile)", body = ErrorBody),
+        (status = 409, description = "The address is not allocated (or changed meanwhile), or is its IPv4 network's own or broadcast address", body = ErrorBody),
     ),
     security(("bearer" = [])))]
 pub async fn release(
@@ -183,7 +183,7 @@ pub async fn release(
         (status = 401, description = "No live token", body = ErrorBody),
         (status = 403, description = "Role below operator", body = ErrorBody),
         (status = 404, description = "The address is in no network", body = ErrorBody),
-        (status = 409, description = "The address is not free (or changed meanwhile)", body = ErrorBody),
+        (status = 409, description = "The address is not free (or changed meanwhile), or is its IPv4 network's own or broadcast address", body = ErrorBody),
     ),
     security(("bearer" = [])))]
 pub async fn reserve(
@@ -210,7 +210,7 @@ pub async fn reserve(
         (status = 401, description = "No live token", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "The address is in no network", body = ErrorBody),
-        (status = 409, description = "The address is free already (or changed meanwhile)", body = ErrorBody),
+        (status = 409, description = "The address is free already (or changed meanwhile), or is its IPv4 network's own or broadcast address", body = ErrorBody),
     ),
     security(("bearer" = [])))]
 pub async fn force_free(

@@ -34,6 +34,11 @@ pub fn json_and_canonical<T: DeserializeOwned>(
     if value.is_null() {
         value = serde_json::json!({});
     }
+    // Every body is an object; serde would also read a struct from an array (`[]` as a
+    // body without fields), which the document does not allow.
+    if !value.is_object() {
+        return Err(ApiError::bad("body", "send a JSON object."));
+    }
     let t = serde_path_to_error::deserialize(&value).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." { "body" } else { path.as_str() };

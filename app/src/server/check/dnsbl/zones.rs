@@ -391,6 +391,8 @@ mod tests {
             ("bl.te st", "only letters"),
             ("-bl.test", "hyphen"),
             ("192.0.2.1", "looks like an address"),
+            // One trailing dot ends a name; more are an empty label.
+            ("bl.test..", "empty label"),
         ] {
             let err = validate(bad).unwrap_err().to_string();
             assert!(err.contains(why), "{bad}: {err}");
@@ -400,5 +402,12 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("too long"));
+        // The limit counts the name as typed, its trailing dot too: the API document
+        // states it as a plain maxLength.
+        let (b, c) = ("b".repeat(63), "c".repeat(63));
+        let longest = format!("{b}.{c}.{}.test", "d".repeat(ZONE_MAX - 133));
+        assert_eq!(longest.len(), ZONE_MAX);
+        assert!(validate(&longest).is_ok());
+        assert!(validate(&format!("{longest}.")).is_err());
     }
 }
