@@ -1085,7 +1085,10 @@ async fn the_document_states_the_limits_the_server_enforces() {
     }
     assert_eq!(ids, 6, "every id parameter was seen");
     let checks = &doc["paths"]["/api/v1/checks"]["post"]["requestBody"];
-    assert_ne!(checks["required"], true, "POST /checks needs no body: {checks}");
+    assert_ne!(
+        checks["required"], true,
+        "POST /checks needs no body: {checks}"
+    );
     let schemas = &doc["components"]["schemas"];
     let field = |schema: &str, name: &str| schemas[schema]["properties"][name].clone();
     assert_eq!(field("NewNetwork", "name")["maxLength"], limits::NAME);
@@ -1105,7 +1108,13 @@ async fn the_document_states_the_limits_the_server_enforces() {
     );
     assert_eq!(field("ForceFree", "reason")["maxLength"], limits::REASON);
     assert_eq!(field("NewZone", "zone")["maxLength"], ZONE_MAX);
-    for shape in ["NewNetwork", "NewAllocation", "Reserve", "ForceFree", "NewZone"] {
+    for shape in [
+        "NewNetwork",
+        "NewAllocation",
+        "Reserve",
+        "ForceFree",
+        "NewZone",
+    ] {
         assert_eq!(
             schemas[shape]["additionalProperties"], false,
             "{shape} refuses unknown fields, and says so"
@@ -1115,7 +1124,11 @@ async fn the_document_states_the_limits_the_server_enforces() {
     // The server at the edges of what the document says.
     let get = |path: String| {
         let (app, admin) = (&app, admin.clone());
-        async move { send(app, "GET", &path, Some(&admin), None, &[]).await.status }
+        async move {
+            send(app, "GET", &path, Some(&admin), None, &[])
+                .await
+                .status
+        }
     };
     assert_eq!(get("/api/v1/networks/0".into()).await, 400);
     assert_eq!(get("/api/v1/networks/-1".into()).await, 400);
@@ -1124,13 +1137,27 @@ async fn the_document_states_the_limits_the_server_enforces() {
     assert_eq!(get("/api/v1/problems?network_id=1".into()).await, 200);
     assert_eq!(get("/api/v1/dnsbl/zones?cursor=0".into()).await, 400);
     assert_eq!(get("/api/v1/networks?cursor=".into()).await, 400);
-    assert_eq!(get("/api/v1/problems?zone=not%20a%20zone".into()).await, 400);
-    assert_eq!(get("/api/v1/problems?zone=dnsbl.example.org".into()).await, 200);
+    assert_eq!(
+        get("/api/v1/problems?zone=not%20a%20zone".into()).await,
+        400
+    );
+    assert_eq!(
+        get("/api/v1/problems?zone=dnsbl.example.org".into()).await,
+        200
+    );
     let create = |name: String| {
         let (app, admin) = (&app, admin.clone());
         async move {
             let body = json!({"cidr": "198.18.50.0/24", "name": name});
-            send(app, "POST", "/api/v1/networks", Some(&admin), Some(body), &[]).await
+            send(
+                app,
+                "POST",
+                "/api/v1/networks",
+                Some(&admin),
+                Some(body),
+                &[],
+            )
+            .await
         }
     };
     let r = create("n".repeat(limits::NAME + 1)).await;
@@ -1139,7 +1166,12 @@ async fn the_document_states_the_limits_the_server_enforces() {
     assert_eq!(r.status, 201, "{}", r.body);
     let net = r.body["id"].as_i64().unwrap();
     // Probe methods by their names only, as the document's enum lists them.
-    for probes in [json!(["ping"]), json!(["ICMP"]), json!(["icmp tcp"]), json!([])] {
+    for probes in [
+        json!(["ping"]),
+        json!(["ICMP"]),
+        json!(["icmp tcp"]),
+        json!([]),
+    ] {
         let r = send(
             &app,
             "PUT",

@@ -71,9 +71,8 @@ pub static ZONE_PATTERN: LazyLock<String> = LazyLock::new(|| {
 
 /// A host name as an address's holder may have it: labels of 1 to 63 letters, digits, `_`
 /// and `-`, one trailing dot at most; or nothing.
-pub static HOSTNAME_PATTERN: LazyLock<String> = LazyLock::new(|| {
-    format!(r"^(?:(?:{LABEL_CHARS}{{1,63}}\.)*{LABEL_CHARS}{{1,63}}\.?)?$")
-});
+pub static HOSTNAME_PATTERN: LazyLock<String> =
+    LazyLock::new(|| format!(r"^(?:(?:{LABEL_CHARS}{{1,63}}\.)*{LABEL_CHARS}{{1,63}}\.?)?$"));
 
 /// Longest host name: DNS's 253 characters.
 pub const HOSTNAME_MAX: usize = 253;
@@ -161,7 +160,9 @@ pub fn hostname() -> Schema {
 
 /// Why an address is freed without checks: required, so not blank.
 pub fn reason() -> ObjectBuilder {
-    text(limits::REASON).min_length(Some(1)).pattern(Some(r"\S"))
+    text(limits::REASON)
+        .min_length(Some(1))
+        .pattern(Some(r"\S"))
 }
 
 pub fn search() -> ObjectBuilder {
@@ -210,7 +211,11 @@ mod tests {
             prop_assert!(cidr.is_match(text), "network {:?}", text);
         }
         if !cidr.is_match(text) {
-            prop_assert!(as_cidr.is_none() || text != text.trim(), "network {:?}", text);
+            prop_assert!(
+                as_cidr.is_none() || text != text.trim(),
+                "network {:?}",
+                text
+            );
         }
         Ok(())
     }

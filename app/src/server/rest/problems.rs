@@ -6,12 +6,12 @@ use axum::Json;
 
 use crate::components::query::parse_status;
 use crate::model::{AddressStatus, Role};
+use crate::server::check::dnsbl::zones;
+use crate::server::inventory::addresses::Search;
 use crate::server::rest::auth::Bearer;
 use crate::server::rest::error::{ApiError, ErrorBody};
 use crate::server::rest::input;
 use crate::server::rest::shapes::{Address, Page, Problem, ProblemQuery};
-use crate::server::check::dnsbl::zones;
-use crate::server::inventory::addresses::Search;
 use crate::server::{check::problems, AppState};
 
 /// List problem addresses, in address order (100 a page).

@@ -429,7 +429,11 @@ impl IntoParams for ProblemQuery {
                 "From a page's `next_cursor`: the last address of the page.",
                 formats::address(),
             ),
-            query("status", "`used_in_network` or `blocked_by_dnsbl`.", statuses),
+            query(
+                "status",
+                "`used_in_network` or `blocked_by_dnsbl`.",
+                statuses,
+            ),
             query("network_id", "The network they are in.", formats::id()),
             query("zone", "The DNSBL zone that lists them.", formats::zone()),
             query(
