@@ -23,9 +23,10 @@ if [ -z "${IPVET_ST_NETNS:-}" ]; then
 fi
 ip link set lo up
 
-ipvet=$(realpath "${1:-${CARGO_TARGET_DIR:-$root/target}/debug/ipvet}")
+ipvet=${1:-${CARGO_TARGET_DIR:-$root/target}/debug/ipvet}
 st=${IPVET_SCHEMATHESIS:-$("$root/.ci/install-tools.sh" schemathesis)}
 [ -x "$ipvet" ] || { echo "schemathesis.sh: no ipvet binary at $ipvet; build it first" >&2; exit 2; }
+ipvet=$(realpath "$ipvet")
 [ -x "$st" ] || { echo "schemathesis.sh: no schemathesis; run .ci/install-tools.sh test" >&2; exit 2; }
 
 work=$(mktemp -d)
