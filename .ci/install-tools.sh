@@ -134,7 +134,8 @@ case "${1:-all}" in
   build) apt_install pkg-config libssl-dev
          rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
          install_cargo_leptos; install_wasm_bindgen; install_binaryen ;;
-  test)  apt_install chromium iproute2 nftables; install_openapi_validator; install_schemathesis ;;
+  # curl and iproute2 also serve server/tests/schemathesis.sh.
+  test)  apt_install chromium iproute2 nftables curl; install_openapi_validator; install_schemathesis ;;
   all)   "$0" build; "$0" test ;;
   # The check benchmark's peers: fping, nmap, the seeds' ping, pydnsbl (and nft for its
   # test network); wrk loads the web benchmark.
