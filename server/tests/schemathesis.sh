@@ -85,13 +85,13 @@ seed -d '{"owner": "seed"}' "$base/api/v1/networks/1/allocations"
 run() {
   local who=$1 token=$2
   echo "== schemathesis as $who"
-  # A fixed seed and a bounded number of examples: the same requests on every run, in a
-  # bounded time.
+  # Deterministic generation (no seed: this mode draws none) and a bounded number of
+  # examples: the same requests on every run, in about a minute.
   (cd "$work" && "$st" --no-color --config-file "$here/schemathesis.toml" run "$base/api/v1/openapi.json" \
     --header "Authorization: Bearer $token" \
     --phases examples,coverage,fuzzing,stateful \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,positive_data_acceptance,negative_data_rejection,missing_required_header,unsupported_method,ignored_auth \
-    --seed 17 --generation-deterministic --max-examples "${IPVET_ST_EXAMPLES:-100}" \
+    --generation-deterministic --max-examples "${IPVET_ST_EXAMPLES:-100}" \
     --continue-on-failure --request-timeout 120 --workers 1 2>&1) || status=$?
 }
 
