@@ -17,7 +17,7 @@ export LEPTOS_RELOAD_PORT := 3001
 export LEPTOS_HASH_FILES := false
 export LEPTOS_JS_MINIFY := false
 
-.PHONY: run test tools build build-release unit integration e2e lint fmt bench
+.PHONY: run test tools build build-release unit integration contract e2e lint fmt bench
 
 ## Build in release mode and serve on http://127.0.0.1:3000 with ./ipvet.db (SQLite).
 run: build-release
@@ -25,8 +25,9 @@ run: build-release
 	IPVET_SECURE_COOKIES=$${IPVET_SECURE_COOKIES:-off} target/release/ipvet serve
 
 ## Every test: unit, integration (SQLite, and PostgreSQL when IPVET_TEST_POSTGRES is set),
-## then Playwright end to end in Chromium.
-test: tools unit integration e2e
+## the API against its OpenAPI document (Schemathesis), then Playwright end to end in
+## Chromium.
+test: tools unit integration contract e2e
 
 tools:
 	.ci/install-tools.sh all >/dev/null
@@ -50,6 +51,12 @@ integration: tools
 		echo "== integration tests again on PostgreSQL ($$IPVET_TEST_POSTGRES)"
 		cargo test -p server --test it
 	fi
+
+## Schemathesis against a real `ipvet serve` (the debug build the integration tests made)
+## on a fresh SQLite database, as an admin and as a viewer.
+contract: tools
+	cargo build -p server --bin ipvet
+	server/tests/schemathesis.sh
 
 e2e: build
 	cargo build -p server --example e2e_dns

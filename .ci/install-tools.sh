@@ -14,6 +14,8 @@ BINARYEN_VERSION=132.0.0
 PYDNSBL_VERSION=1.1.7
 # Validates the generated OpenAPI document in the integration tests.
 OPENAPI_VALIDATOR_VERSION=0.7.2
+# Runs the API against its OpenAPI document (server/tests/schemathesis.sh).
+SCHEMATHESIS_VERSION=4.32.5
 mkdir -p "$TOOLS"
 
 log() { printf '[install-tools] %s\n' "$*" >&2; }
@@ -111,6 +113,19 @@ install_openapi_validator() {
   "$root/bin/pip" install -q "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION" >&2
 }
 
+schemathesis() {
+  echo "$TOOLS/schemathesis-$SCHEMATHESIS_VERSION/bin/schemathesis"
+}
+
+install_schemathesis() {
+  local root="$TOOLS/schemathesis-$SCHEMATHESIS_VERSION"
+  if [ -x "$(schemathesis)" ]; then return; fi
+  log "installing schemathesis $SCHEMATHESIS_VERSION from PyPI"
+  rm -rf "$root"
+  python3 -m venv "$root"
+  "$root/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION" >&2
+}
+
 tool_path() {
   echo "$TOOLS/cargo-leptos-$CARGO_LEPTOS_VERSION-no-downloads/bin:$TOOLS/wasm-bindgen-$WASM_BINDGEN_VERSION/bin:$TOOLS/binaryen-$BINARYEN_VERSION/node_modules/.bin"
 }
@@ -119,14 +134,16 @@ case "${1:-all}" in
   build) apt_install pkg-config libssl-dev
          rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
          install_cargo_leptos; install_wasm_bindgen; install_binaryen ;;
-  test)  apt_install chromium iproute2 nftables; install_openapi_validator ;;
+  # curl and iproute2 also serve server/tests/schemathesis.sh.
+  test)  apt_install chromium iproute2 nftables curl; install_openapi_validator; install_schemathesis ;;
   all)   "$0" build; "$0" test ;;
   # The check benchmark's peers: fping, nmap, the seeds' ping, pydnsbl (and nft for its
   # test network); wrk loads the web benchmark.
   bench) apt_install fping nmap iputils-ping iproute2 nftables wrk; install_pydnsbl ;;
   bench-python) bench_python ;;
   openapi-validator) openapi_validator ;;
+  schemathesis) schemathesis ;;
   # What to put first on PATH so these tools, and no others of the same name, are used.
   path)  tool_path ;;
-  *) echo "usage: $0 [build|test|all|bench|bench-python|openapi-validator|path]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|test|all|bench|bench-python|openapi-validator|schemathesis|path]" >&2; exit 2 ;;
 esac

@@ -510,11 +510,6 @@ async fn bad_input_is_refused_naming_the_field() {
             Some(json!({"address": "1.2.3"})),
             "address:",
         ),
-        (
-            format!("/api/v1/networks/{net}/allocations"),
-            Some(json!({"address": "198.18.99.1"})),
-            "address:",
-        ),
         ("/api/v1/networks/abc/allocations".into(), None, "id:"),
         ("/api/v1/addresses/not-an-ip/release".into(), None, "ip:"),
         (
@@ -635,6 +630,18 @@ async fn bad_input_is_refused_naming_the_field() {
     );
     let r = post("/api/v1/addresses/198.18.43.1/reserve".into(), None).await;
     assert_eq!((r.status, error_code(&r)), (409, "conflict"), "{}", r.body);
+    // A well-formed address outside the network conflicts with the network: the document
+    // calls any address valid input, and it would be in another network.
+    let r = allocate(&app, &admin, net, json!({"address": "198.18.99.1"})).await;
+    assert_eq!((r.status, error_code(&r)), (409, "conflict"), "{}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not in the network"),
+        "{}",
+        r.body
+    );
 }
 
 async fn send_raw(app: &TestApp, path: &str, token: &str, body: &str) -> Reply {
@@ -1032,6 +1039,153 @@ async fn openapi_lists_exactly_the_routes_the_router_serves_and_validates() {
         assert!(schemas.contains_key(name), "{name} missing from components");
     }
     validate_openapi(&doc);
+}
+
+/// Issue 17: the document said "any int64" and "any string" where the server refuses 0, a
+/// malformed address or an over-long name, so a client made from it could not know what
+/// is valid. Now each declared limit is the domain's own constant, and the server holds to
+/// it at the edge: the limit accepted, one past it refused.
+#[tokio::test]
+async fn the_document_states_the_limits_the_server_enforces() {
+    use app::server::check::dnsbl::zones::ZONE_MAX;
+    use app::server::limits;
+
+    let app = TestApp::spawn().await;
+    let admin = token(&app, "limits-admin", Role::Admin).await;
+    let doc = send(&app, "GET", "/api/v1/openapi.json", None, None, &[])
+        .await
+        .body;
+    let mut ids = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let schema = &p["schema"];
+                match p["name"].as_str().unwrap() {
+                    "id" | "network_id" => {
+                        ids += 1;
+                        assert_eq!(
+                            (&schema["type"], &schema["minimum"]),
+                            (&json!("integer"), &json!(1)),
+                            "{method} {path}: {p}"
+                        );
+                    }
+                    "ip" => assert_eq!(
+                        schema["anyOf"],
+                        json!([{"type": "string", "format": "ipv4"}, {"type": "string", "format": "ipv6"}]),
+                        "{method} {path}: {p}"
+                    ),
+                    "Idempotency-Key" => {
+                        assert_eq!(schema["maxLength"], 255, "{p}");
+                        assert_eq!(schema["minLength"], 1, "{p}");
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert_eq!(ids, 6, "every id parameter was seen");
+    let checks = &doc["paths"]["/api/v1/checks"]["post"]["requestBody"];
+    assert_ne!(
+        checks["required"], true,
+        "POST /checks needs no body: {checks}"
+    );
+    let schemas = &doc["components"]["schemas"];
+    let field = |schema: &str, name: &str| schemas[schema]["properties"][name].clone();
+    assert_eq!(field("NewNetwork", "name")["maxLength"], limits::NAME);
+    assert_eq!(field("NewNetwork", "cidr")["format"], "cidr");
+    assert!(field("NewNetwork", "cidr")["pattern"].is_string());
+    assert_eq!(
+        field("NewNetwork", "description")["anyOf"][0]["maxLength"],
+        limits::DESCRIPTION
+    );
+    assert_eq!(
+        field("NewAllocation", "owner")["anyOf"][0]["maxLength"],
+        limits::NAME
+    );
+    assert_eq!(
+        field("NewAllocation", "note")["anyOf"][0]["maxLength"],
+        limits::NOTE
+    );
+    assert_eq!(field("ForceFree", "reason")["maxLength"], limits::REASON);
+    assert_eq!(field("NewZone", "zone")["maxLength"], ZONE_MAX);
+    for shape in [
+        "NewNetwork",
+        "NewAllocation",
+        "Reserve",
+        "ForceFree",
+        "NewZone",
+    ] {
+        assert_eq!(
+            schemas[shape]["additionalProperties"], false,
+            "{shape} refuses unknown fields, and says so"
+        );
+    }
+
+    // The server at the edges of what the document says.
+    let get = |path: String| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            send(app, "GET", &path, Some(&admin), None, &[])
+                .await
+                .status
+        }
+    };
+    assert_eq!(get("/api/v1/networks/0".into()).await, 400);
+    assert_eq!(get("/api/v1/networks/-1".into()).await, 400);
+    assert_eq!(get("/api/v1/networks/1".into()).await, 404);
+    assert_eq!(get("/api/v1/problems?network_id=0".into()).await, 400);
+    assert_eq!(get("/api/v1/problems?network_id=1".into()).await, 200);
+    assert_eq!(get("/api/v1/dnsbl/zones?cursor=0".into()).await, 400);
+    assert_eq!(get("/api/v1/networks?cursor=".into()).await, 400);
+    assert_eq!(
+        get("/api/v1/problems?zone=not%20a%20zone".into()).await,
+        400
+    );
+    assert_eq!(
+        get("/api/v1/problems?zone=dnsbl.example.org".into()).await,
+        200
+    );
+    let create = |name: String| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let body = json!({"cidr": "198.18.50.0/24", "name": name});
+            send(
+                app,
+                "POST",
+                "/api/v1/networks",
+                Some(&admin),
+                Some(body),
+                &[],
+            )
+            .await
+        }
+    };
+    let r = create("n".repeat(limits::NAME + 1)).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = create("n".repeat(limits::NAME)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let net = r.body["id"].as_i64().unwrap();
+    // Probe methods by their names only, as the document's enum lists them.
+    for probes in [
+        json!(["ping"]),
+        json!(["ICMP"]),
+        json!(["icmp tcp"]),
+        json!([]),
+    ] {
+        let r = send(
+            &app,
+            "PUT",
+            &format!("/api/v1/networks/{net}/check-policy"),
+            Some(&admin),
+            Some(json!({"probes": probes, "dnsbl": false})),
+            &[],
+        )
+        .await;
+        assert_eq!(r.status, 400, "{probes}: {}", r.body);
+    }
+    // The start of a check cycle takes no body at all.
+    let r = send(&app, "POST", "/api/v1/checks", Some(&admin), None, &[]).await;
+    assert_eq!(r.status, 202, "{}", r.body);
 }
 
 /// Validates the document with openapi-spec-validator (the OpenAPI Initiative's JSON

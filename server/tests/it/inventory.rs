@@ -103,19 +103,20 @@ async fn allocation_takes_the_lowest_free_address_and_never_the_network_or_broad
         allocate(&app, &op, &net, None).await.1["address"],
         "198.18.0.2"
     );
+    // Well-formed addresses the network does not hand out conflict with the network.
     assert_eq!(
         allocate(&app, &op, &net, Some("198.18.0.7")).await,
         (
-            400,
-            json!({"BadRequest": "198.18.0.7 is the network's broadcast address and is never allocated."})
+            409,
+            json!({"Conflict": "198.18.0.7 is the network's broadcast address and is never allocated."})
         )
     );
-    assert_eq!(allocate(&app, &op, &net, Some("198.18.0.0")).await.0, 400);
+    assert_eq!(allocate(&app, &op, &net, Some("198.18.0.0")).await.0, 409);
     assert_eq!(
         allocate(&app, &op, &net, Some("198.18.1.1")).await,
         (
-            400,
-            json!({"BadRequest": "198.18.1.1 is not in the network 198.18.0.0/29."})
+            409,
+            json!({"Conflict": "198.18.1.1 is not in the network 198.18.0.0/29."})
         )
     );
     let (status, body) = allocate(&app, &op, &net, Some("198.18.0.5")).await;

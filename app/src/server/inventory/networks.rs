@@ -11,7 +11,7 @@ use sea_orm::{
 use time::OffsetDateTime;
 
 use crate::error::AppError;
-use crate::model::{AddressStatus, NetworkView};
+use crate::model::{AddressStatus, NetworkView, ProbeMethod};
 use crate::server::admin::audit;
 use crate::server::auth::guard::Caller;
 use crate::server::config::{ConfigValue, ProbeMethods};
@@ -417,6 +417,40 @@ impl CheckPolicy {
             )
         };
         Ok(CheckPolicy { probes, dnsbl })
+    }
+
+    /// A policy from a list of method names as the API takes them: each exactly `icmp`,
+    /// `tcp` or `arp` (no aliases, case or separators, which the typed form allows), so
+    /// that the list is what the API document's enum says; `None` for the configured ones.
+    pub fn from_names(names: Option<&[String]>, dnsbl: bool) -> Result<CheckPolicy, AppError> {
+        let Some(names) = names else {
+            return Ok(CheckPolicy {
+                probes: None,
+                dnsbl,
+            });
+        };
+        let mut methods = Vec::new();
+        for name in names {
+            let method = ProbeMethod::ALL
+                .into_iter()
+                .find(|m| m.as_str() == name)
+                .ok_or_else(|| {
+                    AppError::BadRequest(format!(
+                        "`{}` is not a probe method; use icmp, tcp and arp.",
+                        limits::quoted_start(name)
+                    ))
+                })?;
+            methods.push(method);
+        }
+        let probes = ProbeMethods::of(methods).ok_or_else(|| {
+            AppError::BadRequest(
+                "Name at least one method, or send null for the configured ones.".into(),
+            )
+        })?;
+        Ok(CheckPolicy {
+            probes: Some(probes),
+            dnsbl,
+        })
     }
 
     /// How a description reads it back: the methods as words, or empty for the

@@ -18,7 +18,8 @@ use crate::server::rest::auth::Bearer;
 use crate::server::rest::error::{ApiError, ErrorBody};
 use crate::server::rest::input;
 use crate::server::rest::shapes::{
-    Address, AddressDetail, CheckEntry, ForceFree, NewAllocation, Release, Reserve,
+    Address, AddressDetail, AddressPath, CheckEntry, ForceFree, IdempotencyHeader, NetworkPath,
+    NewAllocation, Release, Reserve,
 };
 use crate::server::AppState;
 
@@ -38,18 +39,15 @@ const LAST_CHECKS: u64 = 20;
 /// and body answers with the address the first request took (header
 /// `Idempotent-Replayed: true`), never a second one. Keys are kept for 24 hours.
 #[utoipa::path(post, path = "/api/v1/networks/{id}/allocations", operation_id = "allocateAddress", tag = "addresses",
-    params(
-        ("id" = i64, Path, description = "The network's id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters, unique per request (a UUID)"),
-    ),
-    request_body(content = NewAllocation, description = "Every field is optional; an empty body takes the lowest free address"),
+    params(NetworkPath, IdempotencyHeader),
+    request_body(content = Option<NewAllocation>, description = "Every field is optional; an empty body takes the lowest free address"),
     responses(
         (status = 201, description = "Allocated", body = Address),
         (status = 400, description = "Bad input; the message names the field", body = ErrorBody),
         (status = 401, description = "No live token", body = ErrorBody),
         (status = 403, description = "Role below operator", body = ErrorBody),
         (status = 404, description = "No such network", body = ErrorBody),
-        (status = 409, description = "`conflict`: the address is taken or the key's first request still runs; `network_full`: no free address; `check_failed`: no candidate passed the check", body = ErrorBody),
+        (status = 409, description = "`conflict`: the address is taken, is not one this network hands out (outside it, or its own or broadcast address), or the key's first request still runs; `network_full`: no free address; `check_failed`: no candidate passed the check", body = ErrorBody),
         (status = 422, description = "The Idempotency-Key was used for a different request", body = ErrorBody),
         (status = 503, description = "`check_timeout`: the checks before allocation took longer than AllocationTimeout; nothing was allocated", body = ErrorBody),
     ),
@@ -152,15 +150,15 @@ async fn change(
 /// Role: operator. The address goes to `being_checked`; the next check cycle frees it once
 /// nothing answers on it and no DNSBL lists it.
 #[utoipa::path(post, path = "/api/v1/addresses/{ip}/release", operation_id = "releaseAddress", tag = "addresses",
-    params(("ip" = String, Path, description = "An IPv4 or IPv6 address")),
-    request_body(content = Release, description = "No fields; the body may be empty"),
+    params(AddressPath),
+    request_body(content = Option<Release>, description = "No fields; the body may be empty"),
     responses(
         (status = 200, description = "Released: being checked", body = Address),
         (status = 400, description = "Bad address", body = ErrorBody),
         (status = 401, description = "No live token", body = ErrorBody),
         (status = 403, description = "Role below operator", body = ErrorBody),
         (status = 404, description = "The address is in no network", body = ErrorBody),
-        (status = 409, description = "The address is not allocated (or changed meanwhile)", body = ErrorBody),
+        (status = 409, description = "The address is not allocated (or changed meanwhile), or is its IPv4 network's own or broadcast address", body = ErrorBody),
     ),
     security(("bearer" = [])))]
 pub async fn release(
@@ -177,15 +175,15 @@ pub async fn release(
 ///
 /// Role: operator. A reserved address is never handed out until it is unreserved.
 #[utoipa::path(post, path = "/api/v1/addresses/{ip}/reserve", operation_id = "reserveAddress", tag = "addresses",
-    params(("ip" = String, Path, description = "An IPv4 or IPv6 address")),
-    request_body(content = Reserve, description = "The body may be empty"),
+    params(AddressPath),
+    request_body(content = Option<Reserve>, description = "The body may be empty"),
     responses(
         (status = 200, description = "Reserved", body = Address),
         (status = 400, description = "Bad input; the message names the field", body = ErrorBody),
         (status = 401, description = "No live token", body = ErrorBody),
         (status = 403, description = "Role below operator", body = ErrorBody),
         (status = 404, description = "The address is in no network", body = ErrorBody),
-        (status = 409, description = "The address is not free (or changed meanwhile)", body = ErrorBody),
+        (status = 409, description = "The address is not free (or changed meanwhile), or is its IPv4 network's own or broadcast address", body = ErrorBody),
     ),
     security(("bearer" = [])))]
 pub async fn reserve(
@@ -204,7 +202,7 @@ pub async fn reserve(
 /// Role: admin. For an address the checks hold back wrongly, or one that must go back
 /// now; the reason is kept in its history and the audit log.
 #[utoipa::path(post, path = "/api/v1/addresses/{ip}/force-free", operation_id = "forceFreeAddress", tag = "addresses",
-    params(("ip" = String, Path, description = "An IPv4 or IPv6 address")),
+    params(AddressPath),
     request_body = ForceFree,
     responses(
         (status = 200, description = "Free", body = Address),
@@ -212,7 +210,7 @@ pub async fn reserve(
         (status = 401, description = "No live token", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "The address is in no network", body = ErrorBody),
-        (status = 409, description = "The address is free already (or changed meanwhile)", body = ErrorBody),
+        (status = 409, description = "The address is free already (or changed meanwhile), or is its IPv4 network's own or broadcast address", body = ErrorBody),
     ),
     security(("bearer" = [])))]
 pub async fn force_free(
@@ -229,7 +227,7 @@ pub async fn force_free(
 ///
 /// Role: viewer. An address of a network that was never touched is free.
 #[utoipa::path(get, path = "/api/v1/addresses/{ip}", operation_id = "getAddress", tag = "addresses",
-    params(("ip" = String, Path, description = "An IPv4 or IPv6 address")),
+    params(AddressPath),
     responses(
         (status = 200, description = "The address", body = AddressDetail),
         (status = 400, description = "Bad address", body = ErrorBody),

@@ -15,7 +15,7 @@ use crate::server::check::runs;
 use crate::server::rest::auth::Bearer;
 use crate::server::rest::error::{ApiError, ErrorBody};
 use crate::server::rest::input;
-use crate::server::rest::shapes::CheckRun;
+use crate::server::rest::shapes::{CheckPath, CheckRun};
 use crate::server::AppState;
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -31,7 +31,7 @@ async fn run(state: &AppState, id: i64) -> Result<CheckRun, ApiError> {
 /// Role: operator. Every address being checked or with a problem is checked; the answer
 /// comes at once, and `GET /api/v1/checks/{id}` follows the cycle.
 #[utoipa::path(post, path = "/api/v1/checks", operation_id = "startCheck", tag = "checks",
-    request_body(content = StartCheck, description = "No fields; the body may be empty"),
+    request_body(content = Option<StartCheck>, description = "No fields; the body may be empty"),
     responses(
         (status = 202, description = "Started", body = CheckRun),
         (status = 400, description = "Bad body", body = ErrorBody),
@@ -54,7 +54,7 @@ pub async fn start(
 ///
 /// Role: viewer. `finished_at` is null while it runs.
 #[utoipa::path(get, path = "/api/v1/checks/{id}", operation_id = "getCheck", tag = "checks",
-    params(("id" = i64, Path, description = "The cycle's id")),
+    params(CheckPath),
     responses(
         (status = 200, description = "The cycle", body = CheckRun),
         (status = 400, description = "Bad id", body = ErrorBody),

@@ -10,7 +10,7 @@ use crate::model::Role;
 use crate::server::rest::auth::Bearer;
 use crate::server::rest::error::{ApiError, ErrorBody};
 use crate::server::rest::input;
-use crate::server::rest::shapes::{Cursor, NewZone, Page, Zone};
+use crate::server::rest::shapes::{NewZone, Page, Zone, ZoneCursor, ZonePath};
 use crate::server::{check::dnsbl::zones, AppState};
 
 /// Zones per page.
@@ -20,7 +20,7 @@ pub const PAGE_SIZE: usize = 100;
 ///
 /// Role: viewer.
 #[utoipa::path(get, path = "/api/v1/dnsbl/zones", operation_id = "listZones", tag = "dnsbl",
-    params(Cursor),
+    params(ZoneCursor),
     responses(
         (status = 200, description = "A page of zones", body = Page<Zone>),
         (status = 400, description = "Bad cursor", body = ErrorBody),
@@ -30,14 +30,12 @@ pub const PAGE_SIZE: usize = 100;
 pub async fn list(
     bearer: Bearer,
     State(state): State<AppState>,
-    q: Result<Query<Cursor>, QueryRejection>,
+    q: Result<Query<ZoneCursor>, QueryRejection>,
 ) -> Result<Json<Page<Zone>>, ApiError> {
     bearer.require(Role::Viewer)?;
     let q = input::query(q)?;
-    let after = match q.cursor.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-        Some(c) => c.parse::<i64>().map_err(|_| {
-            ApiError::bad("cursor", format!("`{c}` is not a cursor this list gave."))
-        })?,
+    let after = match q.cursor.as_deref() {
+        Some(c) => input::id(c, "cursor")?,
         None => 0,
     };
     let mut zones: Vec<_> = zones::with_blocking(&state.db)
@@ -89,7 +87,7 @@ pub async fn create(
 /// Role: admin. Addresses it blocked are re-checked by the next cycle against the zones
 /// left.
 #[utoipa::path(delete, path = "/api/v1/dnsbl/zones/{id}", operation_id = "deleteZone", tag = "dnsbl",
-    params(("id" = i64, Path, description = "The zone's id")),
+    params(ZonePath),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "Bad id", body = ErrorBody),

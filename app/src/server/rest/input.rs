@@ -27,8 +27,18 @@ pub fn json_and_canonical<T: DeserializeOwned>(
     } else {
         &bytes
     };
-    let value: serde_json::Value = serde_json::from_slice(text)
+    let mut value: serde_json::Value = serde_json::from_slice(text)
         .map_err(|e| ApiError::bad("body", format!("not valid JSON ({})", without_position(&e))))?;
+    // `null` says "no fields" as an empty body does; the document offers it where a body
+    // is optional, since it cannot mark a body optional without it.
+    if value.is_null() {
+        value = serde_json::json!({});
+    }
+    // Every body is an object; serde would also read a struct from an array (`[]` as a
+    // body without fields), which the document does not allow.
+    if !value.is_object() {
+        return Err(ApiError::bad("body", "send a JSON object."));
+    }
     let t = serde_path_to_error::deserialize(&value).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." { "body" } else { path.as_str() };
@@ -58,11 +68,14 @@ pub fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     })
 }
 
-/// A numeric id from the path, named `what` in errors.
+/// The smallest id: ids are positive.
+pub const MIN_ID: i64 = 1;
+
+/// A numeric id from the path or query, named `what` in errors.
 pub fn id(raw: &str, what: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>()
         .ok()
-        .filter(|n| *n > 0)
+        .filter(|n| *n >= MIN_ID)
         .ok_or_else(|| ApiError::bad(what, format!("`{raw}` is not an id (a positive integer).")))
 }
 

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod checks;
 pub mod dnsbl;
 pub mod error;
+pub mod formats;
 pub mod input;
 pub mod networks;
 pub mod problems;

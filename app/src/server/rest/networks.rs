@@ -11,7 +11,7 @@ use crate::server::inventory::ip::{self, Cidr};
 use crate::server::rest::auth::Bearer;
 use crate::server::rest::error::{ApiError, ErrorBody};
 use crate::server::rest::input;
-use crate::server::rest::shapes::{CheckPolicy, Cursor, Network, NewNetwork, Page};
+use crate::server::rest::shapes::{CheckPolicy, Cursor, Network, NetworkPath, NewNetwork, Page};
 use crate::server::{inventory::networks, AppState};
 
 /// Networks per page.
@@ -35,7 +35,7 @@ pub async fn list(
 ) -> Result<Json<Page<Network>>, ApiError> {
     bearer.require(Role::Viewer)?;
     let q = input::query(q)?;
-    let after = match q.cursor.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+    let after = match q.cursor.as_deref() {
         Some(c) => Some(ip::to_u128(input::cursor_address(c)?)),
         None => None,
     };
@@ -90,7 +90,7 @@ pub async fn create(
 ///
 /// Role: viewer.
 #[utoipa::path(get, path = "/api/v1/networks/{id}", operation_id = "getNetwork", tag = "networks",
-    params(("id" = i64, Path, description = "The network's id")),
+    params(NetworkPath),
     responses(
         (status = 200, description = "The network", body = Network),
         (status = 400, description = "Bad id", body = ErrorBody),
@@ -114,7 +114,7 @@ pub async fn get(
 /// Role: admin. `probes` names the built-in probe methods its addresses are checked with
 /// (null: the configured ones); `dnsbl` says whether the DNSBL half applies. Audited.
 #[utoipa::path(put, path = "/api/v1/networks/{id}/check-policy", operation_id = "setNetworkCheckPolicy", tag = "networks",
-    params(("id" = i64, Path, description = "The network's id")),
+    params(NetworkPath),
     request_body = CheckPolicy,
     responses(
         (status = 200, description = "The network with its new policy", body = Network),

@@ -5,7 +5,9 @@ use axum::extract::{Query, State};
 use axum::Json;
 
 use crate::components::query::parse_status;
-use crate::model::Role;
+use crate::model::{AddressStatus, Role};
+use crate::server::check::dnsbl::zones;
+use crate::server::inventory::addresses::Search;
 use crate::server::rest::auth::Bearer;
 use crate::server::rest::error::{ApiError, ErrorBody};
 use crate::server::rest::input;
@@ -30,23 +32,38 @@ pub async fn list(
 ) -> Result<Json<Page<Problem>>, ApiError> {
     bearer.require(Role::Viewer)?;
     let q = input::query(q)?;
-    let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => Some(parse_status(s).ok_or_else(|| {
-            ApiError::bad(
-                "status",
-                format!("`{s}` is not used_in_network or blocked_by_dnsbl."),
-            )
-        })?),
+    let status = match q.status.as_deref() {
+        Some(s) => Some(
+            parse_status(s.trim())
+                .filter(|s| AddressStatus::PROBLEMS.contains(s))
+                .ok_or_else(|| {
+                    ApiError::bad(
+                        "status",
+                        format!("`{s}` is not used_in_network or blocked_by_dnsbl."),
+                    )
+                })?,
+        ),
         None => None,
     };
-    let cursor = q.cursor.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    let cursor = q.cursor.as_deref().map(str::trim);
     if let Some(c) = cursor {
         input::cursor_address(c)?;
     }
+    let network_id = match q.network_id.as_deref() {
+        Some(id) => Some(input::id(id.trim(), "network_id")?),
+        None => None,
+    };
+    let zone = match q.zone.as_deref() {
+        Some(z) => Some(zones::validate(z).map_err(input::blame("zone"))?),
+        None => None,
+    };
+    if let Some(q) = q.q.as_deref() {
+        Search::parse(q).map_err(input::blame("q"))?;
+    }
     let filter = problems::Filter {
         status,
-        network_id: q.network_id,
-        zone: q.zone,
+        network_id,
+        zone,
         search: q.q,
     };
     let page = problems::rows(&state.db, &filter, cursor)

@@ -5,13 +5,16 @@
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::{RefOr, Required};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::model::{AddressStatus, NetworkView};
 use crate::server::entities::{address, address_event, check_run, dnsbl_zone};
 use crate::server::inventory::ip;
 use crate::server::rest::error::ApiError;
+use crate::server::rest::formats;
 
 pub fn rfc3339(t: OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC)
@@ -53,7 +56,7 @@ pub struct Network {
 #[serde(deny_unknown_fields)]
 pub struct CheckPolicy {
     /// The built-in probe methods (`icmp`, `tcp`, `arp`); null for the configured ones.
-    #[schema(example = json!(["icmp", "arp"]))]
+    #[schema(schema_with = formats::probes, example = json!(["icmp", "arp"]))]
     pub probes: Option<Vec<String>>,
     /// Whether the DNSBL half of the check applies. New networks in private, shared and
     /// link-local ranges start with it off.
@@ -64,18 +67,11 @@ impl CheckPolicy {
     /// The policy as the domain reads it; an empty method list is refused, naming the
     /// field.
     pub fn to_domain(&self) -> Result<crate::server::inventory::networks::CheckPolicy, ApiError> {
-        let words = match &self.probes {
-            Some(words) if words.is_empty() => {
-                return Err(ApiError::bad(
-                    "probes",
-                    "name at least one method, or send null for the configured ones",
-                ))
-            }
-            Some(words) => words.join(" "),
-            None => String::new(),
-        };
-        crate::server::inventory::networks::CheckPolicy::parse(&words, self.dnsbl)
-            .map_err(crate::server::rest::input::blame("probes"))
+        crate::server::inventory::networks::CheckPolicy::from_names(
+            self.probes.as_deref(),
+            self.dnsbl,
+        )
+        .map_err(crate::server::rest::input::blame("probes"))
     }
 }
 
@@ -112,11 +108,12 @@ impl From<NetworkView> for Network {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewNetwork {
-    #[schema(example = "198.18.0.0/24")]
+    #[schema(schema_with = formats::cidr, example = "198.18.0.0/24")]
     pub cidr: String,
-    #[schema(example = "DC1 customers")]
+    #[schema(schema_with = formats::network_name, example = "DC1 customers")]
     pub name: String,
     #[serde(default)]
+    #[schema(schema_with = formats::description)]
     pub description: Option<String>,
     /// How its addresses are checked; absent: the configured probes, and DNSBL off for
     /// private, shared and link-local ranges, on elsewhere.
@@ -222,10 +219,14 @@ pub struct AddressDetail {
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct NewAllocation {
-    /// The address to take; the lowest free address when absent.
+    /// The address to take; the lowest free address when absent, null or empty.
+    #[schema(schema_with = formats::requested_address)]
     pub address: Option<String>,
+    #[schema(schema_with = formats::owner)]
     pub owner: Option<String>,
+    #[schema(schema_with = formats::hostname)]
     pub hostname: Option<String>,
+    #[schema(schema_with = formats::note)]
     pub note: Option<String>,
 }
 
@@ -237,6 +238,7 @@ pub struct Release {}
 #[serde(deny_unknown_fields)]
 pub struct Reserve {
     /// Why it is held back.
+    #[schema(schema_with = formats::note)]
     pub note: Option<String>,
 }
 
@@ -244,6 +246,7 @@ pub struct Reserve {
 #[serde(deny_unknown_fields)]
 pub struct ForceFree {
     /// Why the address is freed without checks; kept in its history and the audit log.
+    #[schema(schema_with = formats::reason)]
     pub reason: String,
 }
 
@@ -328,7 +331,7 @@ impl Zone {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewZone {
-    #[schema(example = "dnsbl.example.org")]
+    #[schema(schema_with = formats::zone, example = "dnsbl.example.org")]
     pub zone: String,
 }
 
@@ -369,25 +372,154 @@ pub struct Problem {
     pub failed_checks: i64,
 }
 
-#[derive(Deserialize, IntoParams)]
+/// The networks list's query.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
 pub struct Cursor {
-    /// From a page's `next_cursor`.
     pub cursor: Option<String>,
 }
 
-#[derive(Deserialize, IntoParams)]
+impl IntoParams for Cursor {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![query(
+            "cursor",
+            "From a page's `next_cursor`: the address the page's last network starts at.",
+            formats::address(),
+        )]
+    }
+}
+
+/// The zones list's query.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ProblemQuery {
-    /// From a page's `next_cursor`.
+pub struct ZoneCursor {
     pub cursor: Option<String>,
-    /// `used_in_network` or `blocked_by_dnsbl`.
+}
+
+impl IntoParams for ZoneCursor {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![query(
+            "cursor",
+            "From a page's `next_cursor`: the id of the page's last zone.",
+            formats::id(),
+        )]
+    }
+}
+
+/// The problems list's query. Read as text, each parameter is parsed by the handler so that
+/// a bad one is refused naming it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProblemQuery {
+    pub cursor: Option<String>,
     pub status: Option<String>,
-    pub network_id: Option<i64>,
-    /// The DNSBL zone that lists them.
+    pub network_id: Option<String>,
     pub zone: Option<String>,
-    /// An address to start at, leading octets, or the start of a host name or owner.
     pub q: Option<String>,
+}
+
+impl IntoParams for ProblemQuery {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let statuses = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(AddressStatus::PROBLEMS.iter().map(|s| s.as_str())));
+        vec![
+            query(
+                "cursor",
+                "From a page's `next_cursor`: the last address of the page.",
+                formats::address(),
+            ),
+            query(
+                "status",
+                "`used_in_network` or `blocked_by_dnsbl`.",
+                statuses,
+            ),
+            query("network_id", "The network they are in.", formats::id()),
+            query("zone", "The DNSBL zone that lists them.", formats::zone()),
+            query(
+                "q",
+                "An address to start at, leading octets, or the start of a host name or owner.",
+                formats::search(),
+            ),
+        ]
+    }
+}
+
+// The parameters as the document declares them, written out rather than derived: the
+// derive drops a parameter's description and `required` once its schema is given. Handlers
+// read them as text and parse them with `input`, so that a bad one is refused naming it;
+// these say what that parsing takes.
+
+fn query(name: &str, description: &str, schema: impl Into<RefOr<Schema>>) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(schema))
+        .build()
+}
+
+fn path(name: &str, description: &str, schema: impl Into<RefOr<Schema>>) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some(description))
+        .schema(Some(schema))
+        .build()
+}
+
+/// `{id}` of a network.
+pub struct NetworkPath;
+
+impl IntoParams for NetworkPath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![path("id", "The network's id", formats::id())]
+    }
+}
+
+/// `{id}` of a check cycle.
+pub struct CheckPath;
+
+impl IntoParams for CheckPath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![path("id", "The cycle's id", formats::id())]
+    }
+}
+
+/// `{id}` of a DNSBL zone.
+pub struct ZonePath;
+
+impl IntoParams for ZonePath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![path("id", "The zone's id", formats::id())]
+    }
+}
+
+/// `{ip}`: an address.
+pub struct AddressPath;
+
+impl IntoParams for AddressPath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![path("ip", "An IPv4 or IPv6 address", formats::address())]
+    }
+}
+
+/// The `Idempotency-Key` header of an allocation.
+pub struct IdempotencyHeader;
+
+impl IntoParams for IdempotencyHeader {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![ParameterBuilder::new()
+            .name("Idempotency-Key")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(format!(
+                "1 to {} visible ASCII characters, unique per request (a UUID)",
+                crate::server::inventory::idempotency::KEY_MAX
+            )))
+            .schema(Some(formats::idempotency_key()))
+            .build()]
+    }
 }

@@ -23,18 +23,24 @@ use crate::server::{admin::audit, inventory::ip};
 
 /// Longest zone name: an IPv6 query puts 64 characters of nibbles in front of it, and a
 /// whole name may have 253.
-const ZONE_MAX: usize = 253 - 64;
+pub const ZONE_MAX: usize = 253 - 64;
 
 /// A zone name as typed, made canonical (lower case, no trailing dot), or why it is not one.
+/// The length counts the name as typed, a trailing dot too, so that the API document can
+/// state the limit as a plain `maxLength` (rest::formats).
 pub fn validate(input: &str) -> Result<String, AppError> {
-    let zone = input.trim().trim_end_matches('.').to_ascii_lowercase();
+    let typed = input.trim();
+    let zone = typed
+        .strip_suffix('.')
+        .unwrap_or(typed)
+        .to_ascii_lowercase();
     // Named by its start only: the input may be as long as a request body.
-    let shown = crate::server::limits::quoted_start(input.trim());
+    let shown = crate::server::limits::quoted_start(typed);
     let bad = |why: &str| Err(AppError::BadRequest(format!("`{shown}` {why}")));
     if zone.is_empty() {
         return Err(AppError::BadRequest("Enter a zone name.".into()));
     }
-    if zone.len() > ZONE_MAX {
+    if typed.chars().count() > ZONE_MAX {
         return bad(&format!(
             "is too long: a zone may have at most {ZONE_MAX} characters, so that IPv6 queries fit."
         ));
@@ -385,6 +391,8 @@ mod tests {
             ("bl.te st", "only letters"),
             ("-bl.test", "hyphen"),
             ("192.0.2.1", "looks like an address"),
+            // One trailing dot ends a name; more are an empty label.
+            ("bl.test..", "empty label"),
         ] {
             let err = validate(bad).unwrap_err().to_string();
             assert!(err.contains(why), "{bad}: {err}");
@@ -394,5 +402,12 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("too long"));
+        // The limit counts the name as typed, its trailing dot too: the API document
+        // states it as a plain maxLength.
+        let (b, c) = ("b".repeat(63), "c".repeat(63));
+        let longest = format!("{b}.{c}.{}.test", "d".repeat(ZONE_MAX - 133));
+        assert_eq!(longest.len(), ZONE_MAX);
+        assert!(validate(&longest).is_ok());
+        assert!(validate(&format!("{longest}.")).is_err());
     }
 }

@@ -242,10 +242,11 @@ fn no_free(cidr: &Cidr, failed: &[String]) -> AppError {
     }
 }
 
-/// A requested address, if the network may hand it out.
+/// A requested address, if the network may hand it out. Refused as a conflict with the
+/// network, not as bad input: the same address is fine in the network that holds it.
 fn requested_in(cidr: &Cidr, ip: IpAddr) -> Result<u128, AppError> {
     if !cidr.contains(ip) {
-        return Err(AppError::BadRequest(format!(
+        return Err(AppError::Conflict(format!(
             "{ip} is not in the network {cidr}."
         )));
     }
@@ -257,7 +258,7 @@ fn requested_in(cidr: &Cidr, ip: IpAddr) -> Result<u128, AppError> {
         } else {
             "broadcast address"
         };
-        return Err(AppError::BadRequest(format!(
+        return Err(AppError::Conflict(format!(
             "{ip} is the network's {which} and is never allocated."
         )));
     }

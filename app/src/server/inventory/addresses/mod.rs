@@ -11,7 +11,7 @@ mod list;
 pub use allocate::{allocate, next_free, ALLOCATION_CANDIDATES};
 pub use change::{change, change_many, BULK_MAX};
 pub(crate) use list::page_by_key;
-pub use list::{detail, page, record, History, Record, Search, PAGE_SIZE};
+pub use list::{detail, page, record, History, Record, Search, MAX_SEARCH, PAGE_SIZE};
 
 use std::net::IpAddr;
 
@@ -138,9 +138,10 @@ async fn apply(
     let shown = ip::from_u128(n);
     // Whatever the action, an IPv4 network's own and broadcast addresses are never
     // anyone's: reserved or allocated, they made the counts exceed what can be handed out.
+    // A conflict with the network, not bad input: the address is well formed.
     let (first, last) = networks::cidr_of(net)?.allocatable();
     if n < first || n > last {
-        return Err(AppError::BadRequest(format!(
+        return Err(AppError::Conflict(format!(
             "{shown} is the {} address of {} and is never allocated or reserved.",
             if n < first {
                 "network's own"
