@@ -40,7 +40,7 @@ async fn run(mut cmd: Command, stdin: &str) -> (i32, String, String) {
 }
 
 async fn sign_in(base: &str, name: &str, password: &str) -> u16 {
-    let client = crate::helpers::http_client().build().unwrap();
+    let client = crate::helpers::http_client(base).build().unwrap();
     client
         .post(format!("{base}/api/auth/login"))
         .header("Accept", "application/json")

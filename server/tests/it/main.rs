@@ -14,4 +14,5 @@ mod probes;
 mod scale;
 mod schema;
 mod shared_cycles;
+mod transport;
 mod users;
