@@ -36,6 +36,10 @@ pub enum AppError {
     Unprocessable(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// The request took longer than `RequestTimeout` and was cut off: a transaction it
+    /// had not committed was rolled back, one it had committed stands.
+    #[error("{0}")]
+    TimedOut(String),
     #[error("The server could not complete this request. The cause has been logged.")]
     Internal,
     /// The request did not reach a server function, or its answer could not be read.

@@ -2,7 +2,7 @@
 // their live progress, the config page and the audit log, by role, with and without
 // JavaScript. Zones are served by the e2e DNS server from files under target/e2e/dnsbl/;
 // the checker script finds an address in use while target/e2e/answering/ names it.
-import { expect, test, type Page } from '@playwright/test';
+import { type Page } from '@playwright/test';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
@@ -17,6 +17,9 @@ import {
   unique,
   waitHydrated,
   watchConsole,
+  expect,
+  test,
+  pageHeaders,
 } from './helpers';
 
 // These walk whole workflows, cycles included: more than the default 30 s each.
@@ -415,7 +418,8 @@ test('a viewer sees no action buttons and the server refuses forged calls', asyn
   }
   await viewer.goto('/settings');
   await expect(viewer.getByRole('alert')).toHaveText('Your role does not allow this.');
-  const headers = { Accept: 'application/json' };
+  // With the Origin the page's own script sends: the role, not the origin, refuses them.
+  const headers = pageHeaders(viewer);
   for (const [path, form] of [
     ['/api/problems/recheck', { 'addresses[]': '198.18.20.1' }],
     ['/api/dnsbl/add', { zone: 'forged.e2e.test' }],

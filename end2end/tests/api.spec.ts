@@ -1,8 +1,7 @@
 // API tokens and the REST API page in Chromium: a user makes a token, sees its secret
 // once, a program uses it over /api/v1, and revoking it locks the program out.
-import { expect, test } from '@playwright/test';
 import { resolve } from 'node:path';
-import { adminPassword, createUser, signInOk, unique, waitHydrated, watchConsole } from './helpers';
+import { adminPassword, createUser, signInOk, unique, waitHydrated, watchConsole, expect, test } from './helpers';
 
 const shots = resolve(__dirname, '../../target/e2e/screenshots');
 

@@ -1,5 +1,4 @@
-import { expect, test } from '@playwright/test';
-import { adminPassword, signIn, signInOk, waitHydrated, watchConsole } from './helpers';
+import { adminPassword, signIn, signInOk, waitHydrated, watchConsole, expect, test, pageHeaders } from './helpers';
 
 test('a wrong password is refused', async ({ page }) => {
   const errors = watchConsole(page);
@@ -38,7 +37,7 @@ test('signing out ends the session and the old cookie is dead', async ({ page, b
   const stolen = await thief.newPage();
   await stolen.goto('/');
   await expect(stolen).toHaveURL(/\/login$/);
-  const res = await stolen.request.post('/api/users/list', { headers: { Accept: 'application/json' } });
+  const res = await stolen.request.post('/api/users/list', { headers: pageHeaders(stolen) });
   expect(res.status()).toBe(401);
   await thief.close();
 });

@@ -1,7 +1,6 @@
-import { expect, test } from '@playwright/test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { adminPassword, allocate, openNewNetwork, release, signInOk, watchConsole } from './helpers';
+import { adminPassword, allocate, openNewNetwork, release, signInOk, watchConsole, expect, test } from './helpers';
 
 // The e2e server's checker script finds an address in use when this directory holds a
 // file named after it (see fixtures/checker.sh).

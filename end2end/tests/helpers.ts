@@ -1,4 +1,49 @@
-import { expect, type Page } from '@playwright/test';
+import { test as base, expect, type BrowserContext, type Page } from '@playwright/test';
+
+export { expect };
+
+/** Every test: a page of any context it opens that reports a Content-Security-Policy
+ * violation (a blocked script, style or wasm compile) fails it, so the policy is known to
+ * let every page work. Contexts made with `browser.newContext()` or `browser.newPage()`
+ * are watched too. */
+export const test = base.extend<{ cspViolations: string[] }>({
+  cspViolations: [
+    async ({ browser, context }, use) => {
+      const violations: string[] = [];
+      const watchPage = (page: Page) => {
+        const note = (text: string) => {
+          if (/Content.Security.Policy/i.test(text)) violations.push(`${page.url()}: ${text}`);
+        };
+        page.on('console', (msg) => note(msg.text()));
+        page.on('pageerror', (err) => note(err.message));
+      };
+      const watch = (ctx: BrowserContext) => {
+        ctx.pages().forEach(watchPage);
+        ctx.on('page', watchPage);
+      };
+      watch(context);
+      const newContext = browser.newContext.bind(browser);
+      browser.newContext = async (options) => {
+        const ctx = await newContext(options);
+        watch(ctx);
+        return ctx;
+      };
+      try {
+        await use(violations);
+      } finally {
+        browser.newContext = newContext;
+      }
+      expect(violations, 'Content-Security-Policy violations').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+/** What the pages' own script would send with a request: the origin, without which the
+ * server refuses a state change made with the session cookie. */
+export function pageHeaders(page: Page) {
+  return { Accept: 'application/json', Origin: new URL(page.url()).origin };
+}
 
 export const adminPassword = process.env.IPVET_E2E_ADMIN_PASSWORD!;
 

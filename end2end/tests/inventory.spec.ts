@@ -1,5 +1,4 @@
-import { expect, test } from '@playwright/test';
-import { adminPassword, createUser, signInOk, unique, waitHydrated, watchConsole } from './helpers';
+import { adminPassword, createUser, signInOk, unique, waitHydrated, watchConsole, expect, test, pageHeaders } from './helpers';
 
 test('create a network, allocate, release, force-free with a reason', async ({ page, browser }) => {
   const errors = watchConsole(page);
@@ -65,7 +64,7 @@ test('create a network, allocate, release, force-free with a reason', async ({ p
   await expect(opRow.getByRole('button', { name: 'Release' })).toBeVisible();
   await expect(operator.getByRole('button', { name: 'Force-free' })).toHaveCount(0);
   const forged = await operator.request.post('/api/addresses/force_free', {
-    headers: { Accept: 'application/json' },
+    headers: pageHeaders(operator),
     form: { address: '198.18.7.1', reason: 'forged' },
   });
   expect(forged.status()).toBe(403);

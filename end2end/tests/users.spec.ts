@@ -1,5 +1,4 @@
-import { expect, test } from '@playwright/test';
-import { adminPassword, createUser, signInOk, unique, waitHydrated, watchConsole } from './helpers';
+import { adminPassword, createUser, signInOk, unique, waitHydrated, watchConsole, expect, test, pageHeaders } from './helpers';
 
 test('an admin creates an operator, who sees no Users page and is refused admin functions', async ({
   page,
@@ -35,7 +34,7 @@ test('an admin creates an operator, who sees no Users page and is refused admin 
   await expect(operator.getByRole('alert')).toHaveText('Your role does not allow this.');
 
   // Forged calls with the operator's own session are refused by the server.
-  const headers = { Accept: 'application/json' };
+  const headers = pageHeaders(operator);
   expect((await operator.request.post('/api/users/list', { headers })).status()).toBe(403);
   const forged = await operator.request.post('/api/users/create', {
     headers,

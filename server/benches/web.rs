@@ -40,8 +40,13 @@ impl Server {
         cmd.env("IPVET_CHECK_PERIOD", "100h")
             .env("IPVET_DISABLE_IP_ALLOCATION_CHECKING", "on");
         let (child, base, _) = start_server(&mut cmd).await;
+        // The Origin a browser on the server's pages sends; without it a state change
+        // (the sign-in included) is refused as cross-site.
+        let mut origin = reqwest::header::HeaderMap::new();
+        origin.insert(reqwest::header::ORIGIN, base.parse().unwrap());
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .default_headers(origin)
             .build()
             .unwrap();
         let res = client

@@ -11,6 +11,7 @@ use app::server::error::status_from_error_body;
 use app::server::headers;
 use app::server::inventory::csv;
 use app::server::rest;
+use app::server::timeout;
 use app::server::{db, AppState};
 use app::{shell, App};
 use axum::extract::DefaultBodyLimit;
@@ -22,6 +23,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 
 /// Opens and migrates the database named by the configuration and builds the state.
 pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
@@ -64,11 +66,15 @@ pub fn router(state: AppState) -> Router {
         // fits.
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY))
-        .layer(middleware::from_fn(csrf::refuse_cross_site))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            csrf::refuse_cross_site,
+        ))
         .layer(session_store::layer(&state.db, &state.config()))
         // Nested after the layers above so none of them applies: the API reads no cookie
         // and has its own body limit and JSON errors.
-        .nest(rest::BASE, rest::router())
+        .nest(rest::BASE, rest::router());
+    let app = with_request_timeout(app, state.config().request_timeout)
         // Outside everything that reads the client's address, the API included.
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -76,6 +82,22 @@ pub fn router(state: AppState) -> Router {
         ))
         .with_state(state.clone());
     outer_layers(app, state.config().secure_cookies)
+}
+
+/// Bounds every request, the API's included: a handler stuck on a slow check, a locked
+/// database or a hung peer would otherwise hold its client (and its connection slot) for
+/// as long as it is stuck. The bound is on the time until the answer starts, not on its
+/// download, so a large file to a slow client is not cut off.
+pub fn with_request_timeout<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    limit: Duration,
+) -> Router<S> {
+    router
+        .layer(TimeoutLayer::with_status_code(timeout::STATUS, limit))
+        // Right around the timeout, whose bare answer it alone recognises and explains.
+        .layer(middleware::from_fn(move |req, next| {
+            timeout::explain(limit, req, next)
+        }))
 }
 
 /// The layers every response passes through, the API's included; `https` when the site is

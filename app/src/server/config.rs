@@ -92,6 +92,13 @@ const DURATION_BOUNDS: &[(&str, Duration, Duration)] = &[
         Duration::from_secs(1),
         Duration::from_secs(10 * 60),
     ),
+    // Longer than the longest AllocationTimeout, so that an allocation can always end with
+    // its own error first (see `Config::check_relations`).
+    (
+        "RequestTimeout",
+        Duration::from_secs(2),
+        Duration::from_secs(15 * 60),
+    ),
     (
         "SchedulerLease",
         Duration::from_secs(3),
@@ -351,6 +358,83 @@ impl ConfigValue for PortList {
     }
 }
 
+/// The address users reach ipvet at, as a browser names it in `Origin`: a scheme (http or
+/// https), a host and a port (the scheme's default when the URL names none). Nothing
+/// after the host and port: an origin has no path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicUrl {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+impl PublicUrl {
+    /// `origin` (an `Origin` header's value) names this address. `null` and anything that
+    /// is not a plain origin never do.
+    pub fn is_origin(&self, origin: &str) -> bool {
+        PublicUrl::parse_origin(origin).is_some_and(|o| o == *self)
+    }
+
+    /// `scheme://host[:port]`, nothing more, with the scheme and host in lower case.
+    pub fn parse_origin(raw: &str) -> Option<PublicUrl> {
+        let uri: http::Uri = raw.parse().ok()?;
+        let scheme = uri.scheme_str()?.to_ascii_lowercase();
+        let default_port = match scheme.as_str() {
+            "https" => 443,
+            "http" => 80,
+            _ => return None,
+        };
+        let authority = uri.authority()?;
+        let path = uri.path_and_query().map_or("", |p| p.as_str());
+        if authority.as_str().contains('@') || !(path.is_empty() || path == "/") {
+            return None;
+        }
+        let host = authority.host().to_ascii_lowercase();
+        if host.is_empty() {
+            return None;
+        }
+        Some(PublicUrl {
+            port: authority.port_u16().unwrap_or(default_port),
+            scheme,
+            host,
+        })
+    }
+
+    /// The host and port as a `Host` header would name them for this scheme.
+    pub fn is_host(&self, host: &str) -> bool {
+        let Ok(authority) = host.parse::<http::uri::Authority>() else {
+            return false;
+        };
+        let default_port = if self.scheme == "https" { 443 } else { 80 };
+        authority.host().eq_ignore_ascii_case(&self.host)
+            && authority.port_u16().unwrap_or(default_port) == self.port
+    }
+}
+
+impl ConfigValue for PublicUrl {
+    fn parse_value(raw: &str) -> Result<Self, String> {
+        PublicUrl::parse_origin(raw.trim()).ok_or_else(|| {
+            format!(
+                "`{}` is not a public address such as https://ipam.example.net or \
+                 http://10.0.0.5:3000: a scheme (http or https), a host and an optional port, \
+                 without path, query or user",
+                raw.chars().take(80).collect::<String>()
+            )
+        })
+    }
+    fn show(&self) -> String {
+        let default = matches!(
+            (self.scheme.as_str(), self.port),
+            ("https", 443) | ("http", 80)
+        );
+        if default {
+            format!("{}://{}", self.scheme, self.host)
+        } else {
+            format!("{}://{}:{}", self.scheme, self.host, self.port)
+        }
+    }
+}
+
 /// A database URL: `sqlite://path` (the embedded default) or `postgres://…`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseUrl(String);
@@ -506,6 +590,8 @@ directives! {
     probe_rate: u32 = "ProbeRate", 100_000;
     /// How many addresses the built-in probes check at once (scripts: CheckConcurrency).
     probe_concurrency: u32 = "ProbeConcurrency", 16_384;
+    /// The address users reach ipvet at (`https://ipam.example.net`, a port if not the scheme's default, no path). Set, a state-changing request to the pages or server functions must come from this origin; unset, from the host the request names in its Host header.
+    public_url: Option<PublicUrl> = "PublicUrl", None;
     /// Reverse proxies in front of ipvet, as addresses or networks (`127.0.0.1 10.0.0.0/8`). Only from these are X-Forwarded-For and Forwarded believed for the client's address (sign-in throttle, audit log, sessions). Unset: the connection's own address, always.
     trusted_proxies: NetworkList = "TrustedProxies", NetworkList::default();
     /// The DNS server DNSBL queries go to, as host:port. Unset: the servers in /etc/resolv.conf.
@@ -526,6 +612,8 @@ directives! {
     disable_ip_allocation_checking: bool = "DisableIpAllocationChecking", false;
     /// Longest an allocation may spend on the checks before it; it then fails with a clear error and allocates nothing.
     allocation_timeout: Duration = "AllocationTimeout", Duration::from_secs(20);
+    /// Longest any request (a page, a server function, a REST call) may take; it is then answered 503 with a message. Longer than AllocationTimeout.
+    request_timeout: Duration = "RequestTimeout", Duration::from_secs(60);
     /// Of several instances on one database, one schedules the check cycles and renews its lease three times this period; if it dies, another takes over within this period.
     scheduler_lease: Duration = "SchedulerLease", Duration::from_secs(15);
 }
@@ -594,7 +682,26 @@ impl Config {
             config.apply_file(&file, &text)?;
         }
         config.apply_env(env)?;
+        config.check_relations()?;
         Ok(config)
+    }
+
+    /// Refuses directives whose values are each allowed but not together.
+    pub fn check_relations(&self) -> Result<(), ConfigError> {
+        // The request timeout cuts the request off with a bare "took too long"; the
+        // allocation's own timeout says what happened and guarantees nothing was allocated.
+        if self.request_timeout <= self.allocation_timeout {
+            return Err(ConfigError(format!(
+                "RequestTimeout ({}, {}) must be longer than AllocationTimeout ({}, {}), so \
+                 that an allocation whose checks take too long ends with its own error \
+                 before the request is cut off",
+                self.request_timeout.show(),
+                self.sources["RequestTimeout"],
+                self.allocation_timeout.show(),
+                self.sources["AllocationTimeout"],
+            )));
+        }
+        Ok(())
     }
 
     /// Applies config-file text; errors read `file:line: what is wrong`.
@@ -712,6 +819,75 @@ mod tests {
             let _ = file(&text);
             let _ = file(&format!("{key} {value}\n"));
         }
+    }
+
+    #[test]
+    fn the_request_timeout_outlasts_the_allocation_timeout() {
+        let env = |vars: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Config::load_with_env(Some(Path::new("/dev/null")), &vars)
+        };
+        assert!(env(&[]).is_ok(), "the defaults go together");
+        let err = env(&[("IPVET_ALLOCATION_TIMEOUT", "2m")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("RequestTimeout (1m, default) must be longer than AllocationTimeout (2m, environment variable IPVET_ALLOCATION_TIMEOUT)"),
+            "{err}"
+        );
+        let equal = env(&[
+            ("IPVET_ALLOCATION_TIMEOUT", "30s"),
+            ("IPVET_REQUEST_TIMEOUT", "30s"),
+        ]);
+        assert!(equal.is_err());
+        let longer = env(&[
+            ("IPVET_ALLOCATION_TIMEOUT", "2m"),
+            ("IPVET_REQUEST_TIMEOUT", "3m"),
+        ])
+        .unwrap();
+        assert_eq!(longer.request_timeout, Duration::from_secs(180));
+        let err = file("RequestTimeout 1s\n").unwrap_err().to_string();
+        assert!(err.contains("from 2s to 15m"), "{err}");
+    }
+
+    #[test]
+    fn a_public_url_is_an_origin() {
+        let url = |raw: &str| PublicUrl::parse_value(raw);
+        let https = url("HTTPS://IPAM.Example.net/").unwrap();
+        assert_eq!(https.show(), "https://ipam.example.net");
+        assert!(https.is_origin("https://ipam.example.net"));
+        assert!(https.is_origin("https://ipam.example.net:443"));
+        assert!(!https.is_origin("http://ipam.example.net"));
+        assert!(!https.is_origin("https://ipam.example.net:8443"));
+        assert!(!https.is_origin("https://evil.example"));
+        assert!(!https.is_origin("null"));
+        assert!(https.is_host("ipam.example.net"));
+        assert!(https.is_host("IPAM.example.net:443"));
+        assert!(!https.is_host("ipam.example.net:80"));
+        let port = url("http://[2001:db8::5]:3000").unwrap();
+        assert_eq!(port.show(), "http://[2001:db8::5]:3000");
+        assert!(port.is_origin("http://[2001:db8::5]:3000"));
+        assert!(!port.is_origin("http://[2001:db8::5]"));
+        for bad in [
+            "ipam.example.net",
+            "ftp://ipam.example.net",
+            "https://ipam.example.net/ipvet",
+            "https://ipam.example.net/?a=b",
+            "https://user@ipam.example.net",
+            "https://",
+            "",
+        ] {
+            let err = url(bad).unwrap_err();
+            assert!(err.contains("is not a public address"), "{bad}: {err}");
+        }
+        let c = file("PublicUrl https://ipam.example.net:8443\n").unwrap();
+        assert_eq!(
+            c.public_url.as_ref().map(ConfigValue::show).as_deref(),
+            Some("https://ipam.example.net:8443")
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ impl AppError {
             }
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            AppError::CheckTimedOut(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::CheckTimedOut(_) | AppError::TimedOut(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

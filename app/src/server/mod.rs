@@ -17,6 +17,7 @@ mod module_graph;
 pub mod rest;
 pub mod state;
 pub mod time_fmt;
+pub mod timeout;
 
 pub use error::respond;
 pub use state::AppState;

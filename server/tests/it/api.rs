@@ -25,8 +25,8 @@ async fn token(app: &TestApp, name: &str, role: Role) -> String {
 }
 
 /// A plain HTTP client: no cookies, as a provisioning script is.
-fn http() -> reqwest::Client {
-    crate::helpers::http_client().build().unwrap()
+fn http(base: &str) -> reqwest::Client {
+    crate::helpers::http_client(base).build().unwrap()
 }
 
 struct Reply {
@@ -43,7 +43,7 @@ async fn send(
     body: Option<Value>,
     headers: &[(&str, &str)],
 ) -> Reply {
-    send_with(&http(), app, method, path, token, body, headers).await
+    send_with(&http(&app.base), app, method, path, token, body, headers).await
 }
 
 async fn send_with(
@@ -645,7 +645,7 @@ async fn bad_input_is_refused_naming_the_field() {
 }
 
 async fn send_raw(app: &TestApp, path: &str, token: &str, body: &str) -> Reply {
-    let res = http()
+    let res = http(&app.base)
         .post(format!("{}{}", app.base, path))
         .bearer_auth(token)
         .header("content-type", "application/json")
@@ -673,7 +673,7 @@ async fn a_hundred_concurrent_allocations_get_a_hundred_distinct_addresses() {
         .map(|i| {
             let (base, operator) = (app.base.clone(), operator.clone());
             tokio::spawn(async move {
-                let res = http()
+                let res = http(&base)
                     .post(format!("{base}/api/v1/networks/{net}/allocations"))
                     .bearer_auth(operator)
                     .json(&json!({"owner": format!("vm-{i}")}))
@@ -743,7 +743,7 @@ async fn a_retried_allocation_gets_the_same_address_never_a_second() {
         .map(|_| {
             let (base, operator, path) = (app.base.clone(), operator.clone(), path.clone());
             tokio::spawn(async move {
-                let res = http()
+                let res = http(&base)
                     .post(format!("{base}{path}"))
                     .bearer_auth(operator)
                     .header(racing[0].0, racing[0].1)

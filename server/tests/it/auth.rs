@@ -98,7 +98,7 @@ async fn logout_kills_the_old_cookie() {
     assert_eq!(res.headers()["location"], "/login");
 
     // Replay the old cookie by hand, as a thief who copied it would.
-    let thief = crate::helpers::http_client().build().unwrap();
+    let thief = crate::helpers::http_client(&app.base).build().unwrap();
     let res = thief
         .post(format!("{}/api/dashboard/summary", app.base))
         .header("Accept", "application/json")
@@ -147,7 +147,7 @@ async fn repeated_failures_are_slowed_then_refused_for_that_name_and_address() {
     assert!(message.contains("15 minutes"), "{message}");
 
     // Another client address is not locked out.
-    let other = crate::helpers::http_client()
+    let other = crate::helpers::http_client(&app.base)
         .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
         .cookie_store(true)
         .build()

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::dns::{self, DnsServer, Reply, Zones};
 use crate::helpers::netns::TestNet;
-use crate::helpers::{fixture_program, poll, script, TestApp};
+use crate::helpers::{fixture_program, poll, processes_running, script, TestApp};
 
 /// Allocates the lowest free address of network `id`.
 async fn allocate_lowest(app: &TestApp, client: &reqwest::Client, id: &str) -> (u16, Value) {
@@ -28,18 +28,6 @@ async fn allocate_lowest(app: &TestApp, client: &reqwest::Client, id: &str) -> (
         ("note", ""),
     ];
     app.call_fn(client, "/api/addresses/allocate", &form).await
-}
-
-fn processes_running(marker: &str) -> usize {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
-        .filter(|c| {
-            String::from_utf8_lossy(c)
-                .replace('\0', " ")
-                .contains(marker)
-        })
-        .count()
 }
 
 #[tokio::test]

@@ -60,7 +60,7 @@ async fn a_panicking_handler_answers_500() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
-    let client = crate::helpers::http_client().build().unwrap();
+    let client = crate::helpers::http_client(&base).build().unwrap();
     let res = client.get(format!("{base}/boom")).send().await.unwrap();
     assert_eq!(res.status(), 500);
     assert!(res.text().await.unwrap().contains("Internal error"));
@@ -254,7 +254,7 @@ async fn over_long_searches_are_refused_clearly() {
         "{body}"
     );
     let secret = app.token_of("root").await;
-    let res = crate::helpers::http_client()
+    let res = crate::helpers::http_client(&app.base)
         .build()
         .unwrap()
         .get(format!(
@@ -300,7 +300,7 @@ async fn responses_carry_the_security_headers() {
     assert_eq!(res.headers()["cache-control"], "no-store");
 
     let https = TestApp::spawn_with(|c| c.secure_cookies = true).await;
-    let res = crate::helpers::http_client()
+    let res = crate::helpers::http_client(&https.base)
         .build()
         .unwrap()
         .get(format!("{}/login", https.base))
@@ -580,7 +580,7 @@ async fn free_text_is_bounded_alike_on_every_entry_point() {
 
     // The API: the same numbers, the field named.
     let secret = app.token_of("root").await;
-    let api = crate::helpers::http_client().build().unwrap();
+    let api = crate::helpers::http_client(&app.base).build().unwrap();
     for (path, body, field) in [
         (
             "198.18.0.6/reserve",

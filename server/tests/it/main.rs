@@ -15,4 +15,5 @@ mod probes;
 mod scale;
 mod schema;
 mod shared_cycles;
+mod transport;
 mod users;

@@ -160,7 +160,7 @@ async fn a_password_reset_ends_the_users_sessions_and_revokes_their_tokens() {
     let api = |secret: String| {
         let base = app.base.clone();
         async move {
-            crate::helpers::http_client()
+            crate::helpers::http_client(&base)
                 .build()
                 .unwrap()
                 .get(format!("{base}/api/v1/networks"))

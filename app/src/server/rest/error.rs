@@ -28,7 +28,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable, for programs: `bad_request`, `unauthenticated`, `forbidden`, `not_found`,
     /// `conflict`, `network_full`, `check_failed`, `unprocessable`, `payload_too_large`,
-    /// `method_not_allowed`, `too_many_requests`, `check_timeout`, `internal`.
+    /// `method_not_allowed`, `too_many_requests`, `check_timeout`, `request_timeout`, `internal`.
     #[schema(example = "network_full")]
     pub code: String,
     /// For people; names the offending field when the input is at fault.
@@ -93,6 +93,7 @@ impl From<AppError> for ApiError {
             AppError::Unprocessable(_) => "unprocessable",
             AppError::TooManyRequests(_) => "too_many_requests",
             AppError::CheckTimedOut(_) => "check_timeout",
+            AppError::TimedOut(_) => "request_timeout",
             AppError::Internal | AppError::Transport(_) => {
                 return ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

@@ -167,6 +167,19 @@ pub fn script(body: &str) -> Script {
     }
 }
 
+/// How many processes of this machine have `marker` in their command line.
+pub fn processes_running(marker: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .filter(|c| {
+            String::from_utf8_lossy(c)
+                .replace('\0', " ")
+                .contains(marker)
+        })
+        .count()
+}
+
 /// Creates a user directly in the database and returns its password.
 pub async fn add_user(db: &DatabaseConnection, name: &str, role: Role) -> String {
     let password = format!("{name} pass phrase 123");
@@ -216,12 +229,21 @@ pub async fn poll<T>(
 /// and a hung request must fail its test rather than hold up the whole run.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Where every test's HTTP client starts: redirects are the tests' to follow, and no
-/// request waits forever.
-pub fn http_client() -> reqwest::ClientBuilder {
+/// Where every test's HTTP client of the server at `base` (`http://host:port`) starts:
+/// redirects are the tests' to follow, no request waits forever, and each request carries
+/// the `Origin` a browser showing the server's pages sends, without which the pages and
+/// server functions refuse a state change.
+pub fn http_client(base: &str) -> reqwest::ClientBuilder {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::ORIGIN,
+        base.parse()
+            .expect("a server's base address is a header value"),
+    );
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(REQUEST_TIMEOUT)
+        .default_headers(headers)
 }
 
 /// The addresses of a page of rows (an address list or the Problem IPs), in order.
@@ -323,7 +345,7 @@ impl TestApp {
 
     /// A client that keeps cookies and does not follow redirects (so they can be asserted).
     pub fn client(&self) -> reqwest::Client {
-        http_client().cookie_store(true).build().unwrap()
+        http_client(&self.base).cookie_store(true).build().unwrap()
     }
 
     /// Calls a server function as the hydrated app does: form-encoded, JSON back.

@@ -99,7 +99,7 @@ pub async fn run(mut cmd: Command, stdin: &str) -> (i32, String, String) {
 
 /// Signs in to the server at `base` as a browser's form does; answers the status.
 pub async fn sign_in(base: &str, name: &str, password: &str) -> u16 {
-    let client = super::http_client().build().unwrap();
+    let client = super::http_client(base).build().unwrap();
     client
         .post(format!("{base}/api/auth/login"))
         .header("Accept", "application/json")
