@@ -12,7 +12,7 @@ use hickory_resolver::config::{
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError, NoRecords};
 use hickory_resolver::proto::op::{Message, ResponseCode};
-use hickory_resolver::proto::rr::{Name, RData, RecordType};
+use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 use hickory_resolver::TokioResolver;
 
 use super::udp::{Multiplexer, QueryError};
@@ -83,24 +83,26 @@ fn build(config: &Config) -> (Result<TokioResolver, String>, Option<SocketAddr>)
     (resolver, only_server)
 }
 
+/// The A records among an answer's records; a name without any has no data.
+fn a_records(answers: &[Record]) -> Answer {
+    let records: Vec<Ipv4Addr> = answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::A(a) => Some(a.0),
+            _ => None,
+        })
+        .collect();
+    if records.is_empty() {
+        Answer::NoData
+    } else {
+        Answer::Records(records)
+    }
+}
+
 /// What a resolver's whole answer to an A query says.
 fn answer_of(message: &Message) -> Answer {
     match message.metadata.response_code {
-        ResponseCode::NoError => {
-            let records: Vec<Ipv4Addr> = message
-                .answers
-                .iter()
-                .filter_map(|r| match &r.data {
-                    RData::A(a) => Some(a.0),
-                    _ => None,
-                })
-                .collect();
-            if records.is_empty() {
-                Answer::NoData
-            } else {
-                Answer::Records(records)
-            }
-        }
+        ResponseCode::NoError => a_records(&message.answers),
         ResponseCode::NXDomain => Answer::NxDomain,
         other => Answer::Error(format!("the server answered {other}")),
     }
@@ -164,21 +166,7 @@ impl Client {
             }
         }
         match resolver.lookup(name, RecordType::A).await {
-            Ok(lookup) => {
-                let records: Vec<Ipv4Addr> = lookup
-                    .answers()
-                    .iter()
-                    .filter_map(|r| match &r.data {
-                        RData::A(a) => Some(a.0),
-                        _ => None,
-                    })
-                    .collect();
-                if records.is_empty() {
-                    Answer::NoData
-                } else {
-                    Answer::Records(records)
-                }
-            }
+            Ok(lookup) => a_records(lookup.answers()),
             Err(e) => describe(&e),
         }
     }
