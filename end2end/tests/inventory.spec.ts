@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { adminPassword, createUser, signInOk, unique, waitHydrated, watchConsole, expect, test, pageHeaders } from './helpers';
 
 test('create a network, allocate, release, force-free with a reason', async ({ page, browser }) => {
@@ -69,6 +70,15 @@ test('create a network, allocate, release, force-free with a reason', async ({ p
   });
   expect(forged.status()).toBe(403);
   await context.close();
+
+  // The Networks page's usage meter, drawn without an inline style (the page's CSP).
+  await page.goto('/networks');
+  const meter = page.locator('tr[data-network="198.18.7.0/24"] meter.bar');
+  await expect(meter).toHaveAttribute('value', /^0\.[0-9]/);
+  const shots = resolve(__dirname, '../../target/e2e/screenshots');
+  await page.screenshot({ path: resolve(shots, 'networks.png'), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: resolve(shots, 'phone-networks.png'), fullPage: true });
 });
 
 test('bulk release and bulk force-free, all or nothing', async ({ page }) => {
