@@ -91,13 +91,21 @@ bench_python() {
   echo "$TOOLS/pydnsbl-$PYDNSBL_VERSION/bin/python"
 }
 
-install_pydnsbl() {
-  local root="$TOOLS/pydnsbl-$PYDNSBL_VERSION"
-  if [ -x "$root/bin/python" ] && "$root/bin/python" -c 'import pydnsbl' 2>/dev/null; then return; fi
-  log "installing pydnsbl $PYDNSBL_VERSION from PyPI"
+# Installs SPEC (name==version) from PyPI into a virtualenv of its own at ROOT, unless the
+# command that follows already succeeds (the tool is there and works).
+install_venv() {
+  local root=$1 spec=$2
+  shift 2
+  if "$@" >/dev/null 2>&1; then return; fi
+  log "installing $spec from PyPI"
   rm -rf "$root"
   python3 -m venv "$root"
-  "$root/bin/pip" install -q "pydnsbl==$PYDNSBL_VERSION" >&2
+  "$root/bin/pip" install -q "$spec" >&2
+}
+
+install_pydnsbl() {
+  install_venv "$TOOLS/pydnsbl-$PYDNSBL_VERSION" "pydnsbl==$PYDNSBL_VERSION" \
+    "$(bench_python)" -c 'import pydnsbl'
 }
 
 openapi_validator() {
@@ -105,12 +113,8 @@ openapi_validator() {
 }
 
 install_openapi_validator() {
-  local root="$TOOLS/openapi-spec-validator-$OPENAPI_VALIDATOR_VERSION"
-  if [ -x "$(openapi_validator)" ]; then return; fi
-  log "installing openapi-spec-validator $OPENAPI_VALIDATOR_VERSION from PyPI"
-  rm -rf "$root"
-  python3 -m venv "$root"
-  "$root/bin/pip" install -q "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION" >&2
+  install_venv "$TOOLS/openapi-spec-validator-$OPENAPI_VALIDATOR_VERSION" \
+    "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION" test -x "$(openapi_validator)"
 }
 
 schemathesis() {
@@ -118,12 +122,8 @@ schemathesis() {
 }
 
 install_schemathesis() {
-  local root="$TOOLS/schemathesis-$SCHEMATHESIS_VERSION"
-  if [ -x "$(schemathesis)" ]; then return; fi
-  log "installing schemathesis $SCHEMATHESIS_VERSION from PyPI"
-  rm -rf "$root"
-  python3 -m venv "$root"
-  "$root/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION" >&2
+  install_venv "$TOOLS/schemathesis-$SCHEMATHESIS_VERSION" \
+    "schemathesis==$SCHEMATHESIS_VERSION" test -x "$(schemathesis)"
 }
 
 tool_path() {
