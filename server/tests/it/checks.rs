@@ -766,17 +766,7 @@ async fn an_allocation_whose_checks_take_too_long_allocates_nothing() {
     assert_eq!(status, 503, "{body}");
     let message = body["CheckTimedOut"].as_str().unwrap_or_default();
     assert!(message.contains("AllocationTimeout"), "{body}");
-    let (status, got) = app
-        .call_fn(&admin, "/api/networks/get", &[("network_id", &net)])
-        .await;
-    assert_eq!(status, 200, "{got}");
-    assert_eq!(got["free"], "6", "nothing was allocated: {got}");
     // The scripts and what they started went with the allocation.
-    let gone = poll(
-        Duration::from_secs(5),
-        Duration::from_millis(100),
-        async || (processes_running("sleep 31.5") == 0).then_some(()),
-    )
-    .await;
-    assert!(gone.is_some(), "a checker script outlived its allocation");
+    app.assert_cut_off_cleanly(&admin, &net, "6", "sleep 31.5", Duration::from_secs(5))
+        .await;
 }

@@ -474,6 +474,32 @@ impl TestApp {
     }
 
     /// An address's detail: its row, its network and its history, newest first.
+    /// After an allocation that was cut off (its checks ran out of time): network `net`
+    /// still has `free` free addresses, and within `within` no process with `marker` in its
+    /// command line (the checker script's) is left.
+    pub async fn assert_cut_off_cleanly(
+        &self,
+        client: &reqwest::Client,
+        net: &str,
+        free: &str,
+        marker: &str,
+        within: Duration,
+    ) {
+        let (status, got) = self
+            .call_fn(client, "/api/networks/get", &[("network_id", net)])
+            .await;
+        assert_eq!(status, 200, "{got}");
+        assert_eq!(got["free"], free, "nothing was allocated: {got}");
+        let gone = poll(within, Duration::from_millis(100), async || {
+            (processes_running(marker) == 0).then_some(())
+        })
+        .await;
+        assert!(
+            gone.is_some(),
+            "a checker script ({marker}) outlived the request that started it"
+        );
+    }
+
     pub async fn detail(&self, client: &reqwest::Client, ip: &str) -> Value {
         let (status, body) = self
             .call_fn(client, "/api/addresses/detail", &[("address", ip)])
