@@ -17,6 +17,13 @@ export LEPTOS_RELOAD_PORT := 3001
 export LEPTOS_HASH_FILES := false
 export LEPTOS_JS_MINIFY := false
 
+# Every test build names the same packages and features, so the unit tests, the
+# integration tests, the `ipvet` binary Schemathesis and Playwright run, and the e2e DNS
+# helper all come out of one compile of the dependencies. A build of the server alone
+# would resolve hyper, tower and tower-http without the test clients' features and compile
+# the whole server stack a second time.
+TEST_BUILD := -p app -p migrations -p server --features app/ssr
+
 .PHONY: run test tools build build-release unit integration contract e2e lint fmt bench
 
 ## Build in release mode and serve on http://127.0.0.1:3000 with ./ipvet.db (SQLite).
@@ -40,33 +47,35 @@ build: tools
 	cargo leptos build
 
 unit: tools
-	cargo test -p app --features ssr --lib
-	cargo test -p migrations
+	cargo test $(TEST_BUILD) --lib
 
 integration: tools
 	export IPVET_OPENAPI_VALIDATOR="$$(.ci/install-tools.sh openapi-validator)"
 	echo "== integration tests on SQLite"
-	env -u IPVET_TEST_POSTGRES cargo test -p server
+	env -u IPVET_TEST_POSTGRES cargo test $(TEST_BUILD) --test it
 	if [ -n "$${IPVET_TEST_POSTGRES:-}" ]; then
 		echo "== integration tests again on PostgreSQL ($$IPVET_TEST_POSTGRES)"
-		cargo test -p server --test it
+		cargo test $(TEST_BUILD) --test it
 	fi
 
-## Schemathesis against a real `ipvet serve` (the debug build the integration tests made)
-## on a fresh SQLite database, as an admin and as a viewer.
+## Schemathesis against a real `ipvet serve` (the test build's binary) on a fresh SQLite
+## database, as an admin and as a viewer.
 contract: tools
-	cargo build -p server --bin ipvet
+	cargo test $(TEST_BUILD) --no-run
 	server/tests/schemathesis.sh
 
-e2e: build
-	cargo build -p server --example e2e_dns
+## Playwright against the test build's `ipvet` and e2e DNS server, with the site (wasm,
+## CSS, assets) from cargo-leptos.
+e2e: tools
+	cargo test $(TEST_BUILD) --no-run
+	cargo leptos build --frontend-only
 	cd end2end
 	npm ci --no-audit --no-fund --silent
 	npx playwright test
 
 lint: tools
 	cargo fmt --all -- --check
-	cargo clippy -p app -p server -p migrations --features app/ssr --all-targets -- -D warnings
+	cargo clippy $(TEST_BUILD) --all-targets -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 fmt:
