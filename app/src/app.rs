@@ -6,13 +6,13 @@ use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-use crate::components::layout::SignedIn;
+use crate::components::layout::{AdminOnly, SignedIn};
 use crate::components::not_built::NotBuilt;
 use crate::pages::{
-    address::AddressPage, api_reference::ApiReferencePage, audit::AuditPage, checks::CheckRunPage,
-    checks::CheckRunsPage, dashboard::DashboardPage, dnsbl::DnsblPage, login::LoginPage,
-    network::NetworkPage, networks::NetworksPage, problems::ProblemsPage, settings::SettingsPage,
-    tokens::TokensPage, users::UsersPage,
+    account::AccountPage, address::AddressPage, api_reference::ApiReferencePage, audit::AuditPage,
+    checks::CheckRunPage, checks::CheckRunsPage, dashboard::DashboardPage, dnsbl::DnsblPage,
+    login::LoginPage, network::NetworkPage, networks::NetworksPage, problems::ProblemsPage,
+    settings::SettingsPage, tokens::TokensPage, users::UsersPage,
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -53,11 +53,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("dnsbl") view=DnsblPage ssr=SsrMode::Async/>
                     <Route path=path!("checks") view=CheckRunsPage ssr=SsrMode::Async/>
                     <Route path=path!("checks/:id") view=CheckRunPage ssr=SsrMode::Async/>
-                    <Route path=path!("settings") view=SettingsPage ssr=SsrMode::Async/>
-                    <Route path=path!("users") view=UsersPage ssr=SsrMode::Async/>
-                    <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("settings") view=|| view! { <AdminOnly><SettingsPage/></AdminOnly> } ssr=SsrMode::Async/>
+                    <Route path=path!("users") view=|| view! { <AdminOnly><UsersPage/></AdminOnly> } ssr=SsrMode::Async/>
+                    <Route path=path!("audit") view=|| view! { <AdminOnly><AuditPage/></AdminOnly> } ssr=SsrMode::Async/>
                     <Route path=path!("tokens") view=TokensPage ssr=SsrMode::Async/>
                     <Route path=path!("api") view=ApiReferencePage ssr=SsrMode::Async/>
+                    <Route path=path!("account") view=AccountPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

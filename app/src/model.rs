@@ -135,6 +135,55 @@ impl ProbeMethod {
     }
 }
 
+/// What a change did, in one line that names the address (linked where shown): the
+/// confirmation under the form with JavaScript, and the message the next page shows to a
+/// browser without it, whose form post was answered with a redirect.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub before: String,
+    pub address: Option<String>,
+    pub after: String,
+}
+
+impl Notice {
+    fn about(before: &str, a: &AddressView, after: String) -> Notice {
+        Notice {
+            before: before.into(),
+            address: Some(a.address.clone()),
+            after,
+        }
+    }
+
+    pub fn allocated(a: &AddressView) -> Notice {
+        let to = if a.owner.is_empty() {
+            ".".to_string()
+        } else {
+            format!(" to {}.", a.owner)
+        };
+        Notice::about("Allocated ", a, to)
+    }
+
+    pub fn released(a: &AddressView) -> Notice {
+        Notice::about(
+            "Released ",
+            a,
+            ": it is being checked before anyone gets it again.".into(),
+        )
+    }
+
+    pub fn reserved(a: &AddressView) -> Notice {
+        Notice::about("Reserved ", a, ".".into())
+    }
+
+    pub fn unreserved(a: &AddressView) -> Notice {
+        Notice::about("Unreserved ", a, ": it is free.".into())
+    }
+
+    pub fn force_freed(a: &AddressView) -> Notice {
+        Notice::about("Freed ", a, " without checks.".into())
+    }
+}
+
 /// The signed-in user as the browser sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CurrentUser {
@@ -408,6 +457,9 @@ pub struct AddressEventView {
     pub to: AddressStatus,
     pub reason: String,
     pub evidence: Option<String>,
+    /// Whom an allocation or reservation gave the address to, or whose holding freeing it
+    /// ended: owner, host name and note, those that were set.
+    pub holder: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,6 +22,7 @@ test('every page hydrates under its Content-Security-Policy', async ({ page }) =
     '/audit',
     '/tokens',
     '/api',
+    '/account',
   ]) {
     const res = await page.goto(path);
     const policy = res!.headers()['content-security-policy'] ?? '';
@@ -32,7 +33,7 @@ test('every page hydrates under its Content-Security-Policy', async ({ page }) =
     nonces.add(nonce!);
     await waitHydrated(page);
   }
-  expect(nonces.size, 'a fresh nonce per response').toBe(12);
+  expect(nonces.size, 'a fresh nonce per response').toBe(13);
   // The hydrated app still works: navigating and a server function's answer.
   await page.goto('/networks');
   await waitHydrated(page);

@@ -30,13 +30,19 @@ test('create a network, allocate, release, force-free with a reason', async ({ p
   await alloc.getByLabel('Owner').fill('customer-42');
   await alloc.getByLabel('Host name').fill('web1.example');
   await alloc.getByRole('button', { name: 'Allocate' }).click();
-  await expect(page.getByRole('status').filter({ hasText: 'Address allocated.' })).toBeVisible();
+  // The message names the address, linked to its page, and its holder.
+  const allocated = page.getByRole('status').filter({ hasText: 'Allocated 198.18.7.1 to customer-42.' });
+  await expect(allocated).toBeVisible();
+  await expect(allocated.getByRole('link', { name: '198.18.7.1' })).toHaveAttribute('href', '/address?ip=198.18.7.1');
   const row = page.locator('tr[data-address="198.18.7.1"]');
   await expect(row.locator('.badge')).toHaveText('Allocated');
   await expect(row).toContainText('customer-42');
 
   await row.getByRole('button', { name: 'Release' }).click();
   await expect(row.locator('.badge')).toHaveText('Being checked');
+  // The newest message replaces the one before.
+  await expect(page.getByRole('status').filter({ hasText: 'Released 198.18.7.1: it is being checked' })).toBeVisible();
+  await expect(allocated).toHaveCount(0);
 
   await row.getByLabel('Reason for force-free').fill('test cleanup');
   await row.getByRole('button', { name: 'Force-free' }).click();
@@ -151,4 +157,31 @@ test('CSV import reports every bad line and imports nothing until the file is cl
   await expect(page.locator('tr[data-address="198.18.11.2"]')).toContainText('Acme');
   await expect(page.locator('tr[data-address="198.18.11.3"] .badge')).toHaveText('Reserved');
   expect(errors).toEqual([]);
+});
+
+test('without JavaScript, a change is confirmed on the page it returns to, naming the address', async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await signInOk(page, 'admin', adminPassword, { js: false });
+  await page.goto('/networks');
+  const create = page.locator('section.card form');
+  await create.getByLabel('CIDR').fill('198.18.37.0/29');
+  await create.getByLabel('Name').fill('nojs notices');
+  await create.getByRole('button', { name: 'Create network' }).click();
+  await page.locator('tr[data-network="198.18.37.0/29"]').getByRole('link', { name: '198.18.37.0/29' }).click();
+  const alloc = page.locator('section.card form').filter({ has: page.getByRole('button', { name: 'Allocate' }) });
+  await alloc.getByLabel('Owner').fill('Acme');
+  await alloc.getByRole('button', { name: 'Allocate' }).click();
+  const told = page.getByRole('status').filter({ hasText: 'Allocated 198.18.37.1 to Acme.' });
+  await expect(told).toBeVisible();
+  await expect(told.getByRole('link', { name: '198.18.37.1' })).toHaveAttribute('href', '/address?ip=198.18.37.1');
+  await page.screenshot({ path: resolve(__dirname, '../../target/e2e/screenshots/nojs-allocated.png'), fullPage: true });
+  // Said once: the page loaded again says nothing.
+  await page.reload();
+  await expect(page.locator('tr[data-address="198.18.37.1"] .badge')).toHaveText('Allocated');
+  await expect(told).toHaveCount(0);
+  await page.locator('tr[data-address="198.18.37.1"]').getByRole('button', { name: 'Release' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Released 198.18.37.1: it is being checked before anyone gets it again.' })).toBeVisible();
+  await expect(page.locator('tr[data-address="198.18.37.1"] .badge')).toHaveText('Being checked');
+  await context.close();
 });

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { adminPassword, createUser, signInOk, unique, waitHydrated, watchConsole, expect, test, pageHeaders } from './helpers';
 
 test('an admin creates an operator, who sees no Users page and is refused admin functions', async ({
@@ -61,4 +62,80 @@ test('an admin disables a user and that user is signed out at once', async ({ pa
   await viewer.reload();
   await expect(viewer).toHaveURL(/\/login$/);
   await context.close();
+});
+
+test('a user changes their own password: this session stays, the others end', async ({ page, browser }) => {
+  const errors = watchConsole(page);
+  const name = unique('self');
+  const first = 'first long password';
+  const second = 'second long password';
+  const third = 'third long password!';
+  await signInOk(page, 'admin', adminPassword);
+  await createUser(page, name, 'viewer', first);
+
+  const mine = await browser.newContext();
+  const me = await mine.newPage();
+  const meErrors = watchConsole(me);
+  await signInOk(me, name, first);
+  const other = await browser.newContext();
+  const elsewhere = await other.newPage();
+  await signInOk(elsewhere, name, first);
+
+  // The name in the top bar leads to the account page.
+  await waitHydrated(me);
+  await me.getByTestId('whoami').click();
+  await expect(me.getByRole('heading', { name: 'Your account' })).toBeVisible();
+  await expect(me.getByTestId('account-name')).toHaveText(name);
+  const form = me.locator('section.change-password form');
+  await form.getByLabel('Current password').fill('not my password at all');
+  await form.getByLabel('New password', { exact: true }).fill(second);
+  await form.getByLabel('New password again').fill(second);
+  await form.getByRole('button', { name: 'Change password' }).click();
+  await expect(me.getByRole('alert')).toHaveText('The current password is wrong.');
+
+  await form.getByLabel('Current password').fill(first);
+  await form.getByLabel('New password', { exact: true }).fill(second);
+  await form.getByLabel('New password again').fill(second);
+  await form.getByRole('button', { name: 'Change password' }).click();
+  await expect(me.getByRole('status')).toHaveText('Password changed. Your other sessions have ended.');
+  const shots = resolve(__dirname, '../../target/e2e/screenshots');
+  await me.screenshot({ path: resolve(shots, 'account.png'), fullPage: true });
+  await me.setViewportSize({ width: 390, height: 844 });
+  await me.screenshot({ path: resolve(shots, 'phone-account.png'), fullPage: true });
+
+  // This session still works; the other one was signed out.
+  await me.goto('/networks');
+  await expect(me.getByRole('heading', { name: 'Networks' })).toBeVisible();
+  await elsewhere.goto('/networks');
+  await expect(elsewhere).toHaveURL(/\/login$/);
+  await signInOk(elsewhere, name, second);
+  await other.close();
+
+  // The same form without JavaScript: a plain post, the answer in the page again.
+  const plain = await browser.newContext({ javaScriptEnabled: false });
+  const nojs = await plain.newPage();
+  await signInOk(nojs, name, second, { js: false });
+  await nojs.goto('/account');
+  const plainForm = nojs.locator('section.change-password form');
+  await plainForm.getByLabel('Current password').fill(second);
+  await plainForm.getByLabel('New password', { exact: true }).fill(third);
+  await plainForm.getByLabel('New password again').fill('third long password?');
+  await plainForm.getByRole('button', { name: 'Change password' }).click();
+  await expect(nojs.getByRole('alert')).toHaveText('The new password and its repetition differ.');
+  await nojs.locator('section.change-password form').getByLabel('Current password').fill(second);
+  await nojs.locator('section.change-password form').getByLabel('New password', { exact: true }).fill(third);
+  await nojs.locator('section.change-password form').getByLabel('New password again').fill(third);
+  await nojs.locator('section.change-password form').getByRole('button', { name: 'Change password' }).click();
+  await expect(nojs.getByRole('heading', { name: 'Your account' })).toBeVisible();
+  await nojs.goto('/networks');
+  await expect(nojs.getByRole('heading', { name: 'Networks' })).toBeVisible();
+  // The JavaScript session was one of the others.
+  await me.goto('/networks');
+  await expect(me).toHaveURL(/\/login$/);
+  await signInOk(me, name, third);
+  await plain.close();
+  await mine.close();
+  expect(errors).toEqual([]);
+  // The one error is the refused wrong current password (400).
+  expect(meErrors).toEqual(['Failed to load resource: the server responded with a status of 400 (Bad Request)']);
 });

@@ -19,7 +19,7 @@ pub async fn allocate_address(
     use crate::server::{auth::guard::require, respond};
     respond(async {
         let caller = require(Role::Operator).await?;
-        allocate(
+        let done = allocate(
             &caller,
             network_id,
             address.as_deref(),
@@ -31,7 +31,9 @@ pub async fn allocate_address(
             None,
         )
         .await
-        .map(addresses::view)
+        .map(addresses::view)?;
+        crate::server::notice::leave(crate::model::Notice::allocated(&done)).await;
+        Ok(done)
     })
     .await
 }
@@ -44,9 +46,11 @@ pub async fn release_address(address: String) -> Result<AddressView, AppError> {
     };
     respond(async {
         let caller = require(Role::Operator).await?;
-        addresses::change(&caller, &address, Action::Release, "")
+        let done = addresses::change(&caller, &address, Action::Release, "")
             .await
-            .map(addresses::view)
+            .map(addresses::view)?;
+        crate::server::notice::leave(crate::model::Notice::released(&done)).await;
+        Ok(done)
     })
     .await
 }
@@ -59,9 +63,11 @@ pub async fn reserve_address(address: String, note: String) -> Result<AddressVie
     };
     respond(async {
         let caller = require(Role::Operator).await?;
-        addresses::change(&caller, &address, Action::Reserve, &note)
+        let done = addresses::change(&caller, &address, Action::Reserve, &note)
             .await
-            .map(addresses::view)
+            .map(addresses::view)?;
+        crate::server::notice::leave(crate::model::Notice::reserved(&done)).await;
+        Ok(done)
     })
     .await
 }
@@ -74,9 +80,11 @@ pub async fn unreserve_address(address: String) -> Result<AddressView, AppError>
     };
     respond(async {
         let caller = require(Role::Operator).await?;
-        addresses::change(&caller, &address, Action::Unreserve, "")
+        let done = addresses::change(&caller, &address, Action::Unreserve, "")
             .await
-            .map(addresses::view)
+            .map(addresses::view)?;
+        crate::server::notice::leave(crate::model::Notice::unreserved(&done)).await;
+        Ok(done)
     })
     .await
 }
@@ -89,9 +97,11 @@ pub async fn force_free_address(address: String, reason: String) -> Result<Addre
     };
     respond(async {
         let caller = require(Role::Admin).await?;
-        addresses::change(&caller, &address, Action::ForceFree, &reason)
+        let done = addresses::change(&caller, &address, Action::ForceFree, &reason)
             .await
-            .map(addresses::view)
+            .map(addresses::view)?;
+        crate::server::notice::leave(crate::model::Notice::force_freed(&done)).await;
+        Ok(done)
     })
     .await
 }

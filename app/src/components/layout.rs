@@ -3,13 +3,15 @@
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect, A};
 
-use crate::api::auth::{me, Logout};
+use crate::api::auth::{me, take_notice, Logout};
+use crate::components::outcome::notice_text;
 use crate::model::{CurrentUser, Role};
 
 /// Renders its child route for a signed-in user; sends anyone else to the sign-in page.
 #[component]
 pub fn SignedIn() -> impl IntoView {
     let me = Resource::new(|| (), |_| me());
+    let notice = Resource::new(|| (), |_| take_notice());
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -19,6 +21,11 @@ pub fn SignedIn() -> impl IntoView {
                         view! {
                             <Nav user/>
                             <main class="content">
+                                {move || Suspend::new(async move {
+                                    notice.await.ok().flatten().map(|n| view! {
+                                        <p class="ok notice-left" role="status">{notice_text(&n)}</p>
+                                    })
+                                })}
                                 <Outlet/>
                             </main>
                         }
@@ -30,6 +37,27 @@ pub fn SignedIn() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// Renders `children` for an admin. Anyone else gets a page that says their role does not
+/// allow it, answered 403, with nothing of the admin page in it (the Users page used to
+/// show its add form to an operator who opened it by address).
+#[component]
+pub fn AdminOnly(children: ChildrenFn) -> impl IntoView {
+    if crate::components::role::current_role() >= Role::Admin {
+        return children().into_any();
+    }
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::FORBIDDEN);
+    }
+    view! {
+        <leptos_meta::Title text="Not allowed · ipvet"/>
+        <h1>"Not allowed"</h1>
+        <p class="error" role="alert">"Your role does not allow this."</p>
+        <p class="muted">"An admin can change your role on the Users page."</p>
+    }
+    .into_any()
 }
 
 #[component]
@@ -59,7 +87,9 @@ fn Nav(user: CurrentUser) -> impl IntoView {
                 </ul>
             </nav>
             <div class="who">
-                <span data-testid="whoami">{user.name.clone()} " · " {user.role.as_str()}</span>
+                <A href="/account" attr:class="account" attr:title="Your account and password">
+                    <span data-testid="whoami">{user.name.clone()} " · " {user.role.as_str()}</span>
+                </A>
                 <ActionForm action=logout>
                     <button type="submit" class="link">"Sign out"</button>
                 </ActionForm>

@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
+use crate::model::Notice;
 
 /// The result of the last submission of a form: a confirmation or the server's message.
 pub fn outcome<T, S>(value: S, ok: &'static str) -> impl IntoView
@@ -17,4 +18,34 @@ where
             None => None,
         })
     }
+}
+
+/// [`outcome`] whose confirmation is made from the value, so it can name what changed.
+pub fn outcome_with<T, S, V>(
+    value: S,
+    ok: impl Fn(&T) -> V + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Send + Sync + 'static,
+    S: With<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    move || {
+        value.with(|v| match v {
+            Some(Ok(done)) => Some(view! { <p class="ok" role="status">{ok(done)}</p> }.into_any()),
+            Some(Err(e)) => {
+                Some(view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any())
+            }
+            None => None,
+        })
+    }
+}
+
+/// A [`Notice`]'s words, its address linked to the address's page.
+pub fn notice_text(n: &Notice) -> impl IntoView {
+    let link = n.address.clone().map(|a| {
+        let href = format!("/address?ip={a}");
+        view! { <a href=href>{a}</a> }
+    });
+    view! { {n.before.clone()} {link} {n.after.clone()} }
 }

@@ -53,6 +53,7 @@ pub fn AddressPage() -> impl IntoView {
                                                 " " <strong>{e.actor}</strong> " "
                                                 <StatusBadge status=e.from/> " → " <StatusBadge status=e.to/>
                                                 {(!e.reason.is_empty()).then(|| view! { <span class="reason">" — " {e.reason.clone()}</span> })}
+                                                {e.holder.map(|h| view! { <div class="holder muted">"Holder: " {h}</div> })}
                                                 {e.evidence.map(|ev| view! { <pre class="evidence">{ev}</pre> })}
                                             </li>
                                         }

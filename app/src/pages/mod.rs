@@ -1,5 +1,6 @@
 //! One module per page.
 
+pub mod account;
 pub mod address;
 pub mod api_reference;
 pub mod audit;

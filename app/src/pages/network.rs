@@ -10,12 +10,12 @@ use crate::api::addresses::{
     ReleaseAddress, ReserveAddress, UnreserveAddress,
 };
 use crate::api::networks::{get_network, EditNetwork, SetNetworkPolicy};
-use crate::components::outcome::outcome;
+use crate::components::outcome::{notice_text, outcome, outcome_with};
 use crate::components::query::{id_param, kept, parse_status};
 use crate::components::role::current_role;
 use crate::components::status_badge::StatusBadge;
 use crate::error::AppError;
-use crate::model::{AddressStatus, AddressView, ImportReport, Role};
+use crate::model::{AddressStatus, AddressView, ImportReport, Notice, Role};
 use crate::pages::networks::human_count;
 
 #[component]
@@ -48,6 +48,52 @@ pub fn NetworkPage() -> impl IntoView {
             import.version().get(),
         )
     };
+    // One message at a time: when a form's answer comes, what the others said before goes
+    // (messages used to pile up, "Network created." beside every later change).
+    let seen = StoredValue::new((0, 0, 0, 0, 0, 0, 0, 0));
+    Effect::new(move |_| {
+        let now = changes();
+        let before = seen.get_value();
+        seen.set_value(now);
+        let moved = [
+            now.0 != before.0,
+            now.1 != before.1,
+            now.2 != before.2,
+            now.3 != before.3,
+            now.4 != before.4,
+            now.5 != before.5,
+            now.6 != before.6,
+            now.7 != before.7,
+        ];
+        if moved.iter().filter(|m| **m).count() != 1 {
+            return;
+        }
+        let keep = |i: usize| moved[i];
+        if !keep(0) {
+            allocate.value().set(None)
+        }
+        if !keep(1) {
+            release.value().set(None)
+        }
+        if !keep(2) {
+            reserve.value().set(None)
+        }
+        if !keep(3) {
+            unreserve.value().set(None)
+        }
+        if !keep(4) {
+            force_free.value().set(None)
+        }
+        if !keep(5) {
+            edit.value().set(None)
+        }
+        if !keep(6) {
+            set_policy.value().set(None)
+        }
+        if !keep(7) {
+            import.value().set(None)
+        }
+    });
     let net = Resource::new(move || (id(), changes()), |(id, _)| get_network(id));
     let page = Resource::new(
         move || (id(), query.get(), changes()),
@@ -166,11 +212,11 @@ pub fn NetworkPage() -> impl IntoView {
                 }
             })}
         </Transition>
-        {outcome(allocate.value(), "Address allocated.")}
-        {outcome(release.value(), "Released: the address is being checked before anyone gets it again.")}
-        {outcome(reserve.value(), "Address reserved.")}
-        {outcome(unreserve.value(), "Reservation removed.")}
-        {outcome(force_free.value(), "Address freed without checks.")}
+        {outcome_with(allocate.value(), |a: &AddressView| notice_text(&Notice::allocated(a)))}
+        {outcome_with(release.value(), |a: &AddressView| notice_text(&Notice::released(a)))}
+        {outcome_with(reserve.value(), |a: &AddressView| notice_text(&Notice::reserved(a)))}
+        {outcome_with(unreserve.value(), |a: &AddressView| notice_text(&Notice::unreserved(a)))}
+        {outcome_with(force_free.value(), |a: &AddressView| notice_text(&Notice::force_freed(a)))}
         {outcome(edit.value(), "Network updated.")}
         {outcome(set_policy.value(), "Check policy saved.")}
         {outcome(bulk_release.value(), "Released.")}

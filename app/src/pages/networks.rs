@@ -103,27 +103,75 @@ pub fn NetworksPage() -> impl IntoView {
     }
 }
 
-/// Counts as people read them: exact up to a billion, beyond that as a power of two when
-/// exact (an IPv6 /64 holds 2^64 addresses), else rounded.
+/// Counts as people read them: exact with thousands separators up to a billion; beyond
+/// that as a power of two when exact or just under one (an IPv6 /64 holds 2^64 addresses,
+/// and a few used leave "2^64 − 6"), else rounded to three digits ("≈ 1.84 × 10^19").
 pub fn human_count(n: &str) -> String {
     let Ok(v) = n.parse::<u128>() else {
         return n.to_string();
     };
     if v < 1_000_000_000 {
-        return v.to_string();
+        return grouped(v);
     }
     if v.is_power_of_two() {
         return format!("2^{}", v.trailing_zeros());
     }
-    format!("≈{:.3e}", v as f64)
+    // The power of two just above `v`, when there is one.
+    let bits = 128 - v.leading_zeros();
+    if bits < 128 {
+        let above = 1u128 << bits;
+        if above - v < 1_000_000 {
+            return format!("2^{bits} − {}", grouped(above - v));
+        }
+    }
+    let text = format!("{:.2e}", v as f64);
+    match text.split_once('e') {
+        Some((mantissa, exponent)) => format!("≈ {mantissa} × 10^{exponent}"),
+        None => text,
+    }
+}
+
+/// 65534 as "65,534".
+pub fn grouped(v: u128) -> String {
+    let digits = v.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
+    use super::human_count;
+
     #[test]
     fn counts_read_well() {
-        assert_eq!(super::human_count("254"), "254");
-        assert_eq!(super::human_count("18446744073709551616"), "2^64");
-        assert_eq!(super::human_count("18446744073709551610"), "≈1.845e19");
+        assert_eq!(human_count("254"), "254");
+        assert_eq!(human_count("65534"), "65,534");
+        assert_eq!(human_count("999999999"), "999,999,999");
+        assert_eq!(human_count("18446744073709551616"), "2^64");
+        assert_eq!(human_count("18446744073709551610"), "2^64 − 6");
+        assert_eq!(human_count("10000000000000000000"), "≈ 1.00 × 10^19");
+        assert_eq!(
+            human_count("340282366920938463463374607431768211455"),
+            "≈ 3.40 × 10^38"
+        );
+        assert_eq!(human_count("not a number"), "not a number");
+    }
+
+    proptest::proptest! {
+        /// Whatever the count, it reads without a panic and keeps its magnitude.
+        #[test]
+        fn any_count_reads(v: u128) {
+            let text = human_count(&v.to_string());
+            proptest::prop_assert!(!text.is_empty());
+            if v < 1_000_000_000 {
+                proptest::prop_assert_eq!(text.replace(',', ""), v.to_string());
+            }
+        }
     }
 }

@@ -24,8 +24,25 @@ pub fn UsersPage() -> impl IntoView {
         },
         |_| list_users(),
     );
+    let me = use_context::<crate::model::CurrentUser>().map(|c| c.id);
     let row = move |u: UserView| {
         let id = u.id;
+        if Some(id) == me {
+            // The server refuses an admin's change of their own role or state; offering
+            // the buttons would only lead to that refusal.
+            return view! {
+                <tr data-user=u.name.clone()>
+                    <td>{u.name.clone()} " (you)"</td>
+                    <td>{u.role.as_str()}</td>
+                    <td>"active"</td>
+                    <td>{u.created_at.clone()}</td>
+                    <td class="muted">
+                        "Change your password on " <a href="/account">"your account"</a> "."
+                    </td>
+                </tr>
+            }
+            .into_any();
+        }
         let role = u.role;
         let disabled = u.disabled;
         let role_label = format!("Role of {}", u.name);
@@ -69,6 +86,7 @@ pub fn UsersPage() -> impl IntoView {
                 </td>
             </tr>
         }
+        .into_any()
     };
     view! {
         <Title text="Users · ipvet"/>

@@ -70,20 +70,25 @@ pub async fn respond<T>(body: impl Future<Output = Result<T, AppError>>) -> Resu
         }
     };
     if let Err(err) = &result {
-        let html_form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
-            parts
-                .headers
-                .get(http::header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.contains("text/html"))
-        });
-        if !html_form_post {
+        if !html_form_post() {
             if let Some(options) = use_context::<ResponseOptions>() {
                 options.set_status(err.status());
             }
         }
     }
     result
+}
+
+/// Whether this server function was called by a plain HTML form post, from a browser
+/// without JavaScript: it is answered with a redirect back to the page, not with a value.
+pub(crate) fn html_form_post() -> bool {
+    use_context::<http::request::Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    })
 }
 
 /// What a panic said, when it said it with a string.

@@ -14,6 +14,7 @@ pub mod lease;
 pub mod limits;
 #[cfg(test)]
 mod module_graph;
+pub mod notice;
 pub mod rest;
 pub mod state;
 pub mod time_fmt;

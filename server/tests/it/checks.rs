@@ -100,7 +100,18 @@ async fn a_cycle_frees_flags_and_keeps_by_what_the_checks_find() {
         assert_eq!(d["address"]["status"], "free", "{d}");
         assert_eq!(d["history"][0]["actor"], "checker");
         assert_eq!(d["history"][0]["reason"], "passed both checks");
+        // Freed by a check, the address used to keep its last holder (a search for the
+        // old owner still found it): the row is cleared, the history keeps who had it,
+        // as it keeps whom the allocation gave it to.
+        assert_eq!(d["address"]["owner"], "", "{d}");
+        assert_eq!(d["history"][0]["holder"], "o", "{d}");
+        assert_eq!(d["history"][1]["to"], "being_checked", "{d}");
+        assert_eq!(d["history"][1]["holder"], Value::Null, "{d}");
+        assert_eq!(d["history"][2]["to"], "allocated", "{d}");
+        assert_eq!(d["history"][2]["holder"], "o", "{d}");
     }
+    // An address a check did not free keeps its holder.
+    assert_eq!(app.detail(&op, "198.18.0.2").await["address"]["owner"], "o");
     let used = app.detail(&op, "198.18.0.2").await;
     assert_eq!(used["address"]["status"], "used_in_network");
     assert_eq!(

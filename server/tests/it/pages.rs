@@ -106,11 +106,16 @@ async fn navigation_follows_the_role() {
             "operator nav shows {link}"
         );
     }
-    // The Users page itself refuses an operator, with the server's message.
-    let (status, html) = page(&app, &operator, "/users").await;
-    assert_eq!(status, 200);
-    assert!(html.contains("Your role does not allow this."), "{html}");
-    assert!(!html.contains("olga pass"), "{html}");
+    // The admin pages refuse an operator who opens them by address: 403, the message,
+    // and nothing of the page (the Users page used to answer 200 with its add form).
+    for path in ["/settings", "/users", "/audit"] {
+        let (status, html) = page(&app, &operator, path).await;
+        assert_eq!(status, 403, "{path}");
+        assert!(html.contains("Your role does not allow this."), "{html}");
+        let main = html.split("<main").nth(1).expect("the page's main part");
+        assert!(!main.contains("<form"), "{path}: {html}");
+        assert!(!html.contains("Add a user"), "{html}");
+    }
     let (_, html) = page(&app, &admin, "/users").await;
     assert!(html.contains(r#"data-user="olga""#), "{html}");
 }

@@ -9,7 +9,8 @@ use app::model::Role;
 use crate::helpers::TestApp;
 
 enum Access {
-    /// Open to anonymous callers (signing in, signing out, asking who is signed in).
+    /// Open to anonymous callers (signing in, signing out, asking who is signed in, taking
+    /// the notice a form post left in one's own session).
     Anyone,
     AtLeast(Role),
 }
@@ -29,6 +30,16 @@ const MATRIX: &[(&str, Access, Args)] = &[
     ),
     ("/api/auth/logout", Anyone, &[]),
     ("/api/auth/me", Anyone, &[]),
+    ("/api/auth/notice", Anyone, &[]),
+    (
+        "/api/auth/change_password",
+        AtLeast(Role::Viewer),
+        &[
+            ("current_password", "not the password"),
+            ("new_password", "matrix password 3"),
+            ("repeat_password", "matrix password 3"),
+        ],
+    ),
     ("/api/dashboard/summary", AtLeast(Role::Viewer), &[]),
     ("/api/users/list", AtLeast(Role::Admin), &[]),
     (

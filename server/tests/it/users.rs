@@ -208,6 +208,151 @@ async fn a_password_reset_ends_the_users_sessions_and_revokes_their_tokens() {
     );
 }
 
+/// The session cookie a response set, as a `Cookie` header value.
+fn session_cookie(res: &reqwest::Response) -> String {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|c| c.to_str().ok())
+        .find(|c| c.starts_with("ipvet_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_string()
+}
+
+/// A user changes their own password: the session they used stays signed in (under a new
+/// id), every other session of theirs ends, their API tokens keep working, and only the new
+/// password signs in. A wrong current password, a bad new one or a mistyped repetition
+/// changes nothing, and a stolen session cannot guess the current password forever.
+#[tokio::test]
+async fn changing_ones_own_password_ends_only_the_other_sessions() {
+    use app::server::auth::throttle::LOCK_AFTER;
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let old = app.add_user("olga", Role::Viewer).await;
+    let here = app.client();
+    let signed_in = app.login(&here, "olga", &old).await;
+    assert_signed_in(&signed_in);
+    let old_cookie = session_cookie(&signed_in);
+    let elsewhere = app.client();
+    assert_signed_in(&app.login(&elsewhere, "olga", &old).await);
+    let secret = app.token_of("olga").await;
+    let api = |secret: String| {
+        let base = app.base.clone();
+        async move {
+            crate::helpers::http_client(&base)
+                .build()
+                .unwrap()
+                .get(format!("{base}/api/v1/networks"))
+                .bearer_auth(secret)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let change = |client: &reqwest::Client, current: &str, new: &str, repeat: &str| {
+        let form = [
+            ("current_password", current.to_string()),
+            ("new_password", new.to_string()),
+            ("repeat_password", repeat.to_string()),
+        ];
+        let client = client.clone();
+        let app = &app;
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.call(&client, "/api/auth/change_password", &form).await
+        }
+    };
+    let new = "olga's own new password";
+
+    for (current, new_password, repeat, message) in [
+        (
+            "not her password",
+            new,
+            new,
+            "The current password is wrong.",
+        ),
+        (
+            old.as_str(),
+            "too short",
+            "too short",
+            "The password must have at least 12 characters.",
+        ),
+        (
+            old.as_str(),
+            new,
+            "olga's own new passwork",
+            "The new password and its repetition differ.",
+        ),
+        (
+            old.as_str(),
+            old.as_str(),
+            old.as_str(),
+            "The new password is the current one; choose another.",
+        ),
+    ] {
+        let res = change(&here, current, new_password, repeat).await;
+        assert_eq!(error_of(res).await, (400, json!({ "BadRequest": message })));
+    }
+    assert_eq!(app.whoami(&elsewhere).await.as_deref(), Some("olga"));
+    assert_eq!(app.login(&app.client(), "olga", new).await.status(), 401);
+
+    let res = change(&here, &old, new, new).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(app.whoami(&here).await.as_deref(), Some("olga"));
+    assert_eq!(app.whoami(&elsewhere).await, None);
+    // The session moved to a new id: the cookie from before the change is dead too.
+    let replayed = crate::helpers::http_client(&app.base)
+        .build()
+        .unwrap()
+        .post(format!("{}/api/auth/me", app.base))
+        .header("Accept", "application/json")
+        .header("Cookie", &old_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        replayed.json::<serde_json::Value>().await.unwrap(),
+        json!(null)
+    );
+    assert_eq!(api(secret).await, 200);
+    assert_eq!(app.login(&app.client(), "olga", &old).await.status(), 401);
+    assert_signed_in(&app.login(&app.client(), "olga", new).await);
+
+    let (_, audit) = app
+        .call_fn(
+            &admin,
+            "/api/audit/list",
+            &[("action", "user.change_password")],
+        )
+        .await;
+    let entries = audit["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{audit}");
+    assert_eq!(entries[0]["actor"], "olga", "{audit}");
+    assert_eq!(
+        entries[0]["after"], "other sessions ended, API tokens kept",
+        "{audit}"
+    );
+
+    // Someone holding her session but not her password gets as many guesses as at the
+    // sign-in form, then is refused even with the right one.
+    for _ in 0..LOCK_AFTER {
+        let res = change(
+            &here,
+            "a guess of hers",
+            "yet another password",
+            "yet another password",
+        )
+        .await;
+        assert_eq!(res.status(), 400);
+    }
+    let res = change(&here, new, "yet another password", "yet another password").await;
+    assert_eq!(res.status(), 429, "{}", res.text().await.unwrap());
+    assert_eq!(app.whoami(&here).await.as_deref(), Some("olga"));
+}
+
 /// `V1` and `v1` could both exist: names are unique whatever their case, and sign-in
 /// finds a user by name whatever its case.
 #[tokio::test]
@@ -254,7 +399,10 @@ async fn the_user_name_migration_refuses_names_that_differ_only_in_case() {
     let (_db, url) = crate::helpers::TestDb::new().await;
     let db = app::server::db::connect(&url).await.unwrap();
     // Every migration before this one.
-    let before = Migrator::migrations().len() as u32 - 1;
+    let before = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261202_000010_user_names_and_sessions")
+        .unwrap() as u32;
     Migrator::up(&db, Some(before)).await.unwrap();
     for name in ["V1", "v1", "other"] {
         db.execute(Statement::from_string(
@@ -284,43 +432,69 @@ async fn the_user_name_migration_refuses_names_that_differ_only_in_case() {
     assert!(dup.is_err(), "the database itself keeps names unique");
 }
 
+/// An admin could demote or disable themselves: refused, with a message that says who
+/// can. The last enabled admin stays one whoever asks, the command line included.
 #[tokio::test]
-async fn the_last_admin_can_be_neither_demoted_nor_disabled() {
+async fn admins_cannot_demote_or_disable_themselves_nor_the_last_admin() {
     let app = TestApp::spawn().await;
-    let admin = app.signed_in("root", Role::Admin).await;
-    let id = id_of(&app, "root").await;
-    let (status, body) = app
-        .call_fn(
-            &admin,
-            "/api/users/set_role",
-            &[("user_id", &id), ("role", "operator")],
-        )
-        .await;
-    assert_eq!(status, 409);
-    assert!(body["Conflict"]
-        .as_str()
-        .unwrap()
-        .contains("last enabled admin"));
-    let (status, _) = app
-        .call_fn(
-            &admin,
-            "/api/users/set_disabled",
-            &[("user_id", &id), ("disabled", "true")],
-        )
-        .await;
-    assert_eq!(status, 409);
-    // With a second admin, it can.
-    app.add_user("second", Role::Admin).await;
+    let root = app.signed_in("root", Role::Admin).await;
+    let root_id = id_of(&app, "root").await;
+    let refused = |client: reqwest::Client, path: &'static str, id: String, field, value| {
+        let app = &app;
+        async move {
+            app.call_fn(&client, path, &[("user_id", &id), (field, value)])
+                .await
+        }
+    };
     assert_eq!(
-        app.call(
-            &admin,
+        refused(
+            root.clone(),
             "/api/users/set_role",
-            &[("user_id", &id), ("role", "operator")]
+            root_id.clone(),
+            "role",
+            "operator"
         )
-        .await
-        .status(),
-        200
+        .await,
+        (
+            409,
+            json!({"Conflict": "You cannot change your own role; another admin can."})
+        )
     );
+    assert_eq!(
+        refused(
+            root.clone(),
+            "/api/users/set_disabled",
+            root_id.clone(),
+            "disabled",
+            "true"
+        )
+        .await,
+        (
+            409,
+            json!({"Conflict": "You cannot disable your own account; another admin can."})
+        )
+    );
+    // Another admin can.
+    let second = app.signed_in("second", Role::Admin).await;
+    let (status, body) = refused(
+        second.clone(),
+        "/api/users/set_role",
+        root_id.clone(),
+        "role",
+        "operator",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["role"], "operator");
+    // Now "second" is the last enabled admin: the command line cannot disable them either.
+    let err = app::server::admin::users::disable_by_name(&app.state.db, "second")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "'second' is the last enabled admin; make another user admin first."
+    );
+    assert_eq!(app.whoami(&second).await.as_deref(), Some("second"));
 }
 
 #[tokio::test]

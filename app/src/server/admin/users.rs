@@ -25,10 +25,8 @@ impl From<user::Model> for UserView {
             name: u.name,
             role: u.role,
             disabled: u.disabled,
-            created_at: u
-                .created_at
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
+            // One time format on every page: UTC, to the second.
+            created_at: crate::server::time_fmt::show(u.created_at),
         }
     }
 }
@@ -180,7 +178,7 @@ async fn keep_an_admin(db: &impl ConnectionTrait, target: &user::Model) -> Resul
 
 /// Applies one conditional update of `changes`: the row must still hold what was read,
 /// else the change raced another one and is refused rather than applied over it.
-async fn update_if_unchanged(
+pub(crate) async fn update_if_unchanged(
     db: &impl ConnectionTrait,
     before: &user::Model,
     changes: impl IntoIterator<Item = (user::Column, SimpleExpr)>,
@@ -213,6 +211,11 @@ pub async fn set_role(actor: &Caller, id: i64, role: Role) -> Result<UserView, A
     if before.role == role {
         return Ok(before.into());
     }
+    if before.id == actor.user.id {
+        return Err(AppError::Conflict(
+            "You cannot change your own role; another admin can.".into(),
+        ));
+    }
     if before.role == Role::Admin && !before.disabled {
         keep_an_admin(&txn, &before).await?;
     }
@@ -241,6 +244,11 @@ pub async fn set_disabled(actor: &Caller, id: i64, disabled: bool) -> Result<Use
     let before = find(&txn, id).await?;
     if before.disabled == disabled {
         return Ok(before.into());
+    }
+    if disabled && before.id == actor.user.id {
+        return Err(AppError::Conflict(
+            "You cannot disable your own account; another admin can.".into(),
+        ));
     }
     if disabled && before.role == Role::Admin {
         keep_an_admin(&txn, &before).await?;

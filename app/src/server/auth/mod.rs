@@ -1,6 +1,8 @@
 //! Who may do what: passwords, sessions, the role guard every server function calls first,
-//! sign-in throttling, cross-site request refusal and the API's bearer tokens.
+//! sign-in throttling, cross-site request refusal, the API's bearer tokens and one's own
+//! account.
 
+pub mod account;
 pub mod client_address;
 pub mod csrf;
 pub mod guard;

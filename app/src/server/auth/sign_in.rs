@@ -11,6 +11,7 @@ use crate::server::auth::guard::{self, SEEN_AT, SESSION_EPOCH, SIGNED_IN_AT, USE
 use crate::server::auth::password;
 use crate::server::auth::throttle::Refusal;
 use crate::server::error::internal;
+use crate::server::AppState;
 
 /// "in 1 minute", "in 12 minutes".
 fn in_minutes(left: std::time::Duration) -> String {
@@ -43,23 +44,7 @@ pub async fn sign_in(name: &str, password: String) -> Result<CurrentUser, AppErr
         .await
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
 
-    match state.throttle.reserve(name, client) {
-        Ok(delay) if delay.is_zero() => {}
-        Ok(delay) => tokio::time::sleep(delay).await,
-        Err(Refusal::Pair(left)) => {
-            return Err(AppError::TooManyRequests(format!(
-                "Too many failed sign-ins for this user from your address. Try again {}.",
-                in_minutes(left)
-            )));
-        }
-        Err(Refusal::Name(left)) => {
-            tracing::warn!(user = name, client = %client, "sign-in refused: the name is locked");
-            return Err(AppError::TooManyRequests(format!(
-                "Too many failed sign-ins for this user. Try again {}.",
-                in_minutes(left)
-            )));
-        }
-    }
+    admit(&state, name, client).await?;
 
     // The attempt counts as a failure from here until it succeeds, whatever happens.
     let user = users::by_name(&state.db, name).await?;
@@ -89,6 +74,31 @@ pub async fn sign_in(name: &str, password: String) -> Result<CurrentUser, AppErr
         name: user.name,
         role: user.role,
     })
+}
+
+/// Lets an attempt to prove `name`'s password from `client` go ahead, after the throttle's
+/// delay, or refuses it. From here the attempt counts as a failure until the caller reports
+/// success, so concurrent guesses cannot slip past the limit. Sign-in and a user's own
+/// password change share it: a stolen session must not guess the password it lacks.
+pub(crate) async fn admit(state: &AppState, name: &str, client: IpAddr) -> Result<(), AppError> {
+    match state.throttle.reserve(name, client) {
+        Ok(delay) if delay.is_zero() => Ok(()),
+        Ok(delay) => {
+            tokio::time::sleep(delay).await;
+            Ok(())
+        }
+        Err(Refusal::Pair(left)) => Err(AppError::TooManyRequests(format!(
+            "Too many failed sign-ins for this user from your address. Try again {}.",
+            in_minutes(left)
+        ))),
+        Err(Refusal::Name(left)) => {
+            tracing::warn!(user = name, client = %client, "sign-in refused: the name is locked");
+            Err(AppError::TooManyRequests(format!(
+                "Too many failed sign-ins for this user. Try again {}.",
+                in_minutes(left)
+            )))
+        }
+    }
 }
 
 /// Ends the session: its record is deleted, so the old cookie is dead.

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use crate::error::AppError;
 use crate::model::AddressStatus;
 use crate::server::check::claim::{self, Worker};
-use crate::server::entities::address_rows::clear_problem;
+use crate::server::entities::address_rows::freed;
 use crate::server::entities::{address, address_event};
 use crate::server::inventory::lifecycle::{verdict, Finding};
 use crate::server::{db, inventory::networks, AppState};
@@ -152,6 +152,14 @@ pub async fn write(
             *moved.entry((row.network_id, to)).or_default() += 1;
         }
         let (_, reason, evidence) = set_for(row, finding, to, now);
+        // A freed address's holder leaves the row; the history keeps it.
+        let cleared = |field: &String| {
+            Set(if to == AddressStatus::Free {
+                field.clone()
+            } else {
+                String::new()
+            })
+        };
         events.push(address_event::ActiveModel {
             address_id: Set(row.id),
             at: Set(now),
@@ -162,6 +170,9 @@ pub async fn write(
             reason: Set(reason),
             evidence: Set(evidence),
             run_id: Set(worker.map(|w| w.run_id)),
+            owner: cleared(&row.owner),
+            hostname: cleared(&row.hostname),
+            note: cleared(&row.note),
             ..Default::default()
         });
     }
@@ -216,7 +227,7 @@ fn set_for(
             )
         }
         Finding::Clear(note) => {
-            update = clear_problem(
+            update = freed(
                 update
                     .col_expr(address::Column::Status, Expr::value(to))
                     .col_expr(address::Column::StatusChangedAt, Expr::value(now)),

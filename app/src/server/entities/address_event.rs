@@ -17,6 +17,11 @@ pub struct Model {
     pub evidence: Option<String>,
     /// The check cycle that wrote this verdict, if one did.
     pub run_id: Option<i64>,
+    /// The holder an allocation or reservation gave the address, or the one freeing it
+    /// cleared; empty otherwise.
+    pub owner: String,
+    pub hostname: String,
+    pub note: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,5 @@
 //! Behaviour of address rows that every module writing them shares: finding the row of an
-//! address, and clearing what a problem left on it. Kept beside the generated entity so
+//! address, and clearing what a holder and a problem left on it when it is freed. Kept beside the generated entity so
 //! the entity itself stays as generated.
 
 use std::net::IpAddr;
@@ -18,11 +18,15 @@ impl Entity {
     }
 }
 
-/// Adds to `update` what freeing an address clears: the problem, its first time, its zone,
-/// the failure count and the last check error. A free address carries nothing of a past
-/// problem; its history keeps it.
-pub fn clear_problem(update: UpdateMany<Entity>) -> UpdateMany<Entity> {
+/// Adds to `update` what freeing an address clears: its holder (owner, host name, note),
+/// the problem, its first time, its zone, the failure count and the last check error. A
+/// free address carries nothing of a past holder or problem; its history keeps them (see
+/// [`super::address_event::Model::owner`]).
+pub fn freed(update: UpdateMany<Entity>) -> UpdateMany<Entity> {
     update
+        .col_expr(Column::Owner, Expr::value(""))
+        .col_expr(Column::Hostname, Expr::value(""))
+        .col_expr(Column::Note, Expr::value(""))
         .col_expr(Column::Problem, Expr::value(Option::<String>::None))
         .col_expr(
             Column::ProblemSince,

@@ -473,7 +473,6 @@ impl TestApp {
         id
     }
 
-    /// An address's detail: its row, its network and its history, newest first.
     /// After an allocation that was cut off (its checks ran out of time): network `net`
     /// still has `free` free addresses, and within `within` no process with `marker` in its
     /// command line (the checker script's) is left.
@@ -500,6 +499,7 @@ impl TestApp {
         );
     }
 
+    /// An address's detail: its row, its network and its history, newest first.
     pub async fn detail(&self, client: &reqwest::Client, ip: &str) -> Value {
         let (status, body) = self
             .call_fn(client, "/api/addresses/detail", &[("address", ip)])

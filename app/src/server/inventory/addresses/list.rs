@@ -248,6 +248,7 @@ pub async fn detail(
             .events
             .into_iter()
             .map(|e| crate::model::AddressEventView {
+                holder: holder_text(&e),
                 at: show(e.at),
                 actor: e.actor_name,
                 from: e.from_status,
@@ -257,6 +258,17 @@ pub async fn detail(
             })
             .collect(),
     })
+}
+
+/// An event's holder in one line: "Acme · web1.example.net · rack 4", without the parts
+/// that were empty; `None` when all were.
+fn holder_text(e: &address_event::Model) -> Option<String> {
+    let parts: Vec<&str> = [&e.owner, &e.hostname, &e.note]
+        .into_iter()
+        .map(|s| s.as_str())
+        .filter(|s| !s.is_empty())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" · "))
 }
 
 #[cfg(test)]

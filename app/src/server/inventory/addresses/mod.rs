@@ -25,7 +25,7 @@ use crate::error::AppError;
 use crate::model::{AddressStatus, AddressView};
 use crate::server::admin::audit;
 use crate::server::auth::guard::Caller;
-use crate::server::entities::address_rows::clear_problem;
+use crate::server::entities::address_rows::freed;
 use crate::server::entities::{address, address_event, network};
 use crate::server::inventory::ip;
 use crate::server::inventory::lifecycle::{transition, Action, Refused};
@@ -158,11 +158,16 @@ async fn apply(
         Err(refused) => return Ok(Err(NotApplied::Refused(refused))),
     };
     let now = OffsetDateTime::now_utc();
-    // A free address keeps nothing of its last holder; history keeps who had it.
-    let holder = if to == AddressStatus::Free {
-        Holder::default()
-    } else {
-        holder
+    // A free address keeps nothing of its last holder; its history keeps who had it, as
+    // it keeps whom an allocation or reservation gave it to.
+    let recorded = match (&row, to) {
+        (Some(r), AddressStatus::Free) => Holder {
+            owner: r.owner.clone(),
+            hostname: r.hostname.clone(),
+            note: r.note.clone(),
+        },
+        _ if matches!(action, Action::Allocate | Action::Reserve) => holder.clone(),
+        _ => Holder::default(),
     };
     let id = match row {
         Some(r) => {
@@ -171,7 +176,7 @@ async fn apply(
                 .col_expr(address::Column::StatusChangedAt, Expr::value(now))
                 .filter(address::Column::Id.eq(r.id))
                 .filter(address::Column::Status.eq(from));
-            if matches!(action, Action::Allocate | Action::Reserve) || to == AddressStatus::Free {
+            if matches!(action, Action::Allocate | Action::Reserve) {
                 update = update
                     .col_expr(address::Column::Owner, Expr::value(holder.owner.clone()))
                     .col_expr(
@@ -181,7 +186,7 @@ async fn apply(
                     .col_expr(address::Column::Note, Expr::value(holder.note.clone()));
             }
             if to == AddressStatus::Free {
-                update = clear_problem(update);
+                update = freed(update);
             }
             if update.exec(txn).await?.rows_affected != 1 {
                 return Ok(Err(NotApplied::ChangedMeanwhile));
@@ -220,6 +225,9 @@ async fn apply(
         to_status: Set(to),
         reason: Set(reason.to_string()),
         evidence: Set(None),
+        owner: Set(recorded.owner),
+        hostname: Set(recorded.hostname),
+        note: Set(recorded.note),
         ..Default::default()
     }
     .insert(txn)

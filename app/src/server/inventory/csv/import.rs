@@ -96,6 +96,18 @@ fn parse_status(text: &str) -> Result<AddressStatus, String> {
 /// Reads a file into lines for `cidr`, or every line's error. Nothing here looks at the
 /// database.
 pub fn parse(text: &str, cidr: &Cidr) -> Result<Vec<Line>, Vec<ImportLineError>> {
+    let (lines, errors) = read(text, cidr);
+    if errors.is_empty() {
+        Ok(lines)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Reads a file into the lines that can be read for `cidr` and the errors of those that
+/// cannot, so the import can go on to check the good ones against the network and report
+/// every bad line at once.
+fn read(text: &str, cidr: &Cidr) -> (Vec<Line>, Vec<ImportLineError>) {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -215,11 +227,7 @@ pub fn parse(text: &str, cidr: &Cidr) -> Result<Vec<Line>, Vec<ImportLineError>>
             Err(e) => fail(e.to_string()),
         }
     }
-    if errors.is_empty() {
-        Ok(lines)
-    } else {
-        Err(errors)
-    }
+    (lines, errors)
 }
 
 fn rejected(mut errors: Vec<ImportLineError>) -> ImportReport {
@@ -240,17 +248,17 @@ const BATCH: usize = 500;
 pub async fn import(actor: &Caller, network_id: i64, text: &str) -> Result<ImportReport, AppError> {
     let net = networks::find(&actor.state.db, network_id).await?;
     let cidr = networks::cidr_of(&net)?;
-    let lines = match parse(text, &cidr) {
-        Ok(lines) => lines,
-        Err(errors) => return Ok(rejected(errors)),
-    };
+    let (lines, mut errors) = read(text, &cidr);
     if lines.is_empty() {
-        return Err(AppError::BadRequest("The file holds no addresses.".into()));
+        if errors.is_empty() {
+            return Err(AppError::BadRequest("The file holds no addresses.".into()));
+        }
+        return Ok(rejected(errors));
     }
     let txn = crate::server::db::begin_write(&actor.state.db).await?;
     let net = networks::lock(&txn, network_id).await?;
     // Everything is checked against the network before anything is written, so the report
-    // lists every line that cannot be imported, not only the first.
+    // lists every line that cannot be imported, whatever its fault, not only the first.
     let mut rows: HashMap<u128, address::Model> = HashMap::with_capacity(lines.len());
     for chunk in lines.chunks(BATCH) {
         let ips: Vec<Vec<u8>> = chunk.iter().map(|l| l.n.to_be_bytes().to_vec()).collect();
@@ -264,21 +272,19 @@ pub async fn import(actor: &Caller, network_id: i64, text: &str) -> Result<Impor
             }
         }
     }
-    let errors: Vec<ImportLineError> = lines
-        .iter()
-        .filter_map(|line| {
-            let row = rows.get(&line.n)?;
-            (row.status != AddressStatus::Free).then(|| ImportLineError {
-                line: line.number,
-                message: format!(
-                    "{} is {} here already; only free addresses are imported.",
-                    ip::from_u128(line.n),
-                    row.status.label()
-                ),
-            })
+    errors.extend(lines.iter().filter_map(|line| {
+        let row = rows.get(&line.n)?;
+        (row.status != AddressStatus::Free).then(|| ImportLineError {
+            line: line.number,
+            message: format!(
+                "{} is {} here already; only free addresses are imported.",
+                ip::from_u128(line.n),
+                row.status.label()
+            ),
         })
-        .collect();
+    }));
     if !errors.is_empty() {
+        errors.sort_by_key(|e| e.line);
         txn.rollback().await?;
         return Ok(rejected(errors));
     }
@@ -308,6 +314,9 @@ pub async fn import(actor: &Caller, network_id: i64, text: &str) -> Result<Impor
                 to_status: Set(line.status),
                 reason: Set(REASON.to_string()),
                 evidence: Set(None),
+                owner: Set(line.holder.owner.clone()),
+                hostname: Set(line.holder.hostname.clone()),
+                note: Set(line.holder.note.clone()),
                 ..Default::default()
             }
         }))
