@@ -108,6 +108,17 @@ async fn reset_credentials(
     before: &user::Model,
     hash: password::PasswordHash,
 ) -> Result<u64, AppError> {
+    set_password_ending_sessions(db, before, hash).await?;
+    crate::server::auth::tokens::revoke_all_of(db, before.id).await
+}
+
+/// Sets `before`'s password hash and moves its session epoch on, so every session signed
+/// in before ends: the one conditional update behind a reset and a user's own change.
+pub(crate) async fn set_password_ending_sessions(
+    db: &impl ConnectionTrait,
+    before: &user::Model,
+    hash: password::PasswordHash,
+) -> Result<(), AppError> {
     update_if_unchanged(
         db,
         before,
@@ -119,8 +130,7 @@ async fn reset_credentials(
             ),
         ],
     )
-    .await?;
-    crate::server::auth::tokens::revoke_all_of(db, before.id).await
+    .await
 }
 
 async fn find(db: &impl ConnectionTrait, id: i64) -> Result<user::Model, AppError> {
@@ -178,7 +188,7 @@ async fn keep_an_admin(db: &impl ConnectionTrait, target: &user::Model) -> Resul
 
 /// Applies one conditional update of `changes`: the row must still hold what was read,
 /// else the change raced another one and is refused rather than applied over it.
-pub(crate) async fn update_if_unchanged(
+async fn update_if_unchanged(
     db: &impl ConnectionTrait,
     before: &user::Model,
     changes: impl IntoIterator<Item = (user::Column, SimpleExpr)>,

@@ -5,13 +5,10 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use sea_orm::sea_query::Expr;
-
 use crate::error::AppError;
 use crate::server::admin::{audit, users};
 use crate::server::auth::guard::{self, Caller, SESSION_EPOCH};
 use crate::server::auth::{password, sign_in};
-use crate::server::entities::user;
 use crate::server::error::internal;
 
 /// What a password change asks for; all three come straight from the form.
@@ -26,12 +23,7 @@ pub struct PasswordChange {
 /// new epoch, which the caller's own session must carry to stay signed in.
 pub async fn change_password(caller: &Caller, change: PasswordChange) -> Result<i64, AppError> {
     // Bounded before Argon2 sees anything, as at sign-in.
-    if change.current.chars().count() > password::MAX_PASSWORD_LEN {
-        return Err(AppError::BadRequest(format!(
-            "A password has at most {} characters.",
-            password::MAX_PASSWORD_LEN
-        )));
-    }
+    password::bounded_for_check(&change.current)?;
     password::validate_new(&change.new)?;
     if change.new != change.repeated {
         return Err(AppError::BadRequest(
@@ -66,18 +58,7 @@ pub async fn change_password(caller: &Caller, change: PasswordChange) -> Result<
     let txn = crate::server::db::begin_write(&state.db).await?;
     // Conditional on the row read when this request was authorised, whose password was
     // just proved: a reset or another change meanwhile wins and this one is refused.
-    users::update_if_unchanged(
-        &txn,
-        before,
-        [
-            (user::Column::PasswordHash, Expr::value(hash.0)),
-            (
-                user::Column::SessionEpoch,
-                Expr::col(user::Column::SessionEpoch).add(1),
-            ),
-        ],
-    )
-    .await?;
+    users::set_password_ending_sessions(&txn, before, hash).await?;
     audit::record(
         &txn,
         caller,

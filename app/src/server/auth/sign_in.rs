@@ -32,12 +32,7 @@ pub async fn sign_in(name: &str, password: String) -> Result<CurrentUser, AppErr
             users::MAX_NAME_LEN
         )));
     }
-    if password.chars().count() > password::MAX_PASSWORD_LEN {
-        return Err(AppError::BadRequest(format!(
-            "A password has at most {} characters.",
-            password::MAX_PASSWORD_LEN
-        )));
-    }
+    password::bounded_for_check(&password)?;
     let state = guard::state()?;
     let session = guard::session().await?;
     let client = guard::client_addr()
