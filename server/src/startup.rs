@@ -1,6 +1,7 @@
 //! Start-up: database, state, router, listener.
 
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -19,7 +20,7 @@ use axum::routing::get;
 use axum::{middleware, Router};
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -45,10 +46,21 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
 /// Largest request body accepted, in bytes.
 pub const MAX_REQUEST_BODY: usize = 16 * 1024 * 1024;
 
+/// The app's page routes, found once per process. Finding them renders the app once with
+/// resource loading suppressed for the whole process (leptos_server's
+/// `SuppressResourceLoad`, a global flag): a page that another router of the same process
+/// renders meanwhile waits forever for its data (leptos issue 4773). One server builds one
+/// router, before it serves; the integration tests build one per test, in parallel, and
+/// hung a page now and then until the routes were found once for all.
+fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(state: AppState) -> Router {
     // `leptos_routes_with_context` registers every server function too, with the state in
     // their context.
-    let routes = generate_route_list(App);
+    let routes = page_routes();
     let page_state = state.clone();
     let options = state.leptos_options.clone();
     let app = Router::new()

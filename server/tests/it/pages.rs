@@ -250,3 +250,39 @@ async fn admin_pages_render_on_the_server_with_the_actions_of_each_role() {
         assert!(!html.contains(marker), "{path}: {html}");
     }
 }
+
+/// Building a router while another serves pages stalls none of them. Finding the page routes
+/// renders the app with resource loading suppressed for the whole process, and a page drawn
+/// meanwhile waited forever for its data (leptos issue 4773): this hung a page of these
+/// tests now and then, each test building its own router.
+#[tokio::test]
+async fn building_routers_meanwhile_never_stalls_a_page() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let builder = tokio::task::spawn_blocking({
+        let (state, stop) = (app.state.clone(), stop.clone());
+        move || {
+            let mut built = 0;
+            while !stop.load(Ordering::Relaxed) && built < 2_000 {
+                drop(server::startup::router(state.clone()));
+                built += 1;
+            }
+            built
+        }
+    });
+    for round in 0..30 {
+        let (status, html) =
+            tokio::time::timeout(Duration::from_secs(15), page(&app, &admin, "/dnsbl"))
+                .await
+                .unwrap_or_else(|_| panic!("page {round} stalled while routers were built"));
+        assert_eq!(status, 200, "{html}");
+        assert!(html.contains("<h1>DNSBL"), "{html}");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let built = builder.await.unwrap();
+    assert!(built > 0);
+}
