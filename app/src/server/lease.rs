@@ -43,6 +43,7 @@ async fn ensure(db: &impl ConnectionTrait, name: &str) -> Result<(), DbErr> {
         holder: Set(String::new()),
         token: Set(0),
         expires_at: Set(OffsetDateTime::UNIX_EPOCH),
+        taken_at: Set(None),
     }
     .insert(db)
     .await;
@@ -75,6 +76,7 @@ pub async fn hold(
             .col_expr(lease::Column::Holder, Expr::value(me))
             .col_expr(lease::Column::ExpiresAt, Expr::value(until))
             .col_expr(lease::Column::Token, Expr::col(lease::Column::Token).add(1))
+            .col_expr(lease::Column::TakenAt, Expr::value(Some(now)))
             .filter(lease::Column::Name.eq(name))
             .filter(lease::Column::ExpiresAt.lt(now))
             .exec(db)

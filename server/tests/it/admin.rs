@@ -848,3 +848,49 @@ async fn a_cycle_whose_server_stopped_shows_as_interrupted_and_is_closed_by_the_
     // A running cycle's own heartbeat keeps it running.
     assert!(next.heartbeat_at.is_some());
 }
+
+#[tokio::test]
+async fn the_next_scheduled_cycle_before_the_first_is_the_real_one() {
+    use app::server::entities::lease;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let app = TestApp::spawn_with(|c| c.check_period = Duration::from_secs(3600)).await;
+    let viewer = app.signed_in("vera", Role::Viewer).await;
+    let scheduler = app::server::lease::SCHEDULER;
+    let taken = poll(
+        Duration::from_secs(30),
+        Duration::from_millis(50),
+        async || {
+            lease::Entity::find_by_id(scheduler.to_string())
+                .one(&app.state.db)
+                .await
+                .unwrap()
+                .and_then(|l| l.taken_at)
+        },
+    )
+    .await
+    .expect("the scheduler takes its lease");
+    assert!(taken <= time::OffsetDateTime::now_utc());
+    // As if the server had started 20 minutes ago: the first cycle is 40 minutes away,
+    // however often the page is drawn.
+    let started = time::OffsetDateTime::now_utc() - time::Duration::minutes(20);
+    lease::Entity::update_many()
+        .col_expr(lease::Column::TakenAt, Expr::value(Some(started)))
+        .filter(lease::Column::Name.eq(scheduler))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    let due = app::server::time_fmt::show(started + time::Duration::hours(1));
+    for _ in 0..2 {
+        let (_, list) = app.call_fn(&viewer, "/api/checks/list", &[]).await;
+        assert_eq!(list["next_run_at"], due.as_str(), "{list}");
+        let (_, dashboard) = app.call_fn(&viewer, "/api/dashboard/summary", &[]).await;
+        assert_eq!(
+            dashboard["checks"]["next_run_at"],
+            due.as_str(),
+            "{dashboard}"
+        );
+    }
+    let runs = check_run::Entity::find().all(&app.state.db).await.unwrap();
+    assert!(runs.is_empty(), "no cycle is due yet: {runs:?}");
+}

@@ -113,6 +113,7 @@ async fn a_lease_is_held_by_one_instance_and_taken_over_only_once_it_runs_out() 
         holder: Set(String::new()),
         token: Set(0),
         expires_at: Set(time::OffsetDateTime::UNIX_EPOCH),
+        taken_at: Set(None),
     }
     .insert(&db)
     .await

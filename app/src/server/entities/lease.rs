@@ -10,6 +10,8 @@ pub struct Model {
     /// Grows by one each time the lease changes hands (a fencing token).
     pub token: i64,
     pub expires_at: TimeDateTimeWithTimeZone,
+    /// When the holder took the lease (renewals keep it); none before anyone has.
+    pub taken_at: Option<TimeDateTimeWithTimeZone>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use crate::model::Trigger;
 use crate::server::check::cycle;
 use crate::server::check::SharedEngine;
-use crate::server::entities::check_run;
+use crate::server::entities::{check_run, lease as lease_row};
 use crate::server::{lease, AppState};
 
 /// Sleeps until the next cycle is due, runs it, and again, for as long as the server runs
@@ -88,19 +88,29 @@ async fn until_due(state: &AppState) -> Duration {
     Duration::try_from(next_due(state).await - now).unwrap_or(Duration::ZERO)
 }
 
-/// When the next cycle is due: one period after the last cycle started, or one period from
-/// now when none has run (or the database cannot tell).
+/// When the next cycle is due: one period after the last cycle started; before the first,
+/// one period after the scheduling instance took its lease. With neither (no instance holds
+/// the lease yet, or the database cannot tell) one period from now is the best guess.
 pub async fn next_due(state: &AppState) -> OffsetDateTime {
     let period = state.config().check_period;
+    let now = OffsetDateTime::now_utc();
     let last = check_run::Entity::find()
         .order_by_desc(check_run::Column::Id)
         .one(&state.db)
         .await
         .ok()
         .flatten();
-    let now = OffsetDateTime::now_utc();
-    match last {
+    if let Some(run) = last {
+        return (run.started_at + period).max(now);
+    }
+    let scheduler = lease_row::Entity::find_by_id(lease::SCHEDULER.to_string())
+        .one(&state.db)
+        .await
+        .ok()
+        .flatten()
+        .filter(|l| l.expires_at >= now);
+    match scheduler.and_then(|l| l.taken_at) {
+        Some(taken_at) => (taken_at + period).max(now),
         None => now + period,
-        Some(run) => (run.started_at + period).max(now),
     }
 }
