@@ -10,6 +10,7 @@ import {
   allocate,
   allocateAndRelease,
   createUser,
+  openConfirm,
   openNewNetwork,
   release,
   runCycleFromDashboard,
@@ -200,8 +201,10 @@ test('Problem IPs show why; re-check and release, one by one and in bulk', async
   await expect(blocked).toHaveCount(0);
 
   // Still answering: released by hand, without checks, with a reason.
-  await used.getByLabel('Reason for release').fill('moved to the new rack');
-  await used.getByRole('button', { name: 'Release' }).click();
+  const releaseUsed = await openConfirm(used, 'Release');
+  await expect(releaseUsed).toContainText('Release 198.18.20.1 without checks?');
+  await releaseUsed.getByLabel('Reason for release').fill('moved to the new rack');
+  await releaseUsed.getByRole('button', { name: 'Release 198.18.20.1' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Released: the address is free, without checks.' })).toBeVisible();
   await expect(used).toHaveCount(0);
 
@@ -216,8 +219,9 @@ test('Problem IPs show why; re-check and release, one by one and in bulk', async
   await expect(fourth).toHaveCount(0);
   await expect(third.locator('.failed-checks')).toHaveText('2');
   await third.getByRole('checkbox').check();
-  await page.getByLabel('Reason for bulk release').fill('decommissioned');
-  await page.getByRole('button', { name: 'Release selected' }).click();
+  const bulkRelease = await openConfirm(page.locator('form#problems-bulk'), 'Release selected');
+  await bulkRelease.getByLabel('Reason for bulk release').fill('decommissioned');
+  await bulkRelease.getByRole('button', { name: 'Release the selected addresses' }).click();
   await expect(third).toHaveCount(0);
   await page.goto('/address?ip=198.18.20.3');
   await expect(page.locator('ol.timeline li').first()).toContainText('decommissioned');

@@ -1,7 +1,7 @@
 // API tokens and the REST API page in Chromium: a user makes a token, sees its secret
 // once, a program uses it over /api/v1, and revoking it locks the program out.
 import { resolve } from 'node:path';
-import { adminPassword, createUser, signInOk, unique, waitHydrated, watchConsole, expect, test } from './helpers';
+import { adminPassword, createUser, openConfirm, signInOk, unique, waitHydrated, watchConsole, expect, test } from './helpers';
 
 const shots = resolve(__dirname, '../../target/e2e/screenshots');
 
@@ -56,7 +56,9 @@ test('a token made on the Tokens page works on the API until it is revoked', asy
   await page.reload();
   await waitHydrated(page);
   await expect(row).not.toContainText('never');
-  await row.getByRole('button', { name: `Revoke ${name}` }).click();
+  const revoke = await openConfirm(row, 'Revoke');
+  await expect(revoke).toContainText(`Revoke the token “${name}”?`);
+  await revoke.getByRole('button', { name: `Revoke ${name}` }).click();
   await expect(row).toContainText('revoked');
   const after = await request.get('/api/v1/networks', { headers: auth });
   expect(after.status()).toBe(401);

@@ -1,4 +1,4 @@
-import { test as base, expect, type BrowserContext, type Page } from '@playwright/test';
+import { test as base, expect, type BrowserContext, type Locator, type Page } from '@playwright/test';
 
 export { expect };
 
@@ -140,4 +140,19 @@ export async function createUser(page: Page, name: string, role: string, passwor
   await form.getByLabel('Password').fill(password);
   await form.getByRole('button', { name: 'Create user' }).click();
   await expect(page.locator(`tr[data-user="${name}"]`)).toContainText(role);
+}
+
+/**
+ * Opens a destructive action's question (components/confirm.rs) under `scope`, whose first
+ * button says `label`, unless it is open already, and returns the question's step, which
+ * holds the button that acts.
+ */
+export async function openConfirm(scope: Locator, label: string): Promise<Locator> {
+  const details = scope
+    .locator('details.confirm')
+    .filter({ has: scope.page().locator('summary', { hasText: new RegExp(`^${label}$`) }) });
+  await expect(details).toHaveCount(1);
+  if ((await details.getAttribute('open')) === null) await details.locator('summary').click();
+  await expect(details).toHaveAttribute('open', '');
+  return details.locator('.confirm-step');
 }

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { adminPassword, createUser, signInOk, unique, waitHydrated, watchConsole, expect, test, pageHeaders } from './helpers';
+import { adminPassword, createUser, openConfirm, signInOk, unique, waitHydrated, watchConsole, expect, test, pageHeaders } from './helpers';
 
 test('create a network, allocate, release, force-free with a reason', async ({ page, browser }) => {
   const errors = watchConsole(page);
@@ -44,8 +44,11 @@ test('create a network, allocate, release, force-free with a reason', async ({ p
   await expect(page.getByRole('status').filter({ hasText: 'Released 198.18.7.1: it is being checked' })).toBeVisible();
   await expect(allocated).toHaveCount(0);
 
-  await row.getByLabel('Reason for force-free').fill('test cleanup');
-  await row.getByRole('button', { name: 'Force-free' }).click();
+  const confirm = await openConfirm(row, 'Force-free');
+  await expect(confirm).toContainText('Force-free 198.18.7.1 without checks?');
+  await page.screenshot({ path: resolve(__dirname, '../../target/e2e/screenshots/confirm-force-free.png') });
+  await confirm.getByLabel('Reason for force-free').fill('test cleanup');
+  await confirm.getByRole('button', { name: 'Force-free 198.18.7.1' }).click();
   await expect(row.locator('.badge')).toHaveText('Free');
 
   await row.getByRole('link', { name: '198.18.7.1' }).click();
@@ -69,7 +72,8 @@ test('create a network, allocate, release, force-free with a reason', async ({ p
   const opRow = operator.locator('tr[data-address="198.18.7.1"]');
   await expect(opRow.locator('.badge')).toHaveText('Allocated');
   await expect(opRow.getByRole('button', { name: 'Release' })).toBeVisible();
-  await expect(operator.getByRole('button', { name: 'Force-free' })).toHaveCount(0);
+  await expect(operator.locator('details.confirm summary', { hasText: 'Force-free' })).toHaveCount(0);
+  await expect(operator.getByRole('button', { name: /^Force-free/ })).toHaveCount(0);
   const forged = await operator.request.post('/api/addresses/force_free', {
     headers: pageHeaders(operator),
     form: { address: '198.18.7.1', reason: 'forged' },
@@ -106,21 +110,23 @@ test('bulk release and bulk force-free, all or nothing', async ({ page }) => {
   // A free address in the selection spoils the batch: nothing changes, the reason shows.
   await page.getByLabel('Select 198.18.9.1', { exact: true }).check();
   await page.getByLabel('Select 198.18.9.5', { exact: true }).check();
-  await page.getByRole('button', { name: 'Release selected' }).click();
+  const bulk = page.locator('form#bulk');
+  await (await openConfirm(bulk, 'Release selected')).getByRole('button', { name: 'Release the selected addresses' }).click();
   await expect(page.getByRole('alert')).toContainText('198.18.9.5: Cannot release an address that is Free');
   await expect(page.locator('tr[data-address="198.18.9.1"] .badge')).toHaveText('Allocated');
 
   await page.getByLabel('Select 198.18.9.1', { exact: true }).check();
   await page.getByLabel('Select 198.18.9.2', { exact: true }).check();
-  await page.getByRole('button', { name: 'Release selected' }).click();
+  await (await openConfirm(bulk, 'Release selected')).getByRole('button', { name: 'Release the selected addresses' }).click();
   await expect(page.locator('tr[data-address="198.18.9.1"] .badge')).toHaveText('Being checked');
   await expect(page.locator('tr[data-address="198.18.9.2"] .badge')).toHaveText('Being checked');
   await expect(page.locator('tr[data-address="198.18.9.3"] .badge')).toHaveText('Allocated');
 
   await page.getByLabel('Select 198.18.9.1', { exact: true }).check();
   await page.getByLabel('Select 198.18.9.3', { exact: true }).check();
-  await page.getByLabel('Reason for bulk force-free').fill('rack emptied');
-  await page.getByRole('button', { name: 'Force-free selected' }).click();
+  const forceFree = await openConfirm(bulk, 'Force-free selected');
+  await forceFree.getByLabel('Reason for bulk force-free').fill('rack emptied');
+  await forceFree.getByRole('button', { name: 'Force-free the selected addresses' }).click();
   await expect(page.locator('tr[data-address="198.18.9.1"] .badge')).toHaveText('Free');
   await expect(page.locator('tr[data-address="198.18.9.3"] .badge')).toHaveText('Free');
   await expect(page.locator('tr[data-address="198.18.9.2"] .badge')).toHaveText('Being checked');

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { adminPassword, createUser, signInOk, unique, waitHydrated, watchConsole, expect, test, pageHeaders } from './helpers';
+import { adminPassword, createUser, openConfirm, signInOk, unique, waitHydrated, watchConsole, expect, test, pageHeaders } from './helpers';
 
 test('an admin creates an operator, who sees no Users page and is refused admin functions', async ({
   page,
@@ -57,7 +57,9 @@ test('an admin disables a user and that user is signed out at once', async ({ pa
   const viewer = await context.newPage();
   await signInOk(viewer, name, password);
 
-  await row.getByRole('button', { name: 'Disable' }).click();
+  const disable = await openConfirm(row, 'Disable');
+  await expect(disable).toContainText(`Disable ${name}? Their sessions and API tokens stop working at once`);
+  await disable.getByRole('button', { name: `Disable ${name}` }).click();
   await expect(row).toContainText('disabled');
   await viewer.reload();
   await expect(viewer).toHaveURL(/\/login$/);

@@ -1,5 +1,6 @@
 //! View pieces shared by several pages.
 
+pub mod confirm;
 pub mod layout;
 pub mod not_built;
 pub mod outcome;

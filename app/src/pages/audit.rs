@@ -76,7 +76,7 @@ pub fn AuditPage() -> impl IntoView {
                                             let action = e.action.clone();
                                             view! {
                                                 <tr data-action=action>
-                                                    <td>{e.at}</td>
+                                                    <td class="when">{e.at}</td>
                                                     <td class="actor">{e.actor}</td>
                                                     <td>{e.client_addr}</td>
                                                     <td class="action">{e.action}</td>

@@ -41,7 +41,7 @@ pub fn CheckRunsPage() -> impl IntoView {
         view! {
             <tr data-run=r.id>
                 <td><a href=format!("/checks/{}", r.id)>{r.id}</a></td>
-                <td>{r.started_at.clone()}</td>
+                <td class="when">{r.started_at.clone()}</td>
                 <td>{duration(r.seconds)}</td>
                 <td>{r.trigger.as_str()}</td>
                 <td class="num">{r.counts.done}</td>

@@ -10,6 +10,7 @@ use crate::api::addresses::{
     ReleaseAddress, ReserveAddress, UnreserveAddress,
 };
 use crate::api::networks::{get_network, EditNetwork, SetNetworkPolicy};
+use crate::components::confirm::Confirm;
 use crate::components::outcome::{notice_text, outcome, outcome_with};
 use crate::components::query::{id_param, kept, parse_status};
 use crate::components::role::current_role;
@@ -120,6 +121,7 @@ pub fn NetworkPage() -> impl IntoView {
             a.address.clone(),
             a.address.clone(),
         );
+        let force_free_button = format!("Force-free {}", a.address);
         view! {
             <tr data-address=a.address.clone()>
                 <td>
@@ -141,7 +143,7 @@ pub fn NetworkPage() -> impl IntoView {
                 <td>{a.owner.clone()}</td>
                 <td>{a.hostname.clone()}</td>
                 <td>{a.note.clone()}</td>
-                <td>{a.status_changed_at.clone()}</td>
+                <td class="when">{a.status_changed_at.clone()}</td>
                 <td>
                     <div class="actions">
                     {(role >= Role::Operator && status == AddressStatus::Allocated)
@@ -175,11 +177,19 @@ pub fn NetworkPage() -> impl IntoView {
                     {(role == Role::Admin && status != AddressStatus::Free)
                         .then(|| {
                             view! {
-                                <ActionForm action=force_free>
-                                    {hidden(for_free.clone())}
-                                    <input type="text" name="reason" placeholder="Reason" required aria-label="Reason for force-free"/>
-                                    <button type="submit">"Force-free"</button>
-                                </ActionForm>
+                                <Confirm
+                                    label="Force-free".into()
+                                    question=format!(
+                                        "Force-free {} without checks? It becomes free at once, whatever answers on it in the network, and its holder is cleared.",
+                                        a.address,
+                                    )
+                                >
+                                    <ActionForm action=force_free>
+                                        {hidden(for_free.clone())}
+                                        <input type="text" name="reason" placeholder="Reason" required aria-label="Reason for force-free"/>
+                                        <button type="submit">{force_free_button.clone()}</button>
+                                    </ActionForm>
+                                </Confirm>
                             }
                         })}
                     </div>
@@ -321,14 +331,24 @@ pub fn NetworkPage() -> impl IntoView {
                     </details>
                     <form id="bulk" method="post" class="bulk">
                         <span class="muted">"Selected:"</span>
-                        <button type="submit" formaction="/api/addresses/bulk_release">"Release selected"</button>
+                        <Confirm
+                            label="Release selected".into()
+                            question="Release every selected address? Each loses its holder and is checked before anyone gets it again; if one cannot be released, none is.".into()
+                        >
+                            <button type="submit" formaction="/api/addresses/bulk_release">"Release the selected addresses"</button>
+                        </Confirm>
                         {(role == Role::Admin)
                             .then(|| {
                                 view! {
-                                    <input type="text" name="reason" placeholder="Reason" aria-label="Reason for bulk force-free"/>
-                                    <button type="submit" formaction="/api/addresses/bulk_force_free">
-                                        "Force-free selected"
-                                    </button>
+                                    <Confirm
+                                        label="Force-free selected".into()
+                                        question="Force-free every selected address without checks? Each becomes free at once and its holder is cleared; if one cannot be freed, none is.".into()
+                                    >
+                                        <input type="text" name="reason" placeholder="Reason" aria-label="Reason for bulk force-free"/>
+                                        <button type="submit" formaction="/api/addresses/bulk_force_free">
+                                            "Force-free the selected addresses"
+                                        </button>
+                                    </Confirm>
                                 }
                             })}
                     </form>

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::networks::{list_networks, CreateNetwork, DeleteNetwork};
+use crate::components::confirm::Confirm;
 use crate::components::outcome::outcome;
 use crate::components::role::current_role;
 use crate::components::status_badge::StatusBadge;
@@ -20,6 +21,7 @@ pub fn NetworksPage() -> impl IntoView {
     );
     let row = move |n: NetworkView| {
         let id = n.id;
+        let delete_button = format!("Delete network {}", n.cidr);
         view! {
             <tr data-network=n.cidr.clone()>
                 <td><a href=format!("/networks/{id}")>{n.cidr.clone()}</a></td>
@@ -45,10 +47,18 @@ pub fn NetworksPage() -> impl IntoView {
                     {admin
                         .then(|| {
                             view! {
-                                <ActionForm action=delete>
-                                    <input type="hidden" name="network_id" value=id.to_string()/>
-                                    <button type="submit" class="secondary">"Delete"</button>
-                                </ActionForm>
+                                <Confirm
+                                    label="Delete".into()
+                                    question=format!(
+                                        "Delete the network {}? Only a network whose addresses are all free can be deleted.",
+                                        n.cidr,
+                                    )
+                                >
+                                    <ActionForm action=delete>
+                                        <input type="hidden" name="network_id" value=id.to_string()/>
+                                        <button type="submit">{delete_button.clone()}</button>
+                                    </ActionForm>
+                                </Confirm>
                             }
                         })}
                 </td>

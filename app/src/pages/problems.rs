@@ -10,6 +10,7 @@ use crate::api::addresses::ForceFreeAddress;
 use crate::api::dnsbl::list_zones;
 use crate::api::networks::list_networks;
 use crate::api::problems::{list_problems, RecheckAddresses};
+use crate::components::confirm::Confirm;
 use crate::components::outcome::outcome;
 use crate::components::query::{kept, parse_status};
 use crate::components::role::current_role;
@@ -50,6 +51,7 @@ pub fn ProblemsPage() -> impl IntoView {
     let row = move |p: ProblemView| {
         let addr = p.address.clone();
         let (for_recheck, for_release) = (addr.clone(), addr.clone());
+        let release_button = format!("Release {addr}");
         view! {
             <tr data-address=addr.clone()>
                 <td>
@@ -77,8 +79,8 @@ pub fn ProblemsPage() -> impl IntoView {
                         .clone()
                         .map(|e| view! { <div class="muted check-error">{format!("Latest check could not tell: {e}")}</div> })}
                 </td>
-                <td>{p.problem_since.clone().unwrap_or_default()}</td>
-                <td>{p.last_checked_at.clone().unwrap_or_default()}</td>
+                <td class="when">{p.problem_since.clone().unwrap_or_default()}</td>
+                <td class="when">{p.last_checked_at.clone().unwrap_or_default()}</td>
                 <td class="num failed-checks">{p.failed_checks}</td>
                 <td>
                     <div class="actions">
@@ -94,11 +96,19 @@ pub fn ProblemsPage() -> impl IntoView {
                         {(role == Role::Admin)
                             .then(|| {
                                 view! {
-                                    <ActionForm action=release>
-                                        <input type="hidden" name="address" value=for_release.clone()/>
-                                        <input type="text" name="reason" placeholder="Reason" required aria-label="Reason for release"/>
-                                        <button type="submit">"Release"</button>
-                                    </ActionForm>
+                                    <Confirm
+                                        label="Release".into()
+                                        question=format!(
+                                            "Release {} without checks? It becomes free at once, whatever answers on it in the network.",
+                                            p.address,
+                                        )
+                                    >
+                                        <ActionForm action=release>
+                                            <input type="hidden" name="address" value=for_release.clone()/>
+                                            <input type="text" name="reason" placeholder="Reason" required aria-label="Reason for release"/>
+                                            <button type="submit">{release_button.clone()}</button>
+                                        </ActionForm>
+                                    </Confirm>
                                 }
                             })}
                     </div>
@@ -121,14 +131,20 @@ pub fn ProblemsPage() -> impl IntoView {
                 view! {
                     <form id="problems-bulk" method="post" class="bulk">
                         <span class="muted">"Selected:"</span>
-                        <button type="submit" formaction="/api/problems/recheck">"Re-check selected"</button>
+                        // A re-check needs no reason: the release's required reason must not stop it.
+                        <button type="submit" formaction="/api/problems/recheck" formnovalidate=true>"Re-check selected"</button>
                         {(role == Role::Admin)
                             .then(|| {
                                 view! {
-                                    <input type="text" name="reason" placeholder="Reason" aria-label="Reason for bulk release"/>
-                                    <button type="submit" formaction="/api/addresses/bulk_force_free">
-                                        "Release selected"
-                                    </button>
+                                    <Confirm
+                                        label="Release selected".into()
+                                        question="Release every selected address without checks? Each becomes free at once; if one cannot be released, none is.".into()
+                                    >
+                                        <input type="text" name="reason" placeholder="Reason" required aria-label="Reason for bulk release"/>
+                                        <button type="submit" formaction="/api/addresses/bulk_force_free">
+                                            "Release the selected addresses"
+                                        </button>
+                                    </Confirm>
                                 }
                             })}
                     </form>

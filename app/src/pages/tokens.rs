@@ -6,6 +6,7 @@ use leptos_meta::Title;
 
 use crate::api::tokens::{list_tokens, CreateToken, RevokeToken};
 use crate::api::users::list_users;
+use crate::components::confirm::Confirm;
 use crate::components::outcome::outcome;
 use crate::components::role::current_role;
 use crate::model::{Role, TokenView};
@@ -51,18 +52,26 @@ pub fn TokensPage() -> impl IntoView {
                 <td>{t.name.clone()}</td>
                 {admin.then(|| view! { <td>{t.owner.clone()}</td> })}
                 <td>{t.role.as_str()}</td>
-                <td>{t.created_at.clone()}</td>
-                <td>{t.last_used_at.clone().unwrap_or_else(|| "never".into())}</td>
+                <td class="when">{t.created_at.clone()}</td>
+                <td class="when">{t.last_used_at.clone().unwrap_or_else(|| "never".into())}</td>
                 <td>{match &t.revoked_at {
                     Some(at) => format!("revoked {at}"),
                     None => "live".into(),
                 }}</td>
                 <td>
                     {live.then(|| view! {
-                        <ActionForm action=revoke>
-                            <input type="hidden" name="token_id" value=id.to_string()/>
-                            <button type="submit" aria-label=label.clone()>"Revoke"</button>
-                        </ActionForm>
+                        <Confirm
+                            label="Revoke".into()
+                            question=format!(
+                                "Revoke the token “{}”? Every client that sends it is refused from then on; this cannot be undone.",
+                                t.name,
+                            )
+                        >
+                            <ActionForm action=revoke>
+                                <input type="hidden" name="token_id" value=id.to_string()/>
+                                <button type="submit">{label.clone()}</button>
+                            </ActionForm>
+                        </Confirm>
                     })}
                 </td>
             </tr>

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::users::{list_users, CreateUser, ResetUserPassword, SetUserDisabled, SetUserRole};
+use crate::components::confirm::Confirm;
 use crate::components::outcome::outcome;
 use crate::model::{Role, UserView};
 
@@ -35,7 +36,7 @@ pub fn UsersPage() -> impl IntoView {
                     <td>{u.name.clone()} " (you)"</td>
                     <td>{u.role.as_str()}</td>
                     <td>"active"</td>
-                    <td>{u.created_at.clone()}</td>
+                    <td class="when">{u.created_at.clone()}</td>
                     <td class="muted">
                         "Change your password on " <a href="/account">"your account"</a> "."
                     </td>
@@ -47,12 +48,13 @@ pub fn UsersPage() -> impl IntoView {
         let disabled = u.disabled;
         let role_label = format!("Role of {}", u.name);
         let password_label = format!("New password for {}", u.name);
+        let disable_button = format!("Disable {}", u.name);
         view! {
             <tr data-user=u.name.clone()>
                 <td>{u.name.clone()}</td>
                 <td>{u.role.as_str()}</td>
                 <td>{if u.disabled { "disabled" } else { "active" }}</td>
-                <td>{u.created_at.clone()}</td>
+                <td class="when">{u.created_at.clone()}</td>
                 <td>
                     <div class="actions">
                     <ActionForm action=set_role>
@@ -65,11 +67,33 @@ pub fn UsersPage() -> impl IntoView {
                         </select>
                         <button type="submit">"Set role"</button>
                     </ActionForm>
-                    <ActionForm action=set_disabled>
-                        <input type="hidden" name="user_id" value=id.to_string()/>
-                        <input type="hidden" name="disabled" value=(!disabled).to_string()/>
-                        <button type="submit">{if disabled { "Enable" } else { "Disable" }}</button>
-                    </ActionForm>
+                    {if disabled {
+                        view! {
+                            <ActionForm action=set_disabled>
+                                <input type="hidden" name="user_id" value=id.to_string()/>
+                                <input type="hidden" name="disabled" value="false"/>
+                                <button type="submit">"Enable"</button>
+                            </ActionForm>
+                        }
+                            .into_any()
+                    } else {
+                        view! {
+                            <Confirm
+                                label="Disable".into()
+                                question=format!(
+                                    "Disable {}? Their sessions and API tokens stop working at once, until an admin enables them again.",
+                                    u.name,
+                                )
+                            >
+                                <ActionForm action=set_disabled>
+                                    <input type="hidden" name="user_id" value=id.to_string()/>
+                                    <input type="hidden" name="disabled" value="true"/>
+                                    <button type="submit">{disable_button.clone()}</button>
+                                </ActionForm>
+                            </Confirm>
+                        }
+                            .into_any()
+                    }}
                     <ActionForm action=reset>
                         <input type="hidden" name="user_id" value=id.to_string()/>
                         <input
