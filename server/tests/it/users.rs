@@ -157,22 +157,7 @@ async fn a_password_reset_ends_the_users_sessions_and_revokes_their_tokens() {
         .await
         .unwrap()
         .secret;
-    let api = |secret: String| {
-        let base = app.base.clone();
-        async move {
-            crate::helpers::http_client(&base)
-                .build()
-                .unwrap()
-                .get(format!("{base}/api/v1/networks"))
-                .bearer_auth(secret)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
-    };
-    assert_eq!(api(secret.clone()).await, 200);
+    assert_eq!(api_status(&app, &secret).await, 200);
     assert_eq!(
         app.call(&olga, "/api/networks/list", &[]).await.status(),
         200
@@ -183,7 +168,7 @@ async fn a_password_reset_ends_the_users_sessions_and_revokes_their_tokens() {
         app.call(&olga, "/api/networks/list", &[]).await.status(),
         401
     );
-    assert_eq!(api(secret).await, 401);
+    assert_eq!(api_status(&app, &secret).await, 401);
     // The admin's own session is untouched, and the new password signs in.
     assert_eq!(
         app.call(&admin, "/api/networks/list", &[]).await.status(),
@@ -209,6 +194,20 @@ async fn a_password_reset_ends_the_users_sessions_and_revokes_their_tokens() {
 }
 
 /// The session cookie a response set, as a `Cookie` header value.
+/// What the REST API answers a request with the token `secret`.
+async fn api_status(app: &TestApp, secret: &str) -> u16 {
+    crate::helpers::http_client(&app.base)
+        .build()
+        .unwrap()
+        .get(format!("{}/api/v1/networks", app.base))
+        .bearer_auth(secret)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 fn session_cookie(res: &reqwest::Response) -> String {
     res.headers()
         .get_all("set-cookie")
@@ -237,21 +236,6 @@ async fn changing_ones_own_password_ends_only_the_other_sessions() {
     let elsewhere = app.client();
     assert_signed_in(&app.login(&elsewhere, "olga", &old).await);
     let secret = app.token_of("olga").await;
-    let api = |secret: String| {
-        let base = app.base.clone();
-        async move {
-            crate::helpers::http_client(&base)
-                .build()
-                .unwrap()
-                .get(format!("{base}/api/v1/networks"))
-                .bearer_auth(secret)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
-    };
     let change = |client: &reqwest::Client, current: &str, new: &str, repeat: &str| {
         let form = [
             ("current_password", current.to_string()),
@@ -317,7 +301,7 @@ async fn changing_ones_own_password_ends_only_the_other_sessions() {
         replayed.json::<serde_json::Value>().await.unwrap(),
         json!(null)
     );
-    assert_eq!(api(secret).await, 200);
+    assert_eq!(api_status(&app, &secret).await, 200);
     assert_eq!(app.login(&app.client(), "olga", &old).await.status(), 401);
     assert_signed_in(&app.login(&app.client(), "olga", new).await);
 
