@@ -8,8 +8,10 @@ use leptos::prelude::*;
 #[component]
 pub fn Confirm(
     /// The words of the button that asks ("Delete", "Revoke", "Force-free…").
+    #[prop(into)]
     label: String,
     /// The question, naming what the action does to what.
+    #[prop(into)]
     question: String,
     /// The form that does it, whose submit button says so ("Delete network 198.18.0.0/24").
     children: Children,

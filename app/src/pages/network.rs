@@ -178,7 +178,7 @@ pub fn NetworkPage() -> impl IntoView {
                         .then(|| {
                             view! {
                                 <Confirm
-                                    label="Force-free".into()
+                                    label="Force-free"
                                     question=format!(
                                         "Force-free {} without checks? It becomes free at once, whatever answers on it in the network, and its holder is cleared.",
                                         a.address,
@@ -332,8 +332,8 @@ pub fn NetworkPage() -> impl IntoView {
                     <form id="bulk" method="post" class="bulk">
                         <span class="muted">"Selected:"</span>
                         <Confirm
-                            label="Release selected".into()
-                            question="Release every selected address? Each loses its holder and is checked before anyone gets it again; if one cannot be released, none is.".into()
+                            label="Release selected"
+                            question="Release every selected address? Each is checked before anyone gets it again, and keeps its holder until the checks free it; if one cannot be released, none is."
                         >
                             <button type="submit" formaction="/api/addresses/bulk_release">"Release the selected addresses"</button>
                         </Confirm>
@@ -341,8 +341,8 @@ pub fn NetworkPage() -> impl IntoView {
                             .then(|| {
                                 view! {
                                     <Confirm
-                                        label="Force-free selected".into()
-                                        question="Force-free every selected address without checks? Each becomes free at once and its holder is cleared; if one cannot be freed, none is.".into()
+                                        label="Force-free selected"
+                                        question="Force-free every selected address without checks? Each becomes free at once and its holder is cleared; if one cannot be freed, none is."
                                     >
                                         <input type="text" name="reason" placeholder="Reason" aria-label="Reason for bulk force-free"/>
                                         <button type="submit" formaction="/api/addresses/bulk_force_free">

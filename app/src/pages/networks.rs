@@ -48,7 +48,7 @@ pub fn NetworksPage() -> impl IntoView {
                         .then(|| {
                             view! {
                                 <Confirm
-                                    label="Delete".into()
+                                    label="Delete"
                                     question=format!(
                                         "Delete the network {}? Only a network whose addresses are all free can be deleted.",
                                         n.cidr,

@@ -97,7 +97,7 @@ pub fn ProblemsPage() -> impl IntoView {
                             .then(|| {
                                 view! {
                                     <Confirm
-                                        label="Release".into()
+                                        label="Release"
                                         question=format!(
                                             "Release {} without checks? It becomes free at once, whatever answers on it in the network.",
                                             p.address,
@@ -137,8 +137,8 @@ pub fn ProblemsPage() -> impl IntoView {
                             .then(|| {
                                 view! {
                                     <Confirm
-                                        label="Release selected".into()
-                                        question="Release every selected address without checks? Each becomes free at once; if one cannot be released, none is.".into()
+                                        label="Release selected"
+                                        question="Release every selected address without checks? Each becomes free at once; if one cannot be released, none is."
                                     >
                                         <input type="text" name="reason" placeholder="Reason" required aria-label="Reason for bulk release"/>
                                         <button type="submit" formaction="/api/addresses/bulk_force_free">

@@ -61,7 +61,7 @@ pub fn TokensPage() -> impl IntoView {
                 <td>
                     {live.then(|| view! {
                         <Confirm
-                            label="Revoke".into()
+                            label="Revoke"
                             question=format!(
                                 "Revoke the token “{}”? Every client that sends it is refused from then on; this cannot be undone.",
                                 t.name,

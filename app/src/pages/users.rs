@@ -79,7 +79,7 @@ pub fn UsersPage() -> impl IntoView {
                     } else {
                         view! {
                             <Confirm
-                                label="Disable".into()
+                                label="Disable"
                                 question=format!(
                                     "Disable {}? Their sessions and API tokens stop working at once, until an admin enables them again.",
                                     u.name,
