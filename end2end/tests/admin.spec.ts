@@ -370,6 +370,11 @@ test('a running cycle shows its progress live and an admin can cancel it', async
     await page.getByRole('button', { name: 'Run check now' }).click();
     const running = page.locator('section.running .run-progress');
     await expect(running).toHaveAttribute('data-state', 'running');
+    // A second cycle cannot be asked for while one runs.
+    const runNow = page.getByRole('button', { name: 'Run check now' });
+    await expect(runNow).toBeDisabled();
+    const runId = await running.getAttribute('data-run');
+    await expect(page.locator(`table.runs tr[data-run="${runId}"] .state`)).toHaveText('running');
     const bar = running.locator('progress');
     const first = Number(await bar.getAttribute('value'));
     const url = page.url();
@@ -380,6 +385,11 @@ test('a running cycle shows its progress live and an admin can cancel it', async
     await running.getByRole('button', { name: 'Cancel' }).click();
     await expect(running).toHaveAttribute('data-state', 'cancelled', { timeout: 10_000 });
     await expect(running.locator('.last-run')).toContainText('was cancelled by admin');
+    // The list follows without a reload: the row says how the cycle ended, and a new one
+    // can be started.
+    await expect(page.locator(`table.runs tr[data-run="${runId}"] .state`)).toHaveText('cancelled by admin');
+    await expect(runNow).toBeEnabled();
+    expect(page.url()).toBe(url);
   } finally {
     rmSync(resolve(e2e, 'slow'), { force: true });
   }

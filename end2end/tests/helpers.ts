@@ -128,6 +128,8 @@ export async function runCycleFromDashboard(page: Page) {
   await expect(page.locator('section.checks .run-progress')).toHaveAttribute('data-state', 'finished', {
     timeout: 20_000,
   });
+  // The dashboard loads its figures again when it sees the cycle end: the button comes back.
+  await expect(page.getByRole('button', { name: 'Run check now' })).toBeEnabled();
 }
 
 /** Creates a user on the Users page (as a signed-in admin). */

@@ -45,21 +45,33 @@ pub fn summary(r: &CheckRunView) -> String {
 }
 
 /// "Run check now", for operators and admins; the page passes the action so that its
-/// figures follow when a cycle starts.
+/// figures follow when a cycle starts, and whether a cycle runs, which disables it (the
+/// server would refuse a second one).
 #[component]
-pub fn RunCheckNowButton(action: ServerAction<RunCheckNow>) -> impl IntoView {
+pub fn RunCheckNowButton(action: ServerAction<RunCheckNow>, running: bool) -> impl IntoView {
     (current_role() >= Role::Operator).then(|| {
         view! {
             <ActionForm action attr:class="run-now">
-                <button type="submit">"Run check now"</button>
+                <button
+                    type="submit"
+                    disabled=running
+                    title=running.then_some("A check cycle is running; start another when it ends.")
+                >
+                    "Run check now"
+                </button>
             </ActionForm>
             {outcome(action.value(), "Check cycle started.")}
         }
     })
 }
 
+/// A cycle's counts, following the server while it runs. `on_settled` hears the cycle's id
+/// when this page saw it end, so the page can load its other figures again.
 #[component]
-pub fn RunProgress(run: CheckRunView) -> impl IntoView {
+pub fn RunProgress(
+    run: CheckRunView,
+    #[prop(optional, into)] on_settled: Option<Callback<i64>>,
+) -> impl IntoView {
     let id = run.id;
     let live = RwSignal::new(run);
     let cancel = ServerAction::<CancelCheckRun>::new();
@@ -70,6 +82,7 @@ pub fn RunProgress(run: CheckRunView) -> impl IntoView {
             return;
         }
         let handle = StoredValue::new(None::<IntervalHandle>);
+        let told = StoredValue::new(false);
         let poll = move || {
             leptos::task::spawn_local(async move {
                 if let Ok(r) = get_check_run(id).await {
@@ -78,6 +91,11 @@ pub fn RunProgress(run: CheckRunView) -> impl IntoView {
                     if finished {
                         if let Some(h) = handle.get_value() {
                             h.clear();
+                        }
+                        // Two polls in flight can both see the end: tell the page once.
+                        if let Some(settled) = on_settled.filter(|_| !told.get_value()) {
+                            told.set_value(true);
+                            settled.run(id);
                         }
                     }
                 }

@@ -27,10 +27,20 @@ fn duration(seconds: i64) -> String {
 pub fn CheckRunsPage() -> impl IntoView {
     let query = use_query_map();
     let run_now = ServerAction::<RunCheckNow>::new();
+    // The cycle this page watched end: the list loads again to show how it ended, and its
+    // card stays, now settled, instead of vanishing with the running state.
+    let followed = RwSignal::new(None::<i64>);
     let list = Resource::new(
-        move || (query.get().get("before"), run_now.version().get()),
-        |(before, _)| list_check_runs(before.and_then(|b| b.parse().ok())),
+        move || {
+            (
+                query.get().get("before"),
+                run_now.version().get(),
+                followed.get(),
+            )
+        },
+        |(before, _, _)| list_check_runs(before.and_then(|b| b.parse().ok())),
     );
+    let settled = Callback::new(move |id| followed.set(Some(id)));
     let row = |r: CheckRunView| {
         let state = match (&r.finished_at, &r.error, &r.cancelled_by) {
             (None, _, _) => "running".to_string(),
@@ -57,15 +67,19 @@ pub fn CheckRunsPage() -> impl IntoView {
     view! {
         <Title text="Check runs · ipvet"/>
         <h1>"Check runs"</h1>
-        <RunCheckNowButton action=run_now/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match list.await {
                     Ok(l) => {
                         let running = l.runs.iter().find(|r| r.finished_at.is_none()).cloned();
+                        let shown = running.clone().or_else(|| {
+                            let id = followed.get_untracked()?;
+                            l.runs.iter().find(|r| r.id == id).cloned()
+                        });
                         view! {
+                            <RunCheckNowButton action=run_now running=running.is_some()/>
                             {l.next_run_at.map(|at| view! { <p class="next-run">{format!("Next scheduled cycle: {at}.")}</p> })}
-                            {running.map(|run| view! { <section class="card running"><RunProgress run/></section> })}
+                            {shown.map(|run| view! { <section class="card running"><RunProgress run on_settled=settled/></section> })}
                             {l.runs.is_empty().then(|| view! { <p class="empty">"No check cycle has run yet."</p> })}
                             <table class="runs">
                                 <thead>
@@ -101,10 +115,13 @@ pub fn CheckRunPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let id = move || id_param(&params.read());
+    // Seen to end here: the verdicts and instances load again.
+    let settled = RwSignal::new(0u32);
     let detail = Resource::new(
-        move || (id(), query.get().get("after")),
-        |(id, after)| check_run_detail(id, after.and_then(|a| a.parse().ok())),
+        move || (id(), query.get().get("after"), settled.get()),
+        |(id, after, _)| check_run_detail(id, after.and_then(|a| a.parse().ok())),
     );
+    let on_settled = Callback::new(move |_| settled.update(|n| *n += 1));
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -115,7 +132,7 @@ pub fn CheckRunPage() -> impl IntoView {
                             <Title text=format!("Cycle {run_id} · ipvet")/>
                             <h1>{format!("Check cycle {run_id}")}</h1>
                             <p class="muted">{format!("Started {} ({}), {} so far.", d.run.started_at, d.run.trigger, duration(d.run.seconds))}</p>
-                            <section class="card"><RunProgress run=d.run.clone()/></section>
+                            <section class="card"><RunProgress run=d.run.clone() on_settled/></section>
                             {(!d.workers.is_empty()).then(|| view! {
                                 <h2>"Instances"</h2>
                                 <table class="workers">

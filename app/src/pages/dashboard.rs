@@ -12,17 +12,25 @@ use crate::pages::networks::human_count;
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let run_now = ServerAction::<RunCheckNow>::new();
-    let summary = Resource::new(move || run_now.version().get(), |_| load_dashboard());
+    // Bumped when the page sees the latest cycle end: every figure loads again.
+    let settled = RwSignal::new(0u32);
+    let summary = Resource::new(
+        move || (run_now.version().get(), settled.get()),
+        |_| load_dashboard(),
+    );
+    let on_settled = Callback::new(move |_| settled.update(|n| *n += 1));
     view! {
         <Title text="Dashboard · ipvet"/>
         <h1>"Dashboard"</h1>
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        // A Transition keeps the figures on the page while they load again.
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match summary.await {
                     Ok(s) => {
+                        let running = s.checks.last_run.as_ref().is_some_and(|r| r.finished_at.is_none());
                         view! {
                             <p>{format!("{} network(s).", s.networks)}</p>
-                            <Checks checks=s.checks.clone()/>
+                            <Checks checks=s.checks.clone() on_settled/>
                             <h2>"Problem IPs, last 30 days"</h2>
                             <ProblemChart days=s.problem_days.clone()/>
                             <table class="counts">
@@ -71,21 +79,21 @@ pub fn DashboardPage() -> impl IntoView {
                                         </table>
                                     }
                                 })}
+                            <RunCheckNowButton action=run_now running/>
                         }
                             .into_any()
                     }
                     Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 }
             })}
-        </Suspense>
-        <RunCheckNowButton action=run_now/>
+        </Transition>
     }
 }
 
 /// The check engine's state: what checks availability, whether it can, the zones that
 /// fail their self-test, the latest cycle and the next.
 #[component]
-fn Checks(checks: ChecksSummary) -> impl IntoView {
+fn Checks(checks: ChecksSummary, on_settled: Callback<i64>) -> impl IntoView {
     view! {
         <section class="card checks">
             <h2>"Checks"</h2>
@@ -121,7 +129,7 @@ fn Checks(checks: ChecksSummary) -> impl IntoView {
                 </p>
             })}
             {match checks.last_run {
-                Some(run) => view! { <RunProgress run/> }.into_any(),
+                Some(run) => view! { <RunProgress run on_settled/> }.into_any(),
                 None => view! { <p class="muted">"No check cycle has run yet."</p> }.into_any(),
             }}
             {checks.next_run_at.map(|at| view! { <p class="next-run">{format!("Next scheduled cycle: {at}.")}</p> })}
