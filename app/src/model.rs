@@ -182,6 +182,51 @@ impl Notice {
     pub fn force_freed(a: &AddressView) -> Notice {
         Notice::about("Freed ", a, " without checks.".into())
     }
+
+    /// A bulk release: every address it released, named.
+    pub fn released_many(done: &[AddressView]) -> Notice {
+        let (they, them) = if done.len() == 1 {
+            ("it is", "it")
+        } else {
+            ("they are", "them")
+        };
+        Notice {
+            before: format!(
+                "Released {}: {they} being checked before anyone gets {them} again.",
+                listed(done)
+            ),
+            address: None,
+            after: String::new(),
+        }
+    }
+
+    /// A bulk force-free: every address it freed, named.
+    pub fn force_freed_many(done: &[AddressView]) -> Notice {
+        Notice {
+            before: format!("Freed {} without checks.", listed(done)),
+            address: None,
+            after: String::new(),
+        }
+    }
+}
+
+/// How many addresses a notice names before it only counts the rest.
+const NAMED_IN_A_NOTICE: usize = 5;
+
+/// "198.18.0.1", "198.18.0.1 and 198.18.0.2", "198.18.0.1, … 198.18.0.5 and 3 more".
+fn listed(done: &[AddressView]) -> String {
+    let named: Vec<&str> = done
+        .iter()
+        .take(NAMED_IN_A_NOTICE)
+        .map(|a| a.address.as_str())
+        .collect();
+    let rest = done.len() - named.len();
+    match (named.split_last(), rest) {
+        (None, _) => "no address".into(),
+        (Some((only, [])), 0) => (*only).into(),
+        (Some((last, first)), 0) => format!("{} and {last}", first.join(", ")),
+        (Some(_), rest) => format!("{} and {rest} more", named.join(", ")),
+    }
 }
 
 /// The signed-in user as the browser sees it.
@@ -733,6 +778,46 @@ pub struct ApiField {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(address: String) -> AddressView {
+        AddressView {
+            address,
+            network_id: 1,
+            status: AddressStatus::Free,
+            owner: String::new(),
+            hostname: String::new(),
+            note: String::new(),
+            status_changed_at: String::new(),
+            last_checked_at: None,
+            problem: None,
+            problem_since: None,
+        }
+    }
+
+    #[test]
+    fn bulk_notices_name_the_addresses_and_count_the_rest() {
+        let first = |n: u8| {
+            (1..=n)
+                .map(|i| at(format!("198.18.0.{i}")))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            Notice::released_many(&first(1)).before,
+            "Released 198.18.0.1: it is being checked before anyone gets it again."
+        );
+        assert_eq!(
+            Notice::force_freed_many(&first(2)).before,
+            "Freed 198.18.0.1 and 198.18.0.2 without checks."
+        );
+        assert_eq!(
+            Notice::force_freed_many(&first(5)).before,
+            "Freed 198.18.0.1, 198.18.0.2, 198.18.0.3, 198.18.0.4 and 198.18.0.5 without checks."
+        );
+        assert_eq!(
+            Notice::released_many(&first(8)).before,
+            "Released 198.18.0.1, 198.18.0.2, 198.18.0.3, 198.18.0.4, 198.18.0.5 and 3 more: they are being checked before anyone gets them again."
+        );
+    }
 
     #[test]
     fn problems_name_the_check_that_found_them() {

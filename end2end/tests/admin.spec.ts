@@ -223,6 +223,14 @@ test('Problem IPs show why; re-check and release, one by one and in bulk', async
   await bulkRelease.getByLabel('Reason for bulk release').fill('decommissioned');
   await bulkRelease.getByRole('button', { name: 'Release the selected addresses' }).click();
   await expect(third).toHaveCount(0);
+  // The page it returns to says what was released.
+  await expect(page.getByRole('status').filter({ hasText: 'Freed 198.18.20.3 without checks.' })).toBeVisible();
+  // A refused bulk release says why on the page (it used to sit unseen in the address).
+  await waitHydrated(page);
+  const none = await openConfirm(page.locator('form#problems-bulk'), 'Release selected');
+  await none.getByLabel('Reason for bulk release').fill('nothing selected');
+  await none.getByRole('button', { name: 'Release the selected addresses' }).click();
+  await expect(page.getByRole('alert').filter({ hasText: 'Select at least one address.' })).toBeVisible();
   await page.goto('/address?ip=198.18.20.3');
   await expect(page.locator('ol.timeline li').first()).toContainText('decommissioned');
   await page.goto('/address?ip=198.18.20.1');

@@ -120,6 +120,11 @@ test('bulk release and bulk force-free, all or nothing', async ({ page }) => {
   await (await openConfirm(bulk, 'Release selected')).getByRole('button', { name: 'Release the selected addresses' }).click();
   await expect(page.locator('tr[data-address="198.18.9.1"] .badge')).toHaveText('Being checked');
   await expect(page.locator('tr[data-address="198.18.9.2"] .badge')).toHaveText('Being checked');
+  await expect(
+    page.getByRole('status').filter({
+      hasText: 'Released 198.18.9.1 and 198.18.9.2: they are being checked before anyone gets them again.',
+    }),
+  ).toBeVisible();
   await expect(page.locator('tr[data-address="198.18.9.3"] .badge')).toHaveText('Allocated');
 
   await page.getByLabel('Select 198.18.9.1', { exact: true }).check();
@@ -129,6 +134,7 @@ test('bulk release and bulk force-free, all or nothing', async ({ page }) => {
   await forceFree.getByRole('button', { name: 'Force-free the selected addresses' }).click();
   await expect(page.locator('tr[data-address="198.18.9.1"] .badge')).toHaveText('Free');
   await expect(page.locator('tr[data-address="198.18.9.3"] .badge')).toHaveText('Free');
+  await expect(page.getByRole('status').filter({ hasText: 'Freed 198.18.9.1 and 198.18.9.3 without checks.' })).toBeVisible();
   await expect(page.locator('tr[data-address="198.18.9.2"] .badge')).toHaveText('Being checked');
 });
 

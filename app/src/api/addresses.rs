@@ -153,7 +153,11 @@ pub async fn bulk_release(addresses: Option<Vec<String>>) -> Result<Vec<AddressV
     };
     respond(async {
         let caller = require(Role::Operator).await?;
-        domain::change_many(&caller, &addresses.unwrap_or_default(), Action::Release, "").await
+        let done =
+            domain::change_many(&caller, &addresses.unwrap_or_default(), Action::Release, "")
+                .await?;
+        crate::server::notice::leave(crate::model::Notice::released_many(&done)).await;
+        Ok(done)
     })
     .await
 }
@@ -170,13 +174,15 @@ pub async fn bulk_force_free(
     };
     respond(async {
         let caller = require(Role::Admin).await?;
-        domain::change_many(
+        let done = domain::change_many(
             &caller,
             &addresses.unwrap_or_default(),
             Action::ForceFree,
             &reason,
         )
-        .await
+        .await?;
+        crate::server::notice::leave(crate::model::Notice::force_freed_many(&done)).await;
+        Ok(done)
     })
     .await
 }

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::addresses::ForceFreeAddress;
+use crate::api::addresses::{BulkForceFree, ForceFreeAddress};
 use crate::api::dnsbl::list_zones;
 use crate::api::networks::list_networks;
 use crate::api::problems::{list_problems, RecheckAddresses};
@@ -24,6 +24,9 @@ pub fn ProblemsPage() -> impl IntoView {
     let query = use_query_map();
     let recheck = ServerAction::<RecheckAddresses>::new();
     let release = ServerAction::<ForceFreeAddress>::new();
+    // The bulk form posts plainly (its checkboxes sit in the rows); a refusal comes back
+    // through the page address, and this action shows it. Success is a notice.
+    let bulk_release = ServerAction::<BulkForceFree>::new();
     let page = Resource::new(
         move || {
             (
@@ -126,6 +129,7 @@ pub fn ProblemsPage() -> impl IntoView {
         </p>
         {move || recheck.value().with(|v| v.as_ref().map(recheck_outcome))}
         {outcome(release.value(), "Released: the address is free, without checks.")}
+        {outcome(bulk_release.value(), "Released without checks.")}
         {(role >= Role::Operator)
             .then(|| {
                 view! {
