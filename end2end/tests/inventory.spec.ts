@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { adminPassword, createUser, openConfirm, signInOk, unique, waitHydrated, watchConsole, expect, test, pageHeaders } from './helpers';
+import { adminPassword, createUser, openConfirm, openNewNetwork, signInOk, unique, waitHydrated, watchConsole, expect, test, pageHeaders } from './helpers';
 
 test('create a network, allocate, release, force-free with a reason', async ({ page, browser }) => {
   const errors = watchConsole(page);
@@ -196,4 +196,19 @@ test('without JavaScript, a change is confirmed on the page it returns to, namin
   await expect(page.getByRole('status').filter({ hasText: 'Released 198.18.37.1: it is being checked before anyone gets it again.' })).toBeVisible();
   await expect(page.locator('tr[data-address="198.18.37.1"] .badge')).toHaveText('Being checked');
   await context.close();
+});
+
+test('an address nobody has held in a large IPv6 network has its own page, free', async ({ page }) => {
+  const errors = watchConsole(page);
+  await signInOk(page, 'admin', adminPassword);
+  await openNewNetwork(page, '2001:2:0:7::/64', 'v6 lab');
+  await page.goto('/address?ip=2001:2:0:7::abcd');
+  await waitHydrated(page);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('2001:2:0:7::abcd Free');
+  await expect(page.getByRole('link', { name: '2001:2:0:7::/64' })).toBeVisible();
+  await expect(page.getByRole('alert')).toHaveCount(0);
+  await expect(page.locator('ol.timeline li')).toHaveCount(0);
+  await expect(page.locator('p.no-history')).toHaveText('No change yet: nobody has held this address.');
+  await page.screenshot({ path: resolve(__dirname, '../../target/e2e/screenshots/address-never-held.png'), fullPage: true });
+  expect(errors).toEqual([]);
 });

@@ -42,6 +42,7 @@ pub fn AddressPage() -> impl IntoView {
                                 <dd>{a.problem.unwrap_or_else(|| "none".into())}</dd>
                             </dl>
                             <h2>"History"</h2>
+                            {d.history.is_empty().then(|| view! { <p class="muted no-history">"No change yet: nobody has held this address."</p> })}
                             <ol class="timeline">
                                 {d
                                     .history

@@ -128,6 +128,15 @@ async fn allocation_takes_the_lowest_free_address_and_never_the_network_or_broad
     for expected in ["198.18.0.3", "198.18.0.4", "198.18.0.6"] {
         assert_eq!(allocate(&app, &op, &net, None).await.1["address"], expected);
     }
+    // The broadcast address has a page that says why nobody gets it.
+    assert_eq!(
+        app.call_fn(&op, "/api/addresses/detail", &[("address", "198.18.0.7")])
+            .await,
+        (
+            404,
+            json!({"NotFound": "198.18.0.7 is the broadcast address of 198.18.0.0/29 and is never allocated or reserved."})
+        )
+    );
     assert_eq!(
         allocate(&app, &op, &net, None).await,
         (
@@ -234,6 +243,23 @@ async fn released_addresses_are_never_free_at_once_and_only_admins_free_them_wit
     );
     assert_eq!(
         act(&app, &op, "release", &[("address", "198.18.0.1")]).await,
+        (404, json!({"NotFound": "198.18.0.1 is in no network."}))
+    );
+    // Every address of a network has a page: one nobody has held is free, in its network.
+    let (status, never) = app
+        .call_fn(&op, "/api/addresses/detail", &[("address", "2001:2::abcd")])
+        .await;
+    assert_eq!(status, 200, "{never}");
+    assert_eq!(never["address"]["address"], "2001:2::abcd");
+    assert_eq!(never["address"]["status"], "free");
+    assert_eq!(never["address"]["network_id"].to_string(), net);
+    assert_eq!(never["network_cidr"], "2001:2::/64");
+    assert_eq!(never["history"], json!([]));
+    let (status, outside) = app
+        .call_fn(&op, "/api/addresses/detail", &[("address", "198.18.0.1")])
+        .await;
+    assert_eq!(
+        (status, outside),
         (404, json!({"NotFound": "198.18.0.1 is in no network."}))
     );
 

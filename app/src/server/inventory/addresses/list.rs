@@ -8,7 +8,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
-use super::{parse, view};
+use super::{never_handed_out, parse, view};
 use crate::error::AppError;
 use crate::model::AddressStatus;
 use crate::server::check::verdict::CHECKER;
@@ -230,18 +230,13 @@ pub async fn detail(
     address: &str,
 ) -> Result<crate::model::AddressDetail, AppError> {
     let ip = parse(address)?;
-    let no_record = || {
-        AppError::NotFound(format!(
-            "{ip} has no record; if it lies in a network, it is free."
-        ))
+    let record = record(db, ip, History::Everything).await?;
+    let address = match record.row {
+        Some(row) => view(row),
+        None => never_held(&record.network, ip)?,
     };
-    let record = match record(db, ip, History::Everything).await {
-        Err(AppError::NotFound(_)) => return Err(no_record()),
-        other => other?,
-    };
-    let row = record.row.ok_or_else(no_record)?;
     Ok(crate::model::AddressDetail {
-        address: view(row),
+        address,
         check_policy: networks::policy_of(&record.network).to_string(),
         network_cidr: record.network.cidr,
         history: record
@@ -257,6 +252,26 @@ pub async fn detail(
                 evidence: e.evidence,
             })
             .collect(),
+    })
+}
+
+/// An address of `net` without a row: nobody has ever held it, so it is free (most of a
+/// large IPv6 network is). An IPv4 network's own and broadcast addresses are the exception.
+fn never_held(net: &network::Model, ip: IpAddr) -> Result<crate::model::AddressView, AppError> {
+    if let Some(why) = never_handed_out(net, ip::to_u128(ip))? {
+        return Err(AppError::NotFound(why));
+    }
+    Ok(crate::model::AddressView {
+        address: ip.to_string(),
+        network_id: net.id,
+        status: AddressStatus::Free,
+        owner: String::new(),
+        hostname: String::new(),
+        note: String::new(),
+        status_changed_at: "never held".into(),
+        last_checked_at: None,
+        problem: None,
+        problem_since: None,
     })
 }
 

@@ -80,6 +80,24 @@ impl Holder {
     }
 }
 
+/// Why the address `n` of `net` is never handed out ("198.18.0.255 is the broadcast address
+/// of 198.18.0.0/24 and is never allocated or reserved."), or `None` when it may be.
+pub(crate) fn never_handed_out(net: &network::Model, n: u128) -> Result<Option<String>, AppError> {
+    let (first, last) = networks::cidr_of(net)?.allocatable();
+    Ok((n < first || n > last).then(|| {
+        format!(
+            "{} is the {} address of {} and is never allocated or reserved.",
+            ip::from_u128(n),
+            if n < first {
+                "network's own"
+            } else {
+                "broadcast"
+            },
+            net.cidr
+        )
+    }))
+}
+
 pub fn view(row: address::Model) -> AddressView {
     AddressView {
         address: ip::show(&row.ip),
@@ -139,17 +157,8 @@ async fn apply(
     // Whatever the action, an IPv4 network's own and broadcast addresses are never
     // anyone's: reserved or allocated, they made the counts exceed what can be handed out.
     // A conflict with the network, not bad input: the address is well formed.
-    let (first, last) = networks::cidr_of(net)?.allocatable();
-    if n < first || n > last {
-        return Err(AppError::Conflict(format!(
-            "{shown} is the {} address of {} and is never allocated or reserved.",
-            if n < first {
-                "network's own"
-            } else {
-                "broadcast"
-            },
-            net.cidr
-        )));
+    if let Some(why) = never_handed_out(net, n)? {
+        return Err(AppError::Conflict(why));
     }
     let row = address::Entity::find_by_ip(shown).one(txn).await?;
     let from = row.as_ref().map_or(AddressStatus::Free, |r| r.status);
