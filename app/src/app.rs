@@ -12,7 +12,7 @@ use crate::pages::{
     account::AccountPage, address::AddressPage, api_reference::ApiReferencePage, audit::AuditPage,
     checks::CheckRunPage, checks::CheckRunsPage, dashboard::DashboardPage, dnsbl::DnsblPage,
     login::LoginPage, network::NetworkPage, networks::NetworksPage, problems::ProblemsPage,
-    settings::SettingsPage, tokens::TokensPage, users::UsersPage,
+    search::SearchPage, settings::SettingsPage, tokens::TokensPage, users::UsersPage,
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -59,6 +59,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tokens") view=TokensPage ssr=SsrMode::Async/>
                     <Route path=path!("api") view=ApiReferencePage ssr=SsrMode::Async/>
                     <Route path=path!("account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("search") view=SearchPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

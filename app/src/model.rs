@@ -179,6 +179,10 @@ impl Notice {
         Notice::about("Unreserved ", a, ": it is free.".into())
     }
 
+    pub fn edited(a: &AddressView) -> Notice {
+        Notice::about("Saved the holder of ", a, ".".into())
+    }
+
     pub fn force_freed(a: &AddressView) -> Notice {
         Notice::about("Freed ", a, " without checks.".into())
     }
@@ -414,15 +418,15 @@ pub struct CheckWorkerView {
     pub done: i64,
 }
 
-/// A cycle with a page of its verdicts, in the order they were written.
+/// A cycle with a page of its verdicts, in address order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckRunDetail {
     pub run: CheckRunView,
     /// The instances that worked on it, in the order they joined.
     pub workers: Vec<CheckWorkerView>,
     pub verdicts: Vec<VerdictView>,
-    /// Pass as `after` for the next page of verdicts.
-    pub more_after: Option<i64>,
+    /// Pass as `after` for the next page of verdicts: the last address shown.
+    pub more_after: Option<String>,
 }
 
 /// A network as pages and the API show it. Sizes are strings: an IPv6 /64 holds more
@@ -470,10 +474,79 @@ pub struct AddressView {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddressPage {
     pub rows: Vec<AddressView>,
+    /// Rows the filter matches, on every page.
+    pub total: u64,
+    /// The first row's place among them, from 1; 0 when the page is empty.
+    pub first_position: u64,
     /// Pass as `after` for the next page; `None` on the last page.
     pub next_after: Option<String>,
     /// Pass as `before` for the previous page; `None` on the first page.
     pub prev_before: Option<String>,
+}
+
+/// A subnet map: a network, or a block of it, drawn as a grid of at most 256 cells, each
+/// an address or a smaller block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubnetMap {
+    /// The block drawn, in CIDR form.
+    pub block: String,
+    /// The block one level up, when the map is not of the whole network.
+    pub up: Option<String>,
+    /// Whether each cell is one address (else a block, shaded by how full it is).
+    pub addresses: bool,
+    /// What the map passed over to get here ("Only 2001:2::/72 holds addresses.").
+    pub skipped: Option<String>,
+    pub cells: Vec<MapCell>,
+}
+
+/// One cell of a [`SubnetMap`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MapCell {
+    /// The address or block, as written.
+    pub label: String,
+    /// What the cell itself shows: the part of the label that differs from its neighbours'
+    /// (an IPv4 address's last octet, a /24 block's third).
+    pub short: String,
+    /// An address cell's status; `None` for a block, or for an address never handed out.
+    pub status: Option<AddressStatus>,
+    /// A block's addresses not free.
+    pub used: u64,
+    /// A block's addresses in a problem status.
+    pub problems: u64,
+    /// A block's share of addresses not free, 0 to 100, rounded up so any use shows.
+    pub fill: u8,
+    /// What hovering shows: the address or block and its state in words.
+    pub title: String,
+}
+
+/// A network a search found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkHit {
+    pub id: i64,
+    pub cidr: String,
+    pub name: String,
+}
+
+/// An address a search found, with the network it lies in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressHit {
+    pub address: AddressView,
+    pub network: NetworkHit,
+}
+
+/// What the header's search found across every network.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchResults {
+    /// Where the search leads by itself: the page of the address typed, or of the network
+    /// whose CIDR was typed exactly.
+    pub jump: Option<String>,
+    /// Why nothing was found, when the query itself says ("198.18.9.9 is in no network.").
+    pub message: Option<String>,
+    pub networks: Vec<NetworkHit>,
+    /// In numeric order.
+    pub addresses: Vec<AddressHit>,
+    /// More addresses matched than are listed.
+    pub more_addresses: bool,
 }
 
 /// What a CSV import did. With errors, nothing was imported.
@@ -575,6 +648,8 @@ pub struct ProblemPage {
     pub prev_before: Option<String>,
     /// Problem addresses matching the filter, on every page.
     pub matching: u64,
+    /// The first row's place among them, from 1; 0 when the page is empty.
+    pub first_position: u64,
     /// For the empty state: when the checks last ran.
     pub last_run: Option<CheckRunView>,
 }

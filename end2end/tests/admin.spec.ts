@@ -105,6 +105,19 @@ test('every admin page renders hydrated with no console errors, and without Java
     await expect(page.getByRole('heading', { name: heading, exact: true })).toBeVisible();
     await page.screenshot({ path: resolve(shots, `${heading.toLowerCase().replace(/ /g, '-')}.png`), fullPage: true });
   }
+  // The dashboard's chart fills its card; the days before this run had no cycle and say
+  // so, hatched; on a phone the page keeps the screen's width.
+  await page.goto('/');
+  await waitHydrated(page);
+  const chart = page.locator('.problem-chart');
+  await expect(chart.locator('g.no-data').first()).toBeAttached();
+  const [svgBox, chartBox] = [await chart.locator('svg').boundingBox(), await chart.boundingBox()];
+  expect(svgBox!.width).toBeGreaterThan(chartBox!.width - 40);
+  await expect(chart.locator('.tick').first()).not.toHaveText('1');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: resolve(shots, 'phone-dashboard.png'), fullPage: true });
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await page.setViewportSize({ width: 1280, height: 800 });
   // Client-side navigation between them, without reloads.
   await page.goto('/');
   await waitHydrated(page);
@@ -338,11 +351,13 @@ test('a CheckPeriod saved on the config page takes effect at once; environment v
   const script = page.locator('tr[data-key="IpCheckerScript"]');
   await expect(script.locator('.read-only')).toContainText('a web form must never choose');
 
-  // A bad value is refused with the parser's reason.
+  // A bad value is refused in words, beside its field.
   const period = page.locator('tr[data-key="CheckPeriod"]');
   await period.getByLabel('CheckPeriod value').fill('soon');
   await period.getByRole('button', { name: 'Save' }).click();
-  await expect(page.getByRole('alert')).toContainText('is not a duration');
+  await expect(period.getByRole('alert')).toHaveText('`soon` is not a duration such as 90s, 30m or 1h.');
+  await expect(page.getByRole('alert')).toHaveCount(1);
+  await page.screenshot({ path: resolve(__dirname, '../../target/e2e/screenshots/settings-field-error.png'), fullPage: true });
   // The browser logs the refused request (400) as a console error; that one was meant.
   expect(errors.splice(0)).toEqual([expect.stringContaining('status of 400')]);
 
@@ -456,4 +471,35 @@ test('a viewer sees no action buttons and the server refuses forged calls', asyn
   // The one error is the Settings page itself, answered 403 as an admin page is to a viewer.
   expect(errors).toEqual(['Failed to load resource: the server responded with a status of 403 (Forbidden)']);
   await context.close();
+});
+
+test('a cycle started elsewhere shows on an open check runs page and dashboard', async ({ page, browser }) => {
+  // Two idle polls of up to five seconds each, and two cycles.
+  test.setTimeout(60_000);
+  const errors = watchConsole(page);
+  await signInOk(page, 'admin', adminPassword);
+  const context = await browser.newContext();
+  const other = await context.newPage();
+  await signInOk(other, 'admin', adminPassword);
+  const startElsewhere = async () => {
+    const res = await other.request.post('/api/checks/run_now', { headers: pageHeaders(other) });
+    expect(res.status()).toBe(200);
+    return String(await res.json());
+  };
+
+  await page.goto('/checks');
+  await waitHydrated(page);
+  const first = await startElsewhere();
+  // The idle page asks every few seconds; it shows the new cycle, which then settles.
+  const row = page.locator(`table.runs tbody tr[data-run="${first}"]`);
+  await expect(row).toBeVisible({ timeout: 15_000 });
+  await expect(row.locator('.state')).toHaveText('finished', { timeout: 15_000 });
+
+  await page.goto('/');
+  await waitHydrated(page);
+  const second = await startElsewhere();
+  await expect(page.locator(`.run-progress[data-run="${second}"]`)).toBeVisible({ timeout: 15_000 });
+  await expect(page.locator(`.run-progress[data-run="${second}"]`)).toHaveAttribute('data-state', 'finished', { timeout: 15_000 });
+  await context.close();
+  expect(errors).toEqual([]);
 });

@@ -81,5 +81,34 @@ test('the API page lists every endpoint from the OpenAPI document', async ({ pag
   await expect(page.locator('[data-endpoint="POST /api/v1/networks/{id}/allocations"]')).toContainText('Idempotency-Key');
   await expect(page.locator('#schema-Address')).toContainText('last_checked_at');
   await page.screenshot({ path: resolve(shots, 'api.png'), fullPage: false });
+  // The index lists every endpoint under its tag and jumps to it.
+  const index = page.getByRole('navigation', { name: 'Endpoints by tag' });
+  const operations = Object.values<any>(doc.paths).reduce((n, item) => n + Object.keys(item).length, 0);
+  await expect(index.locator('ul ul li')).toHaveCount(operations);
+  await index.getByRole('link', { name: 'PATCH /api/v1/addresses/{ip}' }).click();
+  await expect(page).toHaveURL(/#patch--api-v1-addresses--ip-$/);
+  await expect(page.locator('[data-endpoint="PATCH /api/v1/addresses/{ip}"]')).toBeInViewport();
   expect(errors).toEqual([]);
+});
+
+test('without JavaScript the Tokens page offers no form that could not show its secret', async ({ browser, page }) => {
+  await signInOk(page, 'admin', adminPassword);
+  const operator = unique('nojs-op');
+  await createUser(page, operator, 'operator', 'operator pass phrase 2');
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const nojs = await context.newPage();
+  await signInOk(nojs, operator, 'operator pass phrase 2', { js: false });
+  await nojs.goto('/tokens');
+  await expect(nojs.getByRole('button', { name: 'Make token' })).toBeHidden();
+  await expect(nojs.locator('section.card p.needs-script')).toBeVisible();
+  await expect(nojs.locator('section.card')).toContainText('Making a token needs JavaScript');
+  // An operator is not sent to a server command only an admin of the machine can run.
+  await expect(nojs.locator('section.card')).not.toContainText('ipvet token create');
+  await nojs.screenshot({ path: resolve(shots, 'nojs-tokens.png'), fullPage: true });
+  await context.close();
+  // With JavaScript the form is there and the notice is not.
+  await page.goto('/tokens');
+  await waitHydrated(page);
+  await expect(page.getByRole('button', { name: 'Make token' })).toBeVisible();
+  await expect(page.locator('section.card p.needs-script')).toBeHidden();
 });

@@ -19,8 +19,14 @@ test('create a network, allocate, release, force-free with a reason', async ({ p
   await expect(netRow).toContainText('254 / 254');
 
   await netRow.getByRole('link', { name: '198.18.7.0/24' }).click();
-  await expect(page.getByRole('heading', { name: /198\.18\.7\.0\/24/ })).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1, name: /198\.18\.7\.0\/24/ })).toBeVisible();
   await waitHydrated(page);
+  // Where the page stands, above the table and below it.
+  await expect(page.locator('nav.pager .position')).toHaveText(['1–100 of 254', '1–100 of 254']);
+  await page.locator('nav.pager').last().getByRole('link', { name: 'Next' }).click();
+  await expect(page.locator('nav.pager .position').first()).toHaveText('101–200 of 254');
+  await page.locator('nav.pager').first().getByRole('link', { name: 'First' }).click();
+  await expect(page.locator('nav.pager .position').first()).toHaveText('1–100 of 254');
   await page.locator('details.edit-network summary').click();
   const edit = page.locator('details.edit-network form');
   await edit.getByLabel('Name').fill('lab renamed');

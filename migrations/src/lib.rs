@@ -15,6 +15,7 @@ mod m20261201_000009_network_check_policy;
 mod m20261202_000010_user_names_and_sessions;
 mod m20261206_000011_event_holder;
 mod m20261206_000012_lease_taken_at;
+mod m20261206_000013_search_indexes;
 
 /// Address statuses, in the order the lifecycle introduces them. The schema constrains
 /// `addresses.status` to exactly these values on both backends.
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_user_names_and_sessions::Migration),
             Box::new(m20261206_000011_event_holder::Migration),
             Box::new(m20261206_000012_lease_taken_at::Migration),
+            Box::new(m20261206_000013_search_indexes::Migration),
         ]
     }
 }

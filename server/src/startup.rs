@@ -9,6 +9,7 @@ use app::server::admin::settings::Live;
 use app::server::auth::{client_address, csrf, session_store};
 use app::server::config::Config;
 use app::server::error::status_from_error_body;
+use app::server::form_return;
 use app::server::headers;
 use app::server::inventory::csv;
 use app::server::rest;
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::map_response(status_from_error_body))
+        .layer(middleware::from_fn(form_return::clean_form_return))
         // Every body is read through this cap, whoever reads it (server functions read
         // theirs before the role guard runs). A CSV import of the largest allowed file
         // fits.

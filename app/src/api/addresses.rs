@@ -106,6 +106,33 @@ pub async fn force_free_address(address: String, reason: String) -> Result<Addre
     .await
 }
 
+/// Replaces the owner, host name and note of an allocated address.
+#[server(endpoint = "addresses/edit")]
+pub async fn edit_address(
+    address: String,
+    owner: String,
+    hostname: String,
+    note: String,
+) -> Result<AddressView, AppError> {
+    use crate::model::Role;
+    use crate::server::inventory::addresses::{self, HolderEdit};
+    use crate::server::{auth::guard::require, respond};
+    respond(async {
+        let caller = require(Role::Operator).await?;
+        let edit = HolderEdit {
+            owner: Some(owner),
+            hostname: Some(hostname),
+            note: Some(note),
+        };
+        let done = addresses::edit(&caller, &address, edit)
+            .await
+            .map(addresses::view)?;
+        crate::server::notice::leave(crate::model::Notice::edited(&done)).await;
+        Ok(done)
+    })
+    .await
+}
+
 #[server(endpoint = "addresses/page")]
 pub async fn list_addresses(
     network_id: i64,

@@ -46,13 +46,13 @@ pub async fn get_check_run(run_id: i64) -> Result<crate::model::CheckRunView, Ap
 #[server(endpoint = "checks/detail")]
 pub async fn check_run_detail(
     run_id: i64,
-    after: Option<i64>,
+    after: Option<String>,
 ) -> Result<crate::model::CheckRunDetail, AppError> {
     use crate::model::Role;
     use crate::server::{auth::guard::require, check::runs, respond};
     respond(async {
         let caller = require(Role::Viewer).await?;
-        runs::detail(&caller.state.db, run_id, after).await
+        runs::detail(&caller.state.db, run_id, after.as_deref()).await
     })
     .await
 }
@@ -66,6 +66,19 @@ pub async fn cancel_check_run(run_id: i64) -> Result<(), AppError> {
     respond(async {
         let caller = require(Role::Admin).await?;
         cycle::cancel(&caller, run_id).await
+    })
+    .await
+}
+
+/// The id of the newest check cycle, or none: what an idle page polls to notice a cycle
+/// started elsewhere, one indexed read.
+#[server(endpoint = "checks/latest_id")]
+pub async fn latest_check_run_id() -> Result<Option<i64>, AppError> {
+    use crate::model::Role;
+    use crate::server::{auth::guard::require, check::runs, respond};
+    respond(async {
+        let caller = require(Role::Viewer).await?;
+        runs::latest_id(&caller.state.db).await
     })
     .await
 }

@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod dnsbl;
 pub mod networks;
 pub mod problems;
+pub mod search;
 pub mod settings;
 pub mod tokens;
 pub mod users;

@@ -113,3 +113,18 @@ pub async fn set_network_policy(
     })
     .await
 }
+
+/// The subnet map of a network, or of one of its blocks.
+#[server(endpoint = "networks/map")]
+pub async fn subnet_map(
+    network_id: i64,
+    block: Option<String>,
+) -> Result<crate::model::SubnetMap, AppError> {
+    use crate::model::Role;
+    use crate::server::{auth::guard::require, inventory::map, respond};
+    respond(async {
+        let caller = require(Role::Viewer).await?;
+        map::map(&caller.state.db, network_id, block.as_deref()).await
+    })
+    .await
+}

@@ -86,6 +86,14 @@ fn Nav(user: CurrentUser) -> impl IntoView {
                         })}
                 </ul>
             </nav>
+            <form method="get" action="/search" class="global-search" role="search">
+                <input
+                    type="search"
+                    name="q"
+                    placeholder="Address, network, host, owner"
+                    aria-label="Find in every network: an address, a CIDR, a network name, a host name or owner"
+                />
+            </form>
             <div class="who">
                 <A href="/account" attr:class="account" attr:title="Your account and password">
                     <span data-testid="whoami">{user.name.clone()} " · " {user.role.as_str()}</span>

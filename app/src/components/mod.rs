@@ -1,6 +1,7 @@
 //! View pieces shared by several pages.
 
 pub mod confirm;
+pub mod cycle_watch;
 pub mod layout;
 pub mod not_built;
 pub mod outcome;
@@ -9,3 +10,4 @@ pub mod query;
 pub mod role;
 pub mod run_progress;
 pub mod status_badge;
+pub mod subnet_map;

@@ -49,3 +49,39 @@ pub fn notice_text(n: &Notice) -> impl IntoView {
     });
     view! { {n.before.clone()} {link} {n.after.clone()} }
 }
+
+/// One form's answer on a page of several: its version (bumped when an answer arrives) and
+/// how to forget what it said.
+pub type Answering = (RwSignal<usize>, Callback<()>);
+
+/// Keeps only the newest answer on a page of forms: when one form's answer arrives, what
+/// the others said before is forgotten (answers used to pile up, "Network created." beside
+/// every later change).
+pub fn newest_answer_only<const N: usize>(forms: [Answering; N]) {
+    for (i, (version, _)) in forms.into_iter().enumerate() {
+        Effect::watch(
+            move || version.get(),
+            move |_, _, _| {
+                for (j, (_, forget)) in forms.into_iter().enumerate() {
+                    if j != i {
+                        forget.run(());
+                    }
+                }
+            },
+            false,
+        );
+    }
+}
+
+/// The [`Answering`] of a server action.
+pub fn answering<S>(action: ServerAction<S>) -> Answering
+where
+    S: leptos::server_fn::ServerFn + Send + Sync + Clone + 'static,
+    S::Output: Send + Sync + 'static,
+    S::Error: Send + Sync + 'static,
+{
+    (
+        action.version(),
+        Callback::new(move |()| action.value().set(None)),
+    )
+}

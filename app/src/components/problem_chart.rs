@@ -13,12 +13,12 @@ const FOOT: f64 = 18.0;
 
 #[component]
 pub fn ProblemChart(days: Vec<ProblemDayView>) -> impl IntoView {
-    let peak = days
-        .iter()
-        .filter_map(|d| d.counts.map(|(u, b)| u + b))
-        .max()
-        .unwrap_or(0)
-        .max(1);
+    let peak = axis_top(
+        days.iter()
+            .filter_map(|d| d.counts.map(|(u, b)| u + b))
+            .max()
+            .unwrap_or(0),
+    );
     let plot = HEIGHT - FOOT;
     let step = (WIDTH - AXIS) / days.len().max(1) as f64;
     let bar = (step * 0.7).max(1.0);
@@ -45,10 +45,19 @@ pub fn ProblemChart(days: Vec<ProblemDayView>) -> impl IntoView {
         .map(|(i, d)| {
             let x = AXIS + i as f64 * step + (step - bar) / 2.0;
             match d.counts {
+                // A day without a cycle is a hatched column, never a bar of zero: nothing is
+                // known about it.
                 None => view! {
                     <g class="no-data" data-day=d.day.clone()>
                         <title>{format!("{}: no check cycle", d.day)}</title>
-                        <rect x=x y={plot - 1.0} width=bar height=1.0/>
+                        <rect x=x y=4.0 width=bar height={plot - 4.0}/>
+                    </g>
+                }
+                .into_any(),
+                Some((0, 0)) => view! {
+                    <g class="day zero" data-day=d.day.clone() data-used=0 data-blocked=0>
+                        <title>{format!("{}: no problem addresses", d.day)}</title>
+                        <rect class="zero" x=x y={plot - 2.0} width=bar height=2.0/>
                     </g>
                 }
                 .into_any(),
@@ -77,8 +86,18 @@ pub fn ProblemChart(days: Vec<ProblemDayView>) -> impl IntoView {
                 xmlns="http://www.w3.org/2000/svg"
             >
                 <desc>{label}</desc>
+                {[peak / 2, peak]
+                    .into_iter()
+                    .filter(|v| *v > 0 && (*v == peak || peak.is_multiple_of(2)))
+                    .map(|v| {
+                        let y = plot - v as f64 / peak as f64 * (plot - 4.0);
+                        view! {
+                            <line class="grid" x1=AXIS y1=y x2=WIDTH y2=y/>
+                            <text class="tick" x={AXIS - 4.0} y={y + 4.0} text-anchor="end">{v}</text>
+                        }
+                    })
+                    .collect_view()}
                 <line class="axis" x1=AXIS y1=plot x2=WIDTH y2=plot/>
-                <text class="tick" x={AXIS - 4.0} y=12.0 text-anchor="end">{peak}</text>
                 <text class="tick" x={AXIS - 4.0} y=plot text-anchor="end">"0"</text>
                 {bars}
                 <text class="tick" x=AXIS y={HEIGHT - 4.0}>{first}</text>
@@ -88,8 +107,47 @@ pub fn ProblemChart(days: Vec<ProblemDayView>) -> impl IntoView {
                 <span class="key used">"Used in network"</span>
                 " "
                 <span class="key blocked">"Blocked by DNSBL"</span>
+                " "
+                <span class="key no-cycle">"No check cycle that day"</span>
                 <span class="muted">" — as each day's last check cycle left them."</span>
             </figcaption>
         </figure>
+    }
+}
+
+/// The top of the y-axis: the least of 1, 2 or 5 times a power of ten that is at least
+/// `max` (and at least 5, so a quiet month does not read as "up to 1").
+fn axis_top(max: u64) -> u64 {
+    let mut scale = 1u64;
+    loop {
+        for step in [1u64, 2, 5] {
+            let Some(top) = step.checked_mul(scale) else {
+                return max;
+            };
+            if top >= max.max(5) {
+                return top;
+            }
+        }
+        match scale.checked_mul(10) {
+            Some(next) => scale = next,
+            None => return max,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::axis_top;
+
+    #[test]
+    fn the_axis_ends_at_a_round_number_above_the_peak() {
+        assert_eq!(axis_top(0), 5);
+        assert_eq!(axis_top(1), 5);
+        assert_eq!(axis_top(6), 10);
+        assert_eq!(axis_top(11), 20);
+        assert_eq!(axis_top(20), 20);
+        assert_eq!(axis_top(21), 50);
+        assert_eq!(axis_top(4_321), 5_000);
+        assert_eq!(axis_top(u64::MAX), u64::MAX);
     }
 }

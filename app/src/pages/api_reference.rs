@@ -40,12 +40,60 @@ fn fields_table(fields: Vec<ApiField>) -> impl IntoView {
     }
 }
 
-fn operation(op: ApiOperation) -> impl IntoView {
-    let anchor = format!(
+/// The id of an endpoint's section, for links into the page.
+fn anchor_of(op: &ApiOperation) -> String {
+    format!(
         "{}-{}",
         op.method.to_lowercase(),
         op.path.replace(['/', '{', '}', '.'], "-")
-    );
+    )
+}
+
+/// The endpoints by tag, each linked to its section, so the long page can be jumped
+/// through.
+fn index(ops: &[ApiOperation]) -> impl IntoView {
+    let mut tags: Vec<&str> = Vec::new();
+    for op in ops {
+        if !tags.contains(&op.tag.as_str()) {
+            tags.push(op.tag.as_str());
+        }
+    }
+    let groups = tags
+        .into_iter()
+        .map(|tag| {
+            let links = ops
+                .iter()
+                .filter(|op| op.tag == tag)
+                .map(|op| {
+                    view! {
+                        <li>
+                            <a href=format!("#{}", anchor_of(op))>
+                                <span class="method">{op.method.clone()}</span>" "<code>{op.path.clone()}</code>
+                            </a>
+                            " " {prose(op.summary.clone())}
+                        </li>
+                    }
+                })
+                .collect_view();
+            view! {
+                <li>
+                    <strong>{tag.to_string()}</strong>
+                    <ul>{links}</ul>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <nav class="card api-index" aria-label="Endpoints by tag">
+            <h2>"Index"</h2>
+            <ul>{groups}</ul>
+            <p><a href="#shapes">"Shapes"</a></p>
+        </nav>
+    }
+}
+
+fn operation(op: ApiOperation) -> impl IntoView {
+    let anchor = anchor_of(&op);
     view! {
         <section class="card endpoint" id=anchor data-endpoint=format!("{} {}", op.method, op.path)>
             <h3><span class="method">{op.method.clone()}</span>" "<code>{op.path.clone()}</code></h3>
@@ -82,9 +130,10 @@ pub fn ApiReferencePage() -> impl IntoView {
                 match reference.await {
                     Ok(r) => view! {
                         <p>{prose(r.intro)}</p>
+                        {index(&r.operations)}
                         <h2>"Endpoints"</h2>
                         {r.operations.into_iter().map(operation).collect_view()}
-                        <h2>"Shapes"</h2>
+                        <h2 id="shapes">"Shapes"</h2>
                         {r.schemas.into_iter().map(|s| {
                             let id = format!("schema-{}", s.name);
                             view! {

@@ -6,6 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::checks::{check_run_detail, list_check_runs, RunCheckNow};
+use crate::components::cycle_watch::CycleWatch;
 use crate::components::query::id_param;
 use crate::components::run_progress::{RunCheckNowButton, RunProgress};
 use crate::components::status_badge::StatusBadge;
@@ -30,16 +31,20 @@ pub fn CheckRunsPage() -> impl IntoView {
     // The cycle this page watched end: the list loads again to show how it ended, and its
     // card stays, now settled, instead of vanishing with the running state.
     let followed = RwSignal::new(None::<i64>);
+    // Bumped when the page notices a cycle that started elsewhere.
+    let noticed = RwSignal::new(0u32);
     let list = Resource::new(
         move || {
             (
                 query.get().get("before"),
                 run_now.version().get(),
                 followed.get(),
+                noticed.get(),
             )
         },
-        |(before, _, _)| list_check_runs(before.and_then(|b| b.parse().ok())),
+        |(before, _, _, _)| list_check_runs(before.and_then(|b| b.parse().ok())),
     );
+    let on_new = Callback::new(move |()| noticed.update(|n| *n += 1));
     let settled = Callback::new(move |id| followed.set(Some(id)));
     let row = |r: CheckRunView| {
         let state = match (&r.finished_at, &r.error, &r.cancelled_by) {
@@ -72,11 +77,17 @@ pub fn CheckRunsPage() -> impl IntoView {
                 match list.await {
                     Ok(l) => {
                         let running = l.runs.iter().find(|r| r.finished_at.is_none()).cloned();
+                        // Only the first page shows the newest cycle, so only it watches.
+                        let watch = query.get_untracked().get("before").is_none().then(|| {
+                            let newest = l.runs.first().map(|r| r.id);
+                            view! { <CycleWatch shown=newest running=running.is_some() on_new/> }
+                        });
                         let shown = running.clone().or_else(|| {
                             let id = followed.get_untracked()?;
                             l.runs.iter().find(|r| r.id == id).cloned()
                         });
                         view! {
+                            {watch}
                             <RunCheckNowButton action=run_now running=running.is_some()/>
                             {l.next_run_at.map(|at| view! { <p class="next-run">{format!("Next scheduled cycle: {at}.")}</p> })}
                             {shown.map(|run| view! { <section class="card running"><RunProgress run on_settled=settled/></section> })}
@@ -119,7 +130,7 @@ pub fn CheckRunPage() -> impl IntoView {
     let settled = RwSignal::new(0u32);
     let detail = Resource::new(
         move || (id(), query.get().get("after"), settled.get()),
-        |(id, after, _)| check_run_detail(id, after.and_then(|a| a.parse().ok())),
+        |(id, after, _)| check_run_detail(id, after),
     );
     let on_settled = Callback::new(move |_| settled.update(|n| *n += 1));
     view! {
@@ -131,7 +142,10 @@ pub fn CheckRunPage() -> impl IntoView {
                         view! {
                             <Title text=format!("Cycle {run_id} · ipvet")/>
                             <h1>{format!("Check cycle {run_id}")}</h1>
-                            <p class="muted">{format!("Started {} ({}), {} so far.", d.run.started_at, d.run.trigger, duration(d.run.seconds))}</p>
+                            <p class="muted">{match &d.run.finished_at {
+                                Some(end) => format!("Started {} ({}), ended {end} after {}.", d.run.started_at, d.run.trigger, duration(d.run.seconds)),
+                                None => format!("Started {} ({}), {} so far.", d.run.started_at, d.run.trigger, duration(d.run.seconds)),
+                            }}</p>
                             <section class="card"><RunProgress run=d.run.clone() on_settled/></section>
                             {(!d.workers.is_empty()).then(|| view! {
                                 <h2>"Instances"</h2>

@@ -3,6 +3,7 @@ use leptos_meta::Title;
 
 use crate::api::checks::RunCheckNow;
 use crate::api::dashboard::load_dashboard;
+use crate::components::cycle_watch::CycleWatch;
 use crate::components::problem_chart::ProblemChart;
 use crate::components::run_progress::{RunCheckNowButton, RunProgress};
 use crate::components::status_badge::StatusBadge;
@@ -19,6 +20,7 @@ pub fn DashboardPage() -> impl IntoView {
         |_| load_dashboard(),
     );
     let on_settled = Callback::new(move |_| settled.update(|n| *n += 1));
+    let on_new = Callback::new(move |()| settled.update(|n| *n += 1));
     view! {
         <Title text="Dashboard · ipvet"/>
         <h1>"Dashboard"</h1>
@@ -28,8 +30,10 @@ pub fn DashboardPage() -> impl IntoView {
                 match summary.await {
                     Ok(s) => {
                         let running = s.checks.last_run.as_ref().is_some_and(|r| r.finished_at.is_none());
+                        let shown = s.checks.last_run.as_ref().map(|r| r.id);
                         view! {
-                            <p>{format!("{} network(s).", s.networks)}</p>
+                            <CycleWatch shown running on_new/>
+                            <p>{match s.networks { 1 => "1 network.".to_string(), n => format!("{n} networks.") }}</p>
                             <Checks checks=s.checks.clone() on_settled/>
                             <h2>"Problem IPs, last 30 days"</h2>
                             <ProblemChart days=s.problem_days.clone()/>
@@ -49,7 +53,7 @@ pub fn DashboardPage() -> impl IntoView {
                                             view! {
                                                 <tr>
                                                     <td><StatusBadge status/></td>
-                                                    <td class="num">{n}</td>
+                                                    <td class="num">{problem_link(status, n)}</td>
                                                 </tr>
                                             }
                                         })
@@ -66,11 +70,14 @@ pub fn DashboardPage() -> impl IntoView {
                                                     .nearest_full
                                                     .into_iter()
                                                     .map(|n| {
+                                                        let in_use = in_use_text(&n);
                                                         view! {
                                                             <tr>
                                                                 <td><a href=format!("/networks/{}", n.id)>{n.cidr}</a></td>
                                                                 <td>{n.name}</td>
-                                                                <td class="num">{format!("{:.1} % in use", n.used_percent)}</td>
+                                                                <td class="num">
+                                                                    <a href=format!("/networks/{}?status=allocated", n.id)>{in_use}</a>
+                                                                </td>
                                                             </tr>
                                                         }
                                                     })
@@ -134,5 +141,35 @@ fn Checks(checks: ChecksSummary, on_settled: Callback<i64>) -> impl IntoView {
             }}
             {checks.next_run_at.map(|at| view! { <p class="next-run">{format!("Next scheduled cycle: {at}.")}</p> })}
         </section>
+    }
+}
+
+/// "1,234 of 65,534 in use (1.9 %)": the figures, and a share that never rounds a network
+/// in use down to 0.0 %.
+fn in_use_text(n: &crate::model::NetworkView) -> String {
+    let allocatable = n.allocatable.parse::<u128>().unwrap_or(0);
+    let free = n.free.parse::<u128>().unwrap_or(0);
+    let used = allocatable.saturating_sub(free);
+    let share = match n.used_percent {
+        p if used == 0 => format!("{p:.0} %"),
+        p if p < 0.1 => "< 0.1 %".to_string(),
+        p => format!("{p:.1} %"),
+    };
+    format!(
+        "{} of {} in use ({share})",
+        human_count(&used.to_string()),
+        human_count(&n.allocatable)
+    )
+}
+
+/// A status's count, linked to the list of those addresses where there is one.
+fn problem_link(status: AddressStatus, n: u64) -> AnyView {
+    let shown = human_count(&n.to_string());
+    match status {
+        AddressStatus::UsedInNetwork | AddressStatus::BlockedByDnsbl if n > 0 => view! {
+            <a href=format!("/problems?status={}", status.as_str())>{shown}</a>
+        }
+        .into_any(),
+        _ => shown.into_any(),
     }
 }

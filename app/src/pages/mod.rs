@@ -11,6 +11,7 @@ pub mod login;
 pub mod network;
 pub mod networks;
 pub mod problems;
+pub mod search;
 pub mod settings;
 pub mod tokens;
 pub mod users;

@@ -9,12 +9,15 @@ use crate::api::addresses::{
     list_addresses, AllocateAddress, BulkForceFree, BulkRelease, ForceFreeAddress, ImportAddresses,
     ReleaseAddress, ReserveAddress, UnreserveAddress,
 };
-use crate::api::networks::{get_network, EditNetwork, SetNetworkPolicy};
+use crate::api::networks::{get_network, subnet_map, EditNetwork, SetNetworkPolicy};
 use crate::components::confirm::Confirm;
-use crate::components::outcome::{notice_text, outcome, outcome_with};
+use crate::components::outcome::{
+    answering, newest_answer_only, notice_text, outcome, outcome_with,
+};
 use crate::components::query::{id_param, kept, parse_status};
 use crate::components::role::current_role;
 use crate::components::status_badge::StatusBadge;
+use crate::components::subnet_map::SubnetMapView;
 use crate::error::AppError;
 use crate::model::{AddressStatus, AddressView, ImportReport, Notice, Role};
 use crate::pages::networks::human_count;
@@ -49,52 +52,16 @@ pub fn NetworkPage() -> impl IntoView {
             import.version().get(),
         )
     };
-    // One message at a time: when a form's answer comes, what the others said before goes
-    // (messages used to pile up, "Network created." beside every later change).
-    let seen = StoredValue::new((0, 0, 0, 0, 0, 0, 0, 0));
-    Effect::new(move |_| {
-        let now = changes();
-        let before = seen.get_value();
-        seen.set_value(now);
-        let moved = [
-            now.0 != before.0,
-            now.1 != before.1,
-            now.2 != before.2,
-            now.3 != before.3,
-            now.4 != before.4,
-            now.5 != before.5,
-            now.6 != before.6,
-            now.7 != before.7,
-        ];
-        if moved.iter().filter(|m| **m).count() != 1 {
-            return;
-        }
-        let keep = |i: usize| moved[i];
-        if !keep(0) {
-            allocate.value().set(None)
-        }
-        if !keep(1) {
-            release.value().set(None)
-        }
-        if !keep(2) {
-            reserve.value().set(None)
-        }
-        if !keep(3) {
-            unreserve.value().set(None)
-        }
-        if !keep(4) {
-            force_free.value().set(None)
-        }
-        if !keep(5) {
-            edit.value().set(None)
-        }
-        if !keep(6) {
-            set_policy.value().set(None)
-        }
-        if !keep(7) {
-            import.value().set(None)
-        }
-    });
+    newest_answer_only([
+        answering(allocate),
+        answering(release),
+        answering(reserve),
+        answering(unreserve),
+        answering(force_free),
+        answering(edit),
+        answering(set_policy),
+        answering(import),
+    ]);
     let net = Resource::new(move || (id(), changes()), |(id, _)| get_network(id));
     let page = Resource::new(
         move || (id(), query.get(), changes()),
@@ -108,6 +75,10 @@ pub fn NetworkPage() -> impl IntoView {
                 q.get("last").map(|_| true),
             )
         },
+    );
+    let map = Resource::new(
+        move || (id(), query.read().get("block"), changes()),
+        |(id, block, _)| subnet_map(id, block),
     );
     // The filter part of the page address, kept by the paging links.
     let status_q = move || kept(&query.read(), &["status", "q"]);
@@ -231,6 +202,14 @@ pub fn NetworkPage() -> impl IntoView {
         {outcome(set_policy.value(), "Check policy saved.")}
         {outcome(bulk_release.value(), "Released.")}
         {outcome(bulk_force_free.value(), "Freed without checks.")}
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match map.await {
+                    Ok(m) => view! { <SubnetMapView map=m/> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
         {(role == Role::Admin)
             .then(|| {
                 view! {
@@ -384,16 +363,25 @@ pub fn NetworkPage() -> impl IntoView {
                 match page.await {
                     Ok(p) => {
                         let sq = status_q();
+                        let position = page_position(&p);
+                        let pager = |label: &'static str| {
+                            let sq = sq.clone();
+                            view! {
+                                <nav class="pager" aria-label=label>
+                                    <span class="position">{position.clone()}</span>
+                                    <a href=format!("?{sq}")>"First"</a>
+                                    {p.prev_before.clone().map(|b| view! { <a href=format!("?{sq}before={b}")>"Previous"</a> })}
+                                    {p.next_after.clone().map(|a| view! { <a href=format!("?{sq}after={a}")>"Next"</a> })}
+                                    <a href=format!("?{sq}last=1")>"Last"</a>
+                                    <a href=format!("/networks/{}/addresses.csv?{sq}", id()) rel="external" download>
+                                        "Export CSV"
+                                    </a>
+                                </nav>
+                            }
+                        };
+                        let (top, bottom) = (pager("Pages"), pager("Pages, at the end of the list"));
                         view! {
-                            <nav class="pager" aria-label="Pages">
-                                <a href=format!("?{sq}")>"First"</a>
-                                {p.prev_before.clone().map(|b| view! { <a href=format!("?{sq}before={b}")>"Previous"</a> })}
-                                {p.next_after.clone().map(|a| view! { <a href=format!("?{sq}after={a}")>"Next"</a> })}
-                                <a href=format!("?{sq}last=1")>"Last"</a>
-                                <a href=format!("/networks/{}/addresses.csv?{sq}", id()) rel="external" download>
-                                    "Export CSV"
-                                </a>
-                            </nav>
+                            {top}
                             {p.rows.is_empty().then(|| view! { <p class="muted">"No addresses here."</p> })}
                             <table class="addresses">
                                 <thead>
@@ -410,6 +398,7 @@ pub fn NetworkPage() -> impl IntoView {
                                 </thead>
                                 <tbody>{p.rows.into_iter().map(row).collect_view()}</tbody>
                             </table>
+                            {bottom}
                         }
                             .into_any()
                     }
@@ -455,4 +444,18 @@ fn import_outcome(result: &Result<ImportReport, AppError>) -> AnyView {
         }
         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
     }
+}
+
+/// Where a page stands in its list: "1–100 of 65,534", or "0 of 0" when empty.
+fn page_position(p: &crate::model::AddressPage) -> String {
+    if p.rows.is_empty() {
+        return format!("0 of {}", human_count(&p.total.to_string()));
+    }
+    let last = p.first_position + p.rows.len() as u64 - 1;
+    format!(
+        "{}–{} of {}",
+        human_count(&p.first_position.to_string()),
+        human_count(&last.to_string()),
+        human_count(&p.total.to_string())
+    )
 }

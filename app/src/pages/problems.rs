@@ -17,6 +17,7 @@ use crate::components::role::current_role;
 use crate::components::status_badge::StatusBadge;
 use crate::error::AppError;
 use crate::model::{AddressStatus, ProblemView, RecheckOutcome, Role};
+use crate::pages::networks::human_count;
 
 #[component]
 pub fn ProblemsPage() -> impl IntoView {
@@ -240,14 +241,33 @@ pub fn ProblemsPage() -> impl IntoView {
                     }
                     Ok(p) => {
                         let fq = filter_q();
+                        let shown = p.rows.len() as u64;
+                        let position = format!(
+                            "{}–{} of {}",
+                            human_count(&p.first_position.to_string()),
+                            human_count(&(p.first_position + shown.max(1) - 1).to_string()),
+                            human_count(&p.matching.to_string())
+                        );
+                        let pager = |label: &'static str| {
+                            let fq = fq.clone();
+                            view! {
+                                <nav class="pager" aria-label=label>
+                                    <span class="position">{position.clone()}</span>
+                                    <a href=format!("?{fq}")>"First"</a>
+                                    {p.prev_before.clone().map(|b| view! { <a href=format!("?{fq}before={b}")>"Previous"</a> })}
+                                    {p.next_after.clone().map(|a| view! { <a href=format!("?{fq}after={a}")>"Next"</a> })}
+                                    <a href=format!("?{fq}last=1")>"Last"</a>
+                                </nav>
+                            }
+                        };
+                        let (top, bottom) = (pager("Pages"), pager("Pages, at the end of the list"));
+                        let matching = match p.matching {
+                            1 => "1 problem address.".to_string(),
+                            n => format!("{} problem addresses.", human_count(&n.to_string())),
+                        };
                         view! {
-                            <p class="muted matching">{format!("{} problem address(es).", p.matching)}</p>
-                            <nav class="pager" aria-label="Pages">
-                                <a href=format!("?{fq}")>"First"</a>
-                                {p.prev_before.clone().map(|b| view! { <a href=format!("?{fq}before={b}")>"Previous"</a> })}
-                                {p.next_after.clone().map(|a| view! { <a href=format!("?{fq}after={a}")>"Next"</a> })}
-                                <a href=format!("?{fq}last=1")>"Last"</a>
-                            </nav>
+                            <p class="muted matching">{matching}</p>
+                            {top}
                             <table class="problems">
                                 <thead>
                                     <tr>
@@ -265,6 +285,7 @@ pub fn ProblemsPage() -> impl IntoView {
                                 </thead>
                                 <tbody>{p.rows.into_iter().map(row).collect_view()}</tbody>
                             </table>
+                            {bottom}
                         }
                             .into_any()
                     }

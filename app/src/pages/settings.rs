@@ -12,10 +12,29 @@ use crate::model::SettingView;
 pub fn SettingsPage() -> impl IntoView {
     let save = ServerAction::<SaveSetting>::new();
     let reset = ServerAction::<ResetSetting>::new();
+    // Said at the top: a save that worked, or a refusal that names no directive (a lost
+    // session, say); a directive's refusal is said at its field.
+    let saved_or_unplaced = Signal::derive(move || {
+        save.value().get().filter(|v| match v {
+            Err(e) => !names_a_directive(&e.to_string()),
+            Ok(_) => true,
+        })
+    });
     let list = Resource::new(
         move || (save.version().get(), reset.version().get()),
         |_| list_settings(),
     );
+    // A refused value is said beside its directive's field, without the directive's name
+    // the server put first ("CheckPeriod: `soon` is not a duration …").
+    let refusal_of = move |key: &str| {
+        save.value().with(|v| match v {
+            Some(Err(e)) => e
+                .to_string()
+                .strip_prefix(&format!("{key}: "))
+                .map(str::to_string),
+            _ => None,
+        })
+    };
     let row = move |s: SettingView| {
         let saved = s.source.starts_with("saved here");
         let editor = if s.editable {
@@ -34,12 +53,14 @@ pub fn SettingsPage() -> impl IntoView {
                 view! { <input type="text" name="value" value=s.value.clone() required aria-label=format!("{} value", s.key)/> }
                     .into_any()
             };
+            let error_key = s.key.clone();
             view! {
                 <ActionForm action=save attr:class="save-setting">
                     <input type="hidden" name="key" value=key.clone()/>
                     {input}
                     <button type="submit">"Save"</button>
                 </ActionForm>
+                {move || refusal_of(&error_key).map(|m| view! { <p class="error field-error" role="alert">{m}</p> })}
                 {saved
                     .then(|| {
                         view! {
@@ -74,7 +95,7 @@ pub fn SettingsPage() -> impl IntoView {
             "The configuration in effect. The config file and IPVET_ environment variables win over this page; "
             "check settings they leave at their default can be changed here and take effect at once."
         </p>
-        {outcome(save.value(), "Saved; in effect now.")}
+        {outcome(saved_or_unplaced, "Saved; in effect now.")}
         {outcome(reset.value(), "Back to its default; in effect now.")}
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -93,4 +114,12 @@ pub fn SettingsPage() -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+/// Whether `message` starts with a directive's name, as the server's refusals of a value do.
+fn names_a_directive(message: &str) -> bool {
+    message.split_once(": ").is_some_and(|(key, _)| {
+        key.starts_with(|c: char| c.is_ascii_uppercase())
+            && key.chars().all(|c| c.is_ascii_alphanumeric())
+    })
 }

@@ -14,6 +14,9 @@ use crate::model::{Role, TokenView};
 #[component]
 pub fn TokensPage() -> impl IntoView {
     let admin = current_role() >= Role::Admin;
+    // Set once the page's script runs (effects run only in the browser).
+    let scripted = RwSignal::new(false);
+    Effect::new(move |_| scripted.set(true));
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
     let tokens = Resource::new(
@@ -92,10 +95,15 @@ pub fn TokensPage() -> impl IntoView {
         {secret}
         <section class="card">
             <h2>"Make a token"</h2>
-            <noscript>
-                <p class="error">"Making a token needs JavaScript: its secret is shown once, in this page. Without it, use " <code>"ipvet token create USER --name NAME"</code> " on the server."</p>
-            </noscript>
-            <ActionForm action=create>
+            // Said until the page's script runs (not a <noscript>, which a browser with
+            // script execution turned off by policy may not draw).
+            <p class="notice needs-script" hidden=move || scripted.get()>
+                "Making a token needs JavaScript: its secret is shown once, on this page."
+                {admin.then(|| view! { " On the server, " <code>"ipvet token create USER --name NAME"</code> " makes one too." })}
+            </p>
+            // Drawn hidden and shown once the page's script runs: without JavaScript the
+            // form could make a token whose secret nobody would ever see.
+            <ActionForm action=create attr:hidden=move || !scripted.get() attr:class="make-token">
                 <label>"Name" <input type="text" name="name" required maxlength="100" autocomplete="off" placeholder="billing, panel-2"/></label>
                 {admin.then(|| view! {
                     <label>

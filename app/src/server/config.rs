@@ -142,7 +142,7 @@ impl ConfigValue for Duration {
         let d = match raw.parse::<u64>() {
             Ok(secs) => Duration::from_secs(secs),
             Err(_) => humantime::parse_duration(raw)
-                .map_err(|e| format!("`{raw}` is not a duration such as 90s, 30m or 1h ({e})"))?,
+                .map_err(|_| format!("`{raw}` is not a duration such as 90s, 30m or 1h"))?,
         };
         if d.is_zero() {
             return Err("a duration must be longer than zero".into());

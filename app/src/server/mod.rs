@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod entities;
 pub mod error;
+pub mod form_return;
 pub mod headers;
 pub mod inventory;
 pub mod lease;

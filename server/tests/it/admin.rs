@@ -894,3 +894,58 @@ async fn the_next_scheduled_cycle_before_the_first_is_the_real_one() {
     let runs = check_run::Entity::find().all(&app.state.db).await.unwrap();
     assert!(runs.is_empty(), "no cycle is due yet: {runs:?}");
 }
+
+/// A cycle's verdicts read in address order, page by page with the address as the key,
+/// whatever order the checks finished in (here the first address is the slowest).
+#[tokio::test]
+async fn a_cycles_verdicts_are_listed_in_address_order() {
+    let slow_first = script("case \"$1\" in 198.18.0.1) sleep 1 ;; esac\necho OK");
+    let path = slow_first.path.clone();
+    let app = TestApp::spawn_with(move |c: &mut Config| {
+        c.ip_checker_script = Some(path);
+        c.disable_ip_allocation_checking = true;
+    })
+    .await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let ips: Vec<String> = (1..=120).rev().map(|i| format!("198.18.0.{i}")).collect();
+    let refs: Vec<&str> = ips.iter().map(String::as_str).collect();
+    app.network_with_released(&admin, "198.18.0.0/24", &refs)
+        .await;
+    let run = app.run_cycle(&admin).await;
+    assert_eq!(run.done, 120);
+    let id = run.id.to_string();
+    let (status, first) = app
+        .call_fn(&admin, "/api/checks/detail", &[("run_id", &id)])
+        .await;
+    assert_eq!(status, 200, "{first}");
+    let listed = |page: &Value| -> Vec<String> {
+        page["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["address"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let expected: Vec<String> = (1..=100).map(|i| format!("198.18.0.{i}")).collect();
+    assert_eq!(listed(&first), expected);
+    assert_eq!(first["more_after"], "198.18.0.100");
+    let (status, second) = app
+        .call_fn(
+            &admin,
+            "/api/checks/detail",
+            &[("run_id", &id), ("after", "198.18.0.100")],
+        )
+        .await;
+    assert_eq!(status, 200, "{second}");
+    let expected: Vec<String> = (101..=120).map(|i| format!("198.18.0.{i}")).collect();
+    assert_eq!(listed(&second), expected);
+    assert_eq!(second["more_after"], Value::Null);
+    let (status, bad) = app
+        .call_fn(
+            &admin,
+            "/api/checks/detail",
+            &[("run_id", &id), ("after", "not an address")],
+        )
+        .await;
+    assert_eq!(status, 400, "{bad}");
+}

@@ -193,6 +193,13 @@ fn cases() -> Vec<Case> {
             ok: 200,
         },
         Case {
+            method: "PATCH",
+            path: |i, _| format!("/api/v1/addresses/{}", ip(i, 1)),
+            body: |i| Some(json!({"owner": format!("edited by {i}")})),
+            min: Role::Operator,
+            ok: 200,
+        },
+        Case {
             method: "POST",
             path: |i, _| format!("/api/v1/addresses/{}/release", ip(i, 1)),
             body: |_| None,

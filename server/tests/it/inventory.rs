@@ -459,9 +459,17 @@ async fn address_lists_page_by_key_in_numeric_order() {
         ("198.18.0.1", "198.18.0.100")
     );
     assert_eq!(first["prev_before"], Value::Null);
+    assert_eq!(
+        (&first["total"], &first["first_position"]),
+        (&json!(510), &json!(1))
+    );
     let next = first["next_after"].as_str().unwrap();
     let second = page(&app, &admin, &[("network_id", &net), ("after", next)]).await;
     assert_eq!(addresses(&second)[0], "198.18.0.101");
+    assert_eq!(
+        (&second["total"], &second["first_position"]),
+        (&json!(510), &json!(101))
+    );
     // Numeric, not textual, order across the octet boundary.
     let third = page(
         &app,
@@ -495,6 +503,11 @@ async fn address_lists_page_by_key_in_numeric_order() {
     let last_rows = addresses(&last);
     assert_eq!(last_rows.len(), 100);
     assert_eq!(last_rows.last().unwrap(), "198.18.1.254");
+    // The network's own and broadcast addresses have no row: 510 rows, the last 100 from 411.
+    assert_eq!(
+        (&last["total"], &last["first_position"]),
+        (&json!(510), &json!(411))
+    );
     assert_eq!(last["next_after"], Value::Null);
     assert!(last["prev_before"].is_string());
 
@@ -511,6 +524,35 @@ async fn address_lists_page_by_key_in_numeric_order() {
     assert_eq!(
         addresses(&allocated),
         ["198.18.0.3", "198.18.0.30", "198.18.1.200"]
+    );
+    assert_eq!(
+        (&allocated["total"], &allocated["first_position"]),
+        (&json!(3), &json!(1))
+    );
+    // Filtered, positions are counted: the second of three allocated addresses onwards.
+    let later = page(
+        &app,
+        &admin,
+        &[
+            ("network_id", &net),
+            ("status", "allocated"),
+            ("after", "198.18.0.3"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (&later["total"], &later["first_position"]),
+        (&json!(3), &json!(2))
+    );
+    let none = page(
+        &app,
+        &admin,
+        &[("network_id", &net), ("status", "reserved")],
+    )
+    .await;
+    assert_eq!(
+        (&none["total"], &none["first_position"]),
+        (&json!(0), &json!(0))
     );
     let detail: Value = app
         .call(
@@ -587,6 +629,10 @@ async fn a_network_of_a_million_addresses_pages_correctly_from_first_to_last() {
         (rows[0].as_str(), rows[99].as_str()),
         ("2001:2::f:ff9c", "2001:2::f:ffff")
     );
+    assert_eq!(
+        (&last["total"], &last["first_position"]),
+        (&json!(1_048_576), &json!(1_048_477))
+    );
 
     // The lowest free address is found at once, even with the start of the network taken.
     for _ in 0..3 {
@@ -609,6 +655,20 @@ async fn a_network_of_a_million_addresses_pages_correctly_from_first_to_last() {
     assert_eq!(
         addresses(&allocated),
         ["2001:2::", "2001:2::1", "2001:2::2", "2001:2::3"]
+    );
+    // Its map: 256 blocks of 4,096 addresses, counted in one grouped read.
+    let (status, map) = app
+        .call_fn(&admin, "/api/networks/map", &[("network_id", &net)])
+        .await;
+    assert_eq!(status, 200, "{map}");
+    assert_eq!(map["cells"].as_array().unwrap().len(), 256);
+    assert_eq!(
+        (
+            &map["cells"][0]["used"],
+            &map["cells"][1]["used"],
+            &map["cells"][255]["label"]
+        ),
+        (&json!(4), &json!(0), &json!("2001:2::f:f000/116"))
     );
 }
 
@@ -1081,4 +1141,135 @@ async fn the_holder_migration_moves_free_addresses_holders_into_their_history() 
     let eight = record("198.18.0.8").await;
     assert_eq!(eight.row.unwrap().owner, "cust-1");
     assert_eq!(eight.events.len(), 1);
+}
+
+/// An allocated address's owner, host name and note change in place, from the page's form
+/// and from the API: kept in its history and the audit log, validated as an allocation's
+/// are, refused for any address that is not allocated, and a no-op when nothing changes.
+#[tokio::test]
+async fn an_allocated_address_holder_is_edited_in_place() {
+    use app::server::entities::audit_log;
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let op = app.signed_in("op", Role::Operator).await;
+    let viewer = app.signed_in("viewer", Role::Viewer).await;
+    let net = app.new_network(&admin, "198.18.0.0/29").await;
+    assert_eq!(allocate(&app, &op, &net, Some("198.18.0.2")).await.0, 200);
+    let edit =
+        |client: &reqwest::Client, ip: &'static str, owner: &'static str, host: &'static str| {
+            let (app, client) = (&app, client.clone());
+            async move {
+                act(
+                    app,
+                    &client,
+                    "edit",
+                    &[
+                        ("address", ip),
+                        ("owner", owner),
+                        ("hostname", host),
+                        ("note", "rack 4"),
+                    ],
+                )
+                .await
+            }
+        };
+    assert_eq!(
+        edit(&viewer, "198.18.0.2", "Acme", "web2.example").await.0,
+        403
+    );
+    let (status, done) = edit(&op, "198.18.0.2", " Acme ", "web2.example").await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(
+        (
+            &done["owner"],
+            &done["hostname"],
+            &done["note"],
+            &done["status"]
+        ),
+        (
+            &json!("Acme"),
+            &json!("web2.example"),
+            &json!("rack 4"),
+            &json!("allocated")
+        )
+    );
+    let detail = app.detail(&op, "198.18.0.2").await;
+    let newest = &detail["history"][0];
+    assert_eq!(newest["reason"], "holder edited", "{detail}");
+    assert_eq!(newest["holder"], "Acme · web2.example · rack 4", "{detail}");
+    assert_eq!(
+        (&newest["from"], &newest["to"]),
+        (&json!("allocated"), &json!("allocated"))
+    );
+    let events = detail["history"].as_array().unwrap().len();
+
+    // The same values again change nothing and write nothing.
+    assert_eq!(edit(&op, "198.18.0.2", "Acme", "web2.example").await.0, 200);
+    let again = app.detail(&op, "198.18.0.2").await;
+    assert_eq!(again["history"].as_array().unwrap().len(), events);
+
+    assert_eq!(
+        edit(&op, "198.18.0.2", "Acme", "bad host").await,
+        (400, json!({"BadRequest": "`bad host` is not a host name."}))
+    );
+    assert_eq!(
+        edit(&op, "198.18.0.3", "Acme", "").await,
+        (
+            409,
+            json!({"Conflict": "198.18.0.3 is free; only an allocated address has a holder to edit."})
+        )
+    );
+    let audited = audit_log::Entity::find()
+        .filter(audit_log::Column::Action.eq("address.edit"))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(audited.len(), 1);
+    assert_eq!(audited[0].target, "198.18.0.2");
+    assert_eq!(
+        (audited[0].before.as_deref(), audited[0].after.as_deref()),
+        (
+            Some("owner=cust-1 hostname=web1.example note="),
+            Some("owner=Acme hostname=web2.example note=rack 4")
+        )
+    );
+
+    // The API changes only the fields it is given.
+    let token = app.token_of("op").await;
+    let patch = |ip: &'static str, body: Value| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            let res = crate::helpers::http_client(&app.base)
+                .build()
+                .unwrap()
+                .patch(format!("{}/api/v1/addresses/{ip}", app.base))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = patch("198.18.0.2", json!({"note": "rack 5"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (&body["owner"], &body["hostname"], &body["note"]),
+        (&json!("Acme"), &json!("web2.example"), &json!("rack 5"))
+    );
+    let (status, body) = patch("198.18.0.2", json!({"hostname": "a..b"})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["error"]["message"], "hostname: `a..b` is not a host name.",
+        "{body}"
+    );
+    let (status, body) = patch("198.18.0.2", json!({"owner": "x", "colour": "red"})).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = patch("198.18.0.4", json!({"owner": "x"})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("conflict")),
+        "{body}"
+    );
 }

@@ -14,6 +14,8 @@ mod permissions;
 mod probes;
 mod scale;
 mod schema;
+mod search;
 mod shared_cycles;
+mod subnet_map;
 mod transport;
 mod users;

@@ -286,3 +286,39 @@ async fn building_routers_meanwhile_never_stalls_a_page() {
     let built = builder.await.unwrap();
     assert!(built > 0);
 }
+
+/// A form posted without JavaScript returns to its page carrying only its own error: a
+/// second failure replaces the first in the page's address, and a success after a failure
+/// returns to the page without it (errors used to pile up there, and an old one showed
+/// again after the change that fixed it).
+#[tokio::test]
+async fn a_form_posted_without_javascript_returns_with_only_its_own_error() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let post = |referer: String, cidr: &'static str| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let res = admin
+                .post(format!("{}/api/networks/create", app.base))
+                .header("Accept", "text/html")
+                .header("Origin", app.base.clone())
+                .header("Referer", referer)
+                .form(&[("cidr", cidr), ("name", "nojs"), ("description", "")])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 302);
+            res.headers()["location"].to_str().unwrap().to_string()
+        }
+    };
+    let page = format!("{}/networks?q=lab", app.base);
+    let first = post(page.clone(), "198.18.7.1/24").await;
+    assert!(first.starts_with(&format!("{page}&__path=")), "{first}");
+    assert_eq!(first.matches("__err=").count(), 1, "{first}");
+    let second = post(first.clone(), "not a network").await;
+    assert_eq!(second.matches("__err=").count(), 1, "{second}");
+    assert_eq!(second.matches("__path=").count(), 1, "{second}");
+    assert_ne!(second, first, "the second error replaces the first");
+    let done = post(second, "198.18.7.0/24").await;
+    assert_eq!(done, page);
+}

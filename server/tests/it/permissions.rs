@@ -93,6 +93,27 @@ const MATRIX: &[(&str, Access, Args)] = &[
         &[("address", "198.18.0.10")],
     ),
     (
+        "/api/addresses/edit",
+        AtLeast(Role::Operator),
+        &[
+            ("address", "198.18.0.10"),
+            ("owner", "matrix"),
+            ("hostname", "matrix.example"),
+            ("note", ""),
+        ],
+    ),
+    (
+        "/api/search/everywhere",
+        AtLeast(Role::Viewer),
+        &[("q", "matrix")],
+    ),
+    ("/api/checks/latest_id", AtLeast(Role::Viewer), &[]),
+    (
+        "/api/networks/map",
+        AtLeast(Role::Viewer),
+        &[("network_id", "{net}")],
+    ),
+    (
         "/api/networks/create",
         AtLeast(Role::Admin),
         &[

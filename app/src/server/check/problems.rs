@@ -105,8 +105,21 @@ pub async fn page(
         .filter(condition.clone())
         .count(db)
         .await?;
-    let q = address::Entity::find().filter(condition);
+    let q = address::Entity::find().filter(condition.clone());
     let (rows, next_after, prev_before) = page_by_key(db, q, after, before, last).await?;
+    // Problem addresses are few beside all addresses: counting those before the page is
+    // a short range of the status index.
+    let first_position = match rows.first() {
+        None => 0,
+        Some(first) => {
+            address::Entity::find()
+                .filter(condition)
+                .filter(address::Column::Ip.lt(first.ip.clone()))
+                .count(db)
+                .await?
+                + 1
+        }
+    };
     let cidrs = network_cidrs(db, rows.iter().map(|r| r.network_id)).await?;
     let last_run = runs::latest(db).await?;
     Ok(ProblemPage {
@@ -114,6 +127,7 @@ pub async fn page(
         next_after,
         prev_before,
         matching,
+        first_position,
         last_run,
     })
 }

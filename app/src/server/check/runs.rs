@@ -1,7 +1,10 @@
 //! Check cycles as the pages and the API show them: the list, one cycle with its verdicts,
 //! and the time of the next one.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    RelationDef,
+};
 use time::OffsetDateTime;
 
 use crate::error::AppError;
@@ -67,6 +70,16 @@ pub async fn latest(db: &impl ConnectionTrait) -> Result<Option<CheckRunView>, A
         .map(run_view))
 }
 
+pub async fn latest_id(db: &impl ConnectionTrait) -> Result<Option<i64>, AppError> {
+    Ok(check_run::Entity::find()
+        .select_only()
+        .column(check_run::Column::Id)
+        .order_by_desc(check_run::Column::Id)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?)
+}
+
 /// Newest first, older than the cycle `before` when given.
 pub async fn list(state: &AppState, before: Option<i64>) -> Result<CheckRunList, AppError> {
     let mut q = check_run::Entity::find();
@@ -105,18 +118,27 @@ pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<CheckRunView, App
     Ok(run_view(find(db, id).await?))
 }
 
-/// A cycle with its verdicts in the order they were written, after the event `after`.
+/// A cycle with its verdicts in address order, after the address `after`. A cycle claims
+/// each address once, so it has one verdict per address and the address is the page key.
 pub async fn detail(
     db: &impl ConnectionTrait,
     id: i64,
-    after: Option<i64>,
+    after: Option<&str>,
 ) -> Result<CheckRunDetail, AppError> {
     let run = get(db, id).await?;
-    let mut q = address_event::Entity::find().filter(address_event::Column::RunId.eq(id));
-    if let Some(a) = after {
-        q = q.filter(address_event::Column::Id.gt(a));
+    let of_address: RelationDef = address_event::Entity::belongs_to(address::Entity)
+        .from(address_event::Column::AddressId)
+        .to(address::Column::Id)
+        .into();
+    let mut q = address_event::Entity::find()
+        .join(JoinType::InnerJoin, of_address)
+        .filter(address_event::Column::RunId.eq(id));
+    if let Some(a) = after.map(str::trim).filter(|a| !a.is_empty()) {
+        let from = ip::parse_address(a).map_err(|e| AppError::BadRequest(e.to_string()))?;
+        q = q.filter(address::Column::Ip.gt(ip::to_bytes(from)));
     }
     let mut events = q
+        .order_by_asc(address::Column::Ip)
         .order_by_asc(address_event::Column::Id)
         .limit(VERDICTS_PER_PAGE + 1)
         .all(db)
@@ -143,7 +165,9 @@ pub async fn detail(
             .collect()
     };
     let more_after = if more {
-        events.last().map(|e| e.id)
+        events
+            .last()
+            .and_then(|e| addresses.get(&e.address_id).cloned())
     } else {
         None
     };

@@ -131,6 +131,15 @@ impl Cidr {
         Ok(Cidr { network, prefix })
     }
 
+    /// The block of `prefix` bits (at most the family's width) that holds `ip`.
+    pub fn around(ip: IpAddr, prefix: u8) -> Cidr {
+        let prefix = prefix.min(if ip.is_ipv4() { 32 } else { 128 });
+        Cidr {
+            network: mask(ip, prefix),
+            prefix,
+        }
+    }
+
     pub fn network(&self) -> IpAddr {
         self.network
     }

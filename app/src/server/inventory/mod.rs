@@ -6,4 +6,6 @@ pub mod csv;
 pub mod idempotency;
 pub mod ip;
 pub mod lifecycle;
+pub mod map;
 pub mod networks;
+pub mod search;

@@ -18,8 +18,8 @@ use crate::server::rest::auth::Bearer;
 use crate::server::rest::error::{ApiError, ErrorBody};
 use crate::server::rest::input;
 use crate::server::rest::shapes::{
-    Address, AddressDetail, AddressPath, CheckEntry, ForceFree, IdempotencyHeader, NetworkPath,
-    NewAllocation, Release, Reserve,
+    Address, AddressDetail, AddressEdit, AddressPath, CheckEntry, ForceFree, IdempotencyHeader,
+    NetworkPath, NewAllocation, Release, Reserve,
 };
 use crate::server::AppState;
 
@@ -221,6 +221,52 @@ pub async fn force_free(
     let caller = bearer.require(Role::Admin)?;
     let ForceFree { reason } = input::json(body)?;
     change(&caller, &raw_ip, Action::ForceFree, &reason, "reason").await
+}
+
+/// Edit an allocated address's owner, host name or note.
+///
+/// Role: operator. Each field given replaces the stored one; an absent field stays. The
+/// change is kept in the address's history and the audit log; the status does not change.
+#[utoipa::path(patch, path = "/api/v1/addresses/{ip}", operation_id = "editAddress", tag = "addresses",
+    params(AddressPath),
+    request_body = AddressEdit,
+    responses(
+        (status = 200, description = "Edited (or unchanged, when every field was the same)", body = Address),
+        (status = 400, description = "Bad input; the message names the field", body = ErrorBody),
+        (status = 401, description = "No live token", body = ErrorBody),
+        (status = 403, description = "Role below operator", body = ErrorBody),
+        (status = 404, description = "The address is in no network", body = ErrorBody),
+        (status = 409, description = "The address is not allocated (or changed meanwhile)", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn edit(
+    bearer: Bearer,
+    Path(raw_ip): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Address>, ApiError> {
+    let caller = bearer.require(Role::Operator)?;
+    let AddressEdit {
+        owner,
+        hostname,
+        note,
+    } = input::json(body)?;
+    let addr = input::address(&raw_ip)?;
+    // Absent fields are empty here, which is always valid: only given ones can be at fault.
+    let given = Holder {
+        owner: owner.clone().unwrap_or_default(),
+        hostname: hostname.clone().unwrap_or_default(),
+        note: note.clone().unwrap_or_default(),
+    };
+    if let Some((field, message)) = given.fault() {
+        return Err(ApiError::bad(field, message));
+    }
+    let edit = addresses::HolderEdit {
+        owner,
+        hostname,
+        note,
+    };
+    let row = addresses::edit(&caller, &addr.to_string(), edit).await?;
+    Ok(Json((&row).into()))
 }
 
 /// Get an address: its status, problem and last checks.

@@ -40,7 +40,7 @@ pub const MAX_BODY: usize = 64 * 1024;
     paths(
         networks::list, networks::create, networks::get, networks::set_check_policy,
         addresses::allocate, addresses::release, addresses::reserve, addresses::force_free,
-        addresses::get,
+        addresses::get, addresses::edit,
         problems::list,
         checks::start, checks::get,
         dnsbl::list, dnsbl::create, dnsbl::delete,
@@ -126,6 +126,7 @@ fn routes() -> Routes {
         addresses::allocate,
     )
     .add(Method::GET, "/addresses/{ip}", addresses::get)
+    .add(Method::PATCH, "/addresses/{ip}", addresses::edit)
     .add(Method::POST, "/addresses/{ip}/release", addresses::release)
     .add(Method::POST, "/addresses/{ip}/reserve", addresses::reserve)
     .add(

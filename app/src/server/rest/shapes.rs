@@ -230,6 +230,18 @@ pub struct NewAllocation {
     pub note: Option<String>,
 }
 
+/// A change to an allocated address's holder: each field given replaces the stored one.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AddressEdit {
+    #[schema(schema_with = formats::owner)]
+    pub owner: Option<String>,
+    #[schema(schema_with = formats::hostname)]
+    pub hostname: Option<String>,
+    #[schema(schema_with = formats::note)]
+    pub note: Option<String>,
+}
+
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Release {}

@@ -5,7 +5,8 @@ use std::net::IpAddr;
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
 };
 
 use super::{never_handed_out, parse, view};
@@ -107,17 +108,43 @@ pub async fn page(
     before: Option<&str>,
     last: bool,
 ) -> Result<crate::model::AddressPage, AppError> {
-    networks::find(db, network_id).await?;
+    let net = networks::find(db, network_id).await?;
     let mut q = address::Entity::find().filter(address::Column::NetworkId.eq(network_id));
     if let Some(s) = status {
         q = q.filter(address::Column::Status.eq(s));
     }
-    if let Some(search) = Search::parse(search.unwrap_or(""))? {
+    let search = Search::parse(search.unwrap_or(""))?;
+    let unfiltered = status.is_none() && search.is_none();
+    if let Some(search) = search {
         q = q.filter(search.condition(&[address::Column::Hostname, address::Column::Owner]));
     }
-    let (rows, next_after, prev_before) = page_by_key(db, q, after, before, last).await?;
+    let (rows, next_after, prev_before) = page_by_key(db, q.clone(), after, before, last).await?;
+    let (total, first_position) = match rows.first() {
+        None => (q.count(db).await?, 0),
+        // A materialized network has a row for each allocatable address, in one unbroken
+        // run: where a row stands, and how many there are, is arithmetic, not a count of
+        // up to a million index entries.
+        Some(first) if unfiltered && net.materialized => {
+            let (alloc_first, alloc_last) = networks::cidr_of(&net)?.allocatable();
+            let at = ip::from_bytes(&first.ip).map_or(alloc_first, ip::to_u128);
+            (
+                u64::try_from(alloc_last - alloc_first + 1).unwrap_or(u64::MAX),
+                u64::try_from(at.saturating_sub(alloc_first) + 1).unwrap_or(u64::MAX),
+            )
+        }
+        Some(first) => {
+            let before = q
+                .clone()
+                .filter(address::Column::Ip.lt(first.ip.clone()))
+                .count(db)
+                .await?;
+            (q.count(db).await?, before + 1)
+        }
+    };
     Ok(crate::model::AddressPage {
         rows: rows.into_iter().map(view).collect(),
+        total,
+        first_position,
         next_after,
         prev_before,
     })

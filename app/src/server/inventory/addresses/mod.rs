@@ -1,15 +1,17 @@
 //! Address operations: allocate ([`allocate`]), release, reserve, unreserve and force-free
-//! ([`change`]), and the lists and detail pages read ([`list`]). Every change goes through
+//! ([`change`]), editing an allocation's holder ([`edit`]), and the lists and detail pages read ([`list`]). Every change goes through
 //! [`apply`]: one transaction that locks the network, makes one conditional update (`…
 //! WHERE status = <expected>`), moves the network's counts and writes the history row; a
 //! lost race is reported, never overwritten.
 
 mod allocate;
 mod change;
+mod edit;
 mod list;
 
 pub use allocate::{allocate, next_free, ALLOCATION_CANDIDATES};
 pub use change::{change, change_many, BULK_MAX};
+pub use edit::{edit, HolderEdit};
 pub(crate) use list::page_by_key;
 pub use list::{detail, page, record, History, Record, Search, MAX_SEARCH, PAGE_SIZE};
 

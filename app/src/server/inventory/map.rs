@@ -1,0 +1,314 @@
+//! The subnet map of a network's page: a grid of at most 256 cells. A block of 256
+//! addresses or fewer is drawn address by address; a larger one as its sub-blocks (a /16 as
+//! 256 /24s), each shaded by how many of its addresses are in use and marked when any is a
+//! problem, opening the sub-block's own map. An IPv6 network starts at the deepest block
+//! that still holds every address on record, since its used addresses are a speck of it.
+//!
+//! A block's counts come from one grouped query over the block's range of the (network,
+//! ip) index, so a map costs one read of the rows in the block drawn.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::addresses::never_handed_out;
+use super::ip::{self, Cidr};
+use super::networks;
+use crate::error::AppError;
+use crate::model::{AddressStatus, MapCell, SubnetMap};
+use crate::server::entities::address;
+
+/// Most cells a map draws: a 16 × 16 grid.
+const CELLS: u32 = 256;
+
+/// The map of `block` of network `network_id` (the whole network when `None`).
+pub async fn map(
+    db: &impl ConnectionTrait,
+    network_id: i64,
+    block: Option<&str>,
+) -> Result<SubnetMap, AppError> {
+    let net = networks::find(db, network_id).await?;
+    let whole = networks::cidr_of(&net)?;
+    let block = block.map(str::trim).filter(|b| !b.is_empty());
+    let (mut view, mut skipped) = match block {
+        None => (whole, None),
+        Some(b) => {
+            let b = crate::server::limits::bounded("block", b, 64)?;
+            let cidr = Cidr::parse(&b).map_err(|e| AppError::BadRequest(e.to_string()))?;
+            if cidr.family() != whole.family()
+                || cidr.prefix() < whole.prefix()
+                || !whole.contains(cidr.network())
+            {
+                return Err(AppError::BadRequest(format!(
+                    "{cidr} is not a block of {whole}."
+                )));
+            }
+            (cidr, None)
+        }
+    };
+    if block.is_none() && whole.family() == 6 {
+        if let Some(deeper) = deepest_holding_all(db, net.id, whole).await? {
+            if deeper != whole {
+                skipped = Some(format!(
+                    "Only {deeper} holds addresses on record; the rest of {whole} is free."
+                ));
+                view = deeper;
+            }
+        }
+    }
+    let up = (view != whole).then(|| {
+        let step = parent_prefix(view.prefix(), whole.prefix());
+        Cidr::around(view.network(), step).to_string()
+    });
+    let cells = if view.size() <= u128::from(CELLS) {
+        address_cells(db, &net, view).await?
+    } else {
+        block_cells(db, net.id, view).await?
+    };
+    Ok(SubnetMap {
+        block: view.to_string(),
+        up,
+        addresses: view.size() <= u128::from(CELLS),
+        skipped,
+        cells,
+    })
+}
+
+/// The prefix of a block's cells: eight bits further (256 cells), but never finer than
+/// blocks of 256 addresses, which the next level draws address by address.
+fn cell_prefix(view: Cidr) -> u8 {
+    let width = if view.family() == 4 { 32 } else { 128 };
+    (view.prefix() + 8).min(width - 8)
+}
+
+/// The block one level up from a block of `prefix`, as [`cell_prefix`] steps down from the
+/// network's `top`.
+fn parent_prefix(prefix: u8, top: u8) -> u8 {
+    let mut p = top;
+    while p + 8 < prefix {
+        p += 8;
+    }
+    p
+}
+
+/// For an IPv6 network, the deepest block on the map's eight-bit steps that holds both its
+/// lowest and highest address on record; `None` when it holds none.
+async fn deepest_holding_all(
+    db: &impl ConnectionTrait,
+    network_id: i64,
+    whole: Cidr,
+) -> Result<Option<Cidr>, AppError> {
+    let edge = |desc: bool| {
+        let q = address::Entity::find()
+            .select_only()
+            .column(address::Column::Ip)
+            .filter(address::Column::NetworkId.eq(network_id));
+        let q = if desc {
+            q.order_by_desc(address::Column::Ip)
+        } else {
+            q.order_by_asc(address::Column::Ip)
+        };
+        q.limit(1).into_tuple::<Vec<u8>>()
+    };
+    let (Some(lo), Some(hi)) = (edge(false).one(db).await?, edge(true).one(db).await?) else {
+        return Ok(None);
+    };
+    let (Some(lo), Some(hi)) = (ip::from_bytes(&lo), ip::from_bytes(&hi)) else {
+        return Ok(None);
+    };
+    let mut view = whole;
+    while view.size() > u128::from(CELLS) {
+        let next = Cidr::around(lo, cell_prefix(view));
+        if !next.contains(hi) {
+            break;
+        }
+        view = next;
+    }
+    Ok(Some(view))
+}
+
+/// One cell per address of `view` (256 or fewer): a row's status, free where there is no
+/// row, and no status for an IPv4 network's own and broadcast address.
+async fn address_cells(
+    db: &impl ConnectionTrait,
+    net: &crate::server::entities::network::Model,
+    view: Cidr,
+) -> Result<Vec<MapCell>, AppError> {
+    let (lo, hi) = view.range();
+    let rows: HashMap<u128, address::Model> = address::Entity::find()
+        .filter(address::Column::NetworkId.eq(net.id))
+        .filter(address::Column::Ip.gte(lo.to_be_bytes().to_vec()))
+        .filter(address::Column::Ip.lte(hi.to_be_bytes().to_vec()))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|r| Some((ip::to_u128(ip::from_bytes(&r.ip)?), r)))
+        .collect();
+    let mut cells = Vec::with_capacity(view.size() as usize);
+    for n in lo..=hi {
+        let label = ip::from_u128(n).to_string();
+        let short = match ip::from_u128(n) {
+            IpAddr::V4(v4) => v4.octets()[3].to_string(),
+            IpAddr::V6(_) => format!("{:x}", n & 0xffff),
+        };
+        let cell = if never_handed_out(net, n)?.is_some() {
+            MapCell {
+                title: format!("{label} · never handed out"),
+                label,
+                short,
+                status: None,
+                used: 0,
+                problems: 0,
+                fill: 0,
+            }
+        } else {
+            let row = rows.get(&n);
+            let status = row.map_or(AddressStatus::Free, |r| r.status);
+            let holder = row
+                .map(|r| r.owner.as_str())
+                .filter(|o| !o.is_empty())
+                .map(|o| format!(" · {o}"))
+                .unwrap_or_default();
+            MapCell {
+                title: format!("{label} · {}{holder}", status.label()),
+                label,
+                short,
+                status: Some(status),
+                used: u64::from(status != AddressStatus::Free),
+                problems: u64::from(is_problem(status)),
+                fill: if status == AddressStatus::Free {
+                    0
+                } else {
+                    100
+                },
+            }
+        };
+        cells.push(cell);
+    }
+    Ok(cells)
+}
+
+fn is_problem(status: AddressStatus) -> bool {
+    matches!(
+        status,
+        AddressStatus::UsedInNetwork | AddressStatus::BlockedByDnsbl
+    )
+}
+
+/// One cell per sub-block of `view`, with its counts from one grouped query: rows grouped
+/// by the leading bytes of their address (enough bytes to tell the sub-blocks apart) and
+/// by status, then added up per sub-block.
+async fn block_cells(
+    db: &impl ConnectionTrait,
+    network_id: i64,
+    view: Cidr,
+) -> Result<Vec<MapCell>, AppError> {
+    let (lo, hi) = view.range();
+    let cell = cell_prefix(view);
+    // The cell prefix in the 128-bit space addresses are stored in.
+    let stored = u32::from(cell) + if view.family() == 4 { 96 } else { 0 };
+    let bytes = stored.div_ceil(8);
+    let lead = Expr::cust(format!("substr(ip, 1, {bytes})"));
+    let groups: Vec<(Vec<u8>, AddressStatus, i64)> = address::Entity::find()
+        .select_only()
+        .column_as(lead.clone(), "lead")
+        .column(address::Column::Status)
+        .column_as(Expr::col(address::Column::Id).count(), "n")
+        .filter(address::Column::NetworkId.eq(network_id))
+        .filter(address::Column::Ip.gte(lo.to_be_bytes().to_vec()))
+        .filter(address::Column::Ip.lte(hi.to_be_bytes().to_vec()))
+        .group_by(lead)
+        .group_by(address::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let count = 1usize << (cell - view.prefix());
+    let shift = 128 - stored;
+    let mut used = vec![0u64; count];
+    let mut problems = vec![0u64; count];
+    for (lead, status, n) in groups {
+        let mut full = [0u8; 16];
+        let len = lead.len().min(16);
+        full[..len].copy_from_slice(&lead[..len]);
+        let start = u128::from_be_bytes(full);
+        let Some(i) = start
+            .checked_sub(lo)
+            .map(|off| (off >> shift) as usize)
+            .filter(|i| *i < count)
+        else {
+            continue;
+        };
+        let n = n.max(0) as u64;
+        if status != AddressStatus::Free {
+            used[i] += n;
+        }
+        if is_problem(status) {
+            problems[i] += n;
+        }
+    }
+    let size = 1u128 << (128 - stored);
+    // An IPv6 block's size in digits is unreadable (4722366482869645213696); its power is not.
+    let size_words = if 128 - stored > 16 {
+        format!("2^{}", 128 - stored)
+    } else {
+        size.to_string()
+    };
+    Ok((0..count)
+        .map(|i| {
+            let first = lo + ((i as u128) << shift);
+            let start = ip::from_u128(first);
+            let block = Cidr::around(start, cell).to_string();
+            let short = match start {
+                // The octet the cell's prefix ends in: a /24's third, a /16's second.
+                IpAddr::V4(v4) => v4.octets()[usize::from((cell - 1) / 8)].to_string(),
+                IpAddr::V6(_) => format!("{i:x}"),
+            };
+            let fill = if used[i] == 0 {
+                0
+            } else {
+                // Rounded up, so a block with one address in use never looks empty.
+                (u128::from(used[i]) * 100).div_ceil(size).clamp(1, 100) as u8
+            };
+            let problem_words = match problems[i] {
+                0 => String::new(),
+                1 => " · 1 problem".into(),
+                p => format!(" · {p} problems"),
+            };
+            MapCell {
+                title: format!(
+                    "{block} · {} of {size_words} in use{problem_words}",
+                    used[i]
+                ),
+                label: block,
+                short,
+                status: None,
+                used: used[i],
+                problems: problems[i],
+                fill,
+            }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cidr(s: &str) -> Cidr {
+        Cidr::parse(s).unwrap()
+    }
+
+    #[test]
+    fn maps_step_eight_bits_down_to_blocks_of_256() {
+        assert_eq!(cell_prefix(cidr("198.18.0.0/16")), 24);
+        assert_eq!(cell_prefix(cidr("198.18.0.0/20")), 24);
+        assert_eq!(cell_prefix(cidr("10.0.0.0/8")), 16);
+        assert_eq!(cell_prefix(cidr("2001:2::/48")), 56);
+        assert_eq!(cell_prefix(cidr("2001:2::/118")), 120);
+        assert_eq!(parent_prefix(24, 16), 16);
+        assert_eq!(parent_prefix(24, 8), 16);
+        assert_eq!(parent_prefix(72, 64), 64);
+    }
+}
