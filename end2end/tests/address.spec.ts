@@ -25,6 +25,10 @@ test('an address page edits the holder and moves the address through its lifecyc
   const saved = page.getByRole('status').filter({ hasText: 'Saved the holder of 198.18.41.1.' });
   await expect(saved).toBeVisible();
   await expect(page.locator('dl.fields')).toContainText('web7.example');
+  // Times say how long ago they were on hover, and what they are to a machine.
+  const since = page.locator('dl.fields time').first();
+  await expect(since).toHaveAttribute('title', /^(just now|\d+ min ago)$/);
+  await expect(since).toHaveAttribute('datetime', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   await expect(page.locator('ol.timeline li').first()).toContainText('holder edited');
   await expect(page.locator('ol.timeline li').first()).toContainText('Acme Ltd · web7.example · rack 2');
   // A bad host name is refused with the reason, and nothing changes.

@@ -109,10 +109,19 @@ export async function allocateAndRelease(page: Page, ips: string[]) {
   await release(page, ips);
 }
 
+/** Opens the actions menu of an address row (`scope`), if it has one and it is closed. */
+export async function openRowMenu(scope: Locator) {
+  const menu = scope.locator('details.row-menu');
+  if ((await menu.count()) !== 1) return;
+  if ((await menu.getAttribute('open')) === null) await menu.locator('summary').first().click();
+  await expect(menu).toHaveAttribute('open', '');
+}
+
 /** On an open network page: releases each of `ips`. */
 export async function release(page: Page, ips: string[]) {
   for (const ip of ips) {
     const row = page.locator(`tr[data-address="${ip}"]`);
+    await openRowMenu(row);
     await row.getByRole('button', { name: 'Release' }).click();
     await expect(row.locator('.badge')).toHaveText('Being checked');
   }
@@ -150,6 +159,7 @@ export async function createUser(page: Page, name: string, role: string, passwor
  * holds the button that acts.
  */
 export async function openConfirm(scope: Locator, label: string): Promise<Locator> {
+  await openRowMenu(scope);
   const details = scope
     .locator('details.confirm')
     .filter({ has: scope.page().locator('summary', { hasText: new RegExp(`^${label}$`) }) });

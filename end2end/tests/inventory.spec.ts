@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { adminPassword, createUser, openConfirm, openNewNetwork, signInOk, unique, waitHydrated, watchConsole, expect, test, pageHeaders } from './helpers';
+import { adminPassword, createUser, openConfirm, openNewNetwork, openRowMenu, signInOk, unique, waitHydrated, watchConsole, expect, test, pageHeaders } from './helpers';
 
 test('create a network, allocate, release, force-free with a reason', async ({ page, browser }) => {
   const errors = watchConsole(page);
@@ -44,6 +44,10 @@ test('create a network, allocate, release, force-free with a reason', async ({ p
   await expect(row.locator('.badge')).toHaveText('Allocated');
   await expect(row).toContainText('customer-42');
 
+  // Each row's actions sit in one menu, which opens from the keyboard too.
+  await row.getByLabel('Actions for 198.18.7.1', { exact: true }).focus();
+  await page.keyboard.press('Enter');
+  await expect(row.locator('details.row-menu')).toHaveAttribute('open', '');
   await row.getByRole('button', { name: 'Release' }).click();
   await expect(row.locator('.badge')).toHaveText('Being checked');
   // The newest message replaces the one before.
@@ -77,6 +81,7 @@ test('create a network, allocate, release, force-free with a reason', async ({ p
   await operator.locator('section.card form').getByRole('button', { name: 'Allocate' }).click();
   const opRow = operator.locator('tr[data-address="198.18.7.1"]');
   await expect(opRow.locator('.badge')).toHaveText('Allocated');
+  await openRowMenu(opRow);
   await expect(opRow.getByRole('button', { name: 'Release' })).toBeVisible();
   await expect(operator.locator('details.confirm summary', { hasText: 'Force-free' })).toHaveCount(0);
   await expect(operator.getByRole('button', { name: /^Force-free/ })).toHaveCount(0);
@@ -198,6 +203,7 @@ test('without JavaScript, a change is confirmed on the page it returns to, namin
   await page.reload();
   await expect(page.locator('tr[data-address="198.18.37.1"] .badge')).toHaveText('Allocated');
   await expect(told).toHaveCount(0);
+  await openRowMenu(page.locator('tr[data-address="198.18.37.1"]'));
   await page.locator('tr[data-address="198.18.37.1"]').getByRole('button', { name: 'Release' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Released 198.18.37.1: it is being checked before anyone gets it again.' })).toBeVisible();
   await expect(page.locator('tr[data-address="198.18.37.1"] .badge')).toHaveText('Being checked');

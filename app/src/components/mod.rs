@@ -11,3 +11,4 @@ pub mod role;
 pub mod run_progress;
 pub mod status_badge;
 pub mod subnet_map;
+pub mod when;

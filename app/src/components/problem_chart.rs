@@ -6,10 +6,14 @@ use leptos::prelude::*;
 
 use crate::model::ProblemDayView;
 
-const WIDTH: f64 = 600.0;
-const HEIGHT: f64 = 160.0;
-const AXIS: f64 = 30.0;
-const FOOT: f64 = 18.0;
+// Wide and low, as the card it fills on a desk; a phone draws the same picture smaller,
+// with larger type (style/main.css).
+const WIDTH: f64 = 900.0;
+const HEIGHT: f64 = 220.0;
+const AXIS: f64 = 60.0;
+const FOOT: f64 = 34.0;
+/// Room above the highest bar for its axis label.
+const TOP: f64 = 20.0;
 
 #[component]
 pub fn ProblemChart(days: Vec<ProblemDayView>) -> impl IntoView {
@@ -50,7 +54,7 @@ pub fn ProblemChart(days: Vec<ProblemDayView>) -> impl IntoView {
                 None => view! {
                     <g class="no-data" data-day=d.day.clone()>
                         <title>{format!("{}: no check cycle", d.day)}</title>
-                        <rect x=x y=4.0 width=bar height={plot - 4.0}/>
+                        <rect x=x y=TOP width=bar height={plot - TOP}/>
                     </g>
                 }
                 .into_any(),
@@ -62,7 +66,7 @@ pub fn ProblemChart(days: Vec<ProblemDayView>) -> impl IntoView {
                 }
                 .into_any(),
                 Some((used, blocked)) => {
-                    let h = |n: u64| n as f64 / peak as f64 * (plot - 4.0);
+                    let h = |n: u64| n as f64 / peak as f64 * (plot - TOP);
                     let (hu, hb) = (h(used), h(blocked));
                     view! {
                         <g class="day" data-day=d.day.clone() data-used=used data-blocked=blocked>
@@ -90,15 +94,15 @@ pub fn ProblemChart(days: Vec<ProblemDayView>) -> impl IntoView {
                     .into_iter()
                     .filter(|v| *v > 0 && (*v == peak || peak.is_multiple_of(2)))
                     .map(|v| {
-                        let y = plot - v as f64 / peak as f64 * (plot - 4.0);
+                        let y = plot - v as f64 / peak as f64 * (plot - TOP);
                         view! {
                             <line class="grid" x1=AXIS y1=y x2=WIDTH y2=y/>
-                            <text class="tick" x={AXIS - 4.0} y={y + 4.0} text-anchor="end">{v}</text>
+                            <text class="tick" x={AXIS - 6.0} y=y text-anchor="end" dominant-baseline="middle">{v}</text>
                         }
                     })
                     .collect_view()}
                 <line class="axis" x1=AXIS y1=plot x2=WIDTH y2=plot/>
-                <text class="tick" x={AXIS - 4.0} y=plot text-anchor="end">"0"</text>
+                <text class="tick" x={AXIS - 6.0} y=plot text-anchor="end" dominant-baseline="middle">"0"</text>
                 {bars}
                 <text class="tick" x=AXIS y={HEIGHT - 4.0}>{first}</text>
                 <text class="tick" x=WIDTH y={HEIGHT - 4.0} text-anchor="end">{last}</text>

@@ -14,6 +14,7 @@ use crate::components::confirm::Confirm;
 use crate::components::outcome::{answering, newest_answer_only, notice_text, outcome_with};
 use crate::components::role::current_role;
 use crate::components::status_badge::StatusBadge;
+use crate::components::when::When;
 use crate::model::{AddressStatus, AddressView, Notice, Role};
 
 #[component]
@@ -154,9 +155,9 @@ pub fn AddressPage() -> impl IntoView {
                                 <dt>"Note"</dt>
                                 <dd>{a.note.clone()}</dd>
                                 <dt>"Status since"</dt>
-                                <dd>{a.status_changed_at.clone()}</dd>
+                                <dd><When at=a.status_changed_at.clone()/></dd>
                                 <dt>"Last checked"</dt>
-                                <dd>{a.last_checked_at.clone().unwrap_or_else(|| "never".into())}</dd>
+                                <dd><When at=a.last_checked_at.clone().unwrap_or_else(|| "never".into())/></dd>
                                 <dt>"Problem"</dt>
                                 <dd>{a.problem.clone().unwrap_or_else(|| "none".into())}</dd>
                             </dl>
@@ -170,7 +171,7 @@ pub fn AddressPage() -> impl IntoView {
                                     .map(|e| {
                                         view! {
                                             <li>
-                                                <span class="when">{e.at}</span>
+                                                <span class="when"><When at=e.at/></span>
                                                 " " <strong>{e.actor}</strong> " "
                                                 <StatusBadge status=e.from/> " → " <StatusBadge status=e.to/>
                                                 {(!e.reason.is_empty()).then(|| view! { <span class="reason">" — " {e.reason.clone()}</span> })}

@@ -6,6 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::audit::list_audit;
 use crate::components::query::kept;
+use crate::components::when::When;
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
@@ -76,7 +77,7 @@ pub fn AuditPage() -> impl IntoView {
                                             let action = e.action.clone();
                                             view! {
                                                 <tr data-action=action>
-                                                    <td class="when">{e.at}</td>
+                                                    <td class="when"><When at=e.at/></td>
                                                     <td class="actor">{e.actor}</td>
                                                     <td>{e.client_addr}</td>
                                                     <td class="action">{e.action}</td>

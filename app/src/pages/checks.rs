@@ -10,6 +10,7 @@ use crate::components::cycle_watch::CycleWatch;
 use crate::components::query::id_param;
 use crate::components::run_progress::{RunCheckNowButton, RunProgress};
 use crate::components::status_badge::StatusBadge;
+use crate::components::when::When;
 use crate::model::CheckRunView;
 
 /// "1 h 2 min", "3 min 4 s", "5 s".
@@ -56,7 +57,7 @@ pub fn CheckRunsPage() -> impl IntoView {
         view! {
             <tr data-run=r.id>
                 <td><a href=format!("/checks/{}", r.id)>{r.id}</a></td>
-                <td class="when">{r.started_at.clone()}</td>
+                <td class="when"><When at=r.started_at.clone()/></td>
                 <td>{duration(r.seconds)}</td>
                 <td>{r.trigger.as_str()}</td>
                 <td class="num">{r.counts.done}</td>

@@ -18,6 +18,7 @@ use crate::components::query::{id_param, kept, parse_status};
 use crate::components::role::current_role;
 use crate::components::status_badge::StatusBadge;
 use crate::components::subnet_map::SubnetMapView;
+use crate::components::when::When;
 use crate::error::AppError;
 use crate::model::{AddressStatus, AddressView, ImportReport, Notice, Role};
 use crate::pages::networks::human_count;
@@ -93,6 +94,14 @@ pub fn NetworkPage() -> impl IntoView {
             a.address.clone(),
         );
         let force_free_button = format!("Force-free {}", a.address);
+        // One menu a row, so a hundred rows stay a line each; only when there is something
+        // the caller may do.
+        let acts = (role >= Role::Operator
+            && matches!(
+                status,
+                AddressStatus::Allocated | AddressStatus::Free | AddressStatus::Reserved
+            ))
+            || (role == Role::Admin && status != AddressStatus::Free);
         view! {
             <tr data-address=a.address.clone()>
                 <td>
@@ -114,8 +123,11 @@ pub fn NetworkPage() -> impl IntoView {
                 <td>{a.owner.clone()}</td>
                 <td>{a.hostname.clone()}</td>
                 <td>{a.note.clone()}</td>
-                <td class="when">{a.status_changed_at.clone()}</td>
-                <td>
+                <td class="when"><When at=a.status_changed_at.clone()/></td>
+                <td class="row-actions">
+                    {acts.then(|| view! {
+                    <details class="row-menu">
+                        <summary aria-label=format!("Actions for {}", a.address)>"Actions"</summary>
                     <div class="actions">
                     {(role >= Role::Operator && status == AddressStatus::Allocated)
                         .then(|| {
@@ -164,6 +176,8 @@ pub fn NetworkPage() -> impl IntoView {
                             }
                         })}
                     </div>
+                    </details>
+                    })}
                 </td>
             </tr>
         }

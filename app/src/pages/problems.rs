@@ -15,6 +15,7 @@ use crate::components::outcome::outcome;
 use crate::components::query::{kept, parse_status};
 use crate::components::role::current_role;
 use crate::components::status_badge::StatusBadge;
+use crate::components::when::When;
 use crate::error::AppError;
 use crate::model::{AddressStatus, ProblemView, RecheckOutcome, Role};
 use crate::pages::networks::human_count;
@@ -83,8 +84,8 @@ pub fn ProblemsPage() -> impl IntoView {
                         .clone()
                         .map(|e| view! { <div class="muted check-error">{format!("Latest check could not tell: {e}")}</div> })}
                 </td>
-                <td class="when">{p.problem_since.clone().unwrap_or_default()}</td>
-                <td class="when">{p.last_checked_at.clone().unwrap_or_default()}</td>
+                <td class="when"><When at=p.problem_since.clone().unwrap_or_default()/></td>
+                <td class="when"><When at=p.last_checked_at.clone().unwrap_or_default()/></td>
                 <td class="num failed-checks">{p.failed_checks}</td>
                 <td>
                     <div class="actions">

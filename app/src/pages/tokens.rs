@@ -9,6 +9,7 @@ use crate::api::users::list_users;
 use crate::components::confirm::Confirm;
 use crate::components::outcome::outcome;
 use crate::components::role::current_role;
+use crate::components::when::When;
 use crate::model::{Role, TokenView};
 
 #[component]
@@ -55,8 +56,8 @@ pub fn TokensPage() -> impl IntoView {
                 <td>{t.name.clone()}</td>
                 {admin.then(|| view! { <td>{t.owner.clone()}</td> })}
                 <td>{t.role.as_str()}</td>
-                <td class="when">{t.created_at.clone()}</td>
-                <td class="when">{t.last_used_at.clone().unwrap_or_else(|| "never".into())}</td>
+                <td class="when"><When at=t.created_at.clone()/></td>
+                <td class="when"><When at=t.last_used_at.clone().unwrap_or_else(|| "never".into())/></td>
                 <td>{match &t.revoked_at {
                     Some(at) => format!("revoked {at}"),
                     None => "live".into(),

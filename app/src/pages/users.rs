@@ -6,6 +6,7 @@ use leptos_meta::Title;
 use crate::api::users::{list_users, CreateUser, ResetUserPassword, SetUserDisabled, SetUserRole};
 use crate::components::confirm::Confirm;
 use crate::components::outcome::outcome;
+use crate::components::when::When;
 use crate::model::{Role, UserView};
 
 #[component]
@@ -36,7 +37,7 @@ pub fn UsersPage() -> impl IntoView {
                     <td>{u.name.clone()} " (you)"</td>
                     <td>{u.role.as_str()}</td>
                     <td>"active"</td>
-                    <td class="when">{u.created_at.clone()}</td>
+                    <td class="when"><When at=u.created_at.clone()/></td>
                     <td class="muted">
                         "Change your password on " <a href="/account">"your account"</a> "."
                     </td>
@@ -54,7 +55,7 @@ pub fn UsersPage() -> impl IntoView {
                 <td>{u.name.clone()}</td>
                 <td>{u.role.as_str()}</td>
                 <td>{if u.disabled { "disabled" } else { "active" }}</td>
-                <td class="when">{u.created_at.clone()}</td>
+                <td class="when"><When at=u.created_at.clone()/></td>
                 <td>
                     <div class="actions">
                     <ActionForm action=set_role>
