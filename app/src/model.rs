@@ -519,6 +519,27 @@ pub struct MapCell {
     pub title: String,
 }
 
+/// What a refused form post without JavaScript sent, for its page to show again in its
+/// fields (with JavaScript the form keeps them itself).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormDraft {
+    /// Which form it came from.
+    pub form: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl FormDraft {
+    /// The value sent in `field` when this draft is of `form`.
+    pub fn value(draft: &Option<FormDraft>, form: &str, field: &str) -> Option<String> {
+        let draft = draft.as_ref().filter(|d| d.form == form)?;
+        draft
+            .fields
+            .iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, value)| value.clone())
+    }
+}
+
 /// A network a search found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkHit {

@@ -188,6 +188,14 @@ test('without JavaScript, a change is confirmed on the page it returns to, namin
   await signInOk(page, 'admin', adminPassword, { js: false });
   await page.goto('/networks');
   const create = page.locator('section.card form');
+  // A refused network comes back with what was typed, and says why.
+  await create.getByLabel('CIDR').fill('198.18.37.1/29');
+  await create.getByLabel('Name').fill('nojs notices');
+  await create.getByRole('button', { name: 'Create network' }).click();
+  await expect(page.getByRole('alert')).toHaveText('198.18.37.1/29 has host bits set; did you mean 198.18.37.0/29?');
+  await expect(create.getByLabel('CIDR')).toHaveValue('198.18.37.1/29');
+  await expect(create.getByLabel('Name')).toHaveValue('nojs notices');
+  await page.screenshot({ path: resolve(__dirname, '../../target/e2e/screenshots/nojs-network-refused.png'), fullPage: true });
   await create.getByLabel('CIDR').fill('198.18.37.0/29');
   await create.getByLabel('Name').fill('nojs notices');
   await create.getByRole('button', { name: 'Create network' }).click();

@@ -68,6 +68,18 @@ pub async fn change_password(
     .await
 }
 
+/// What a refused form post without JavaScript sent, for the page that shows its refusal
+/// to fill its fields again ([`crate::model::FormDraft`]), from the caller's own session.
+#[server(endpoint = "auth/draft")]
+pub async fn refused_draft() -> Result<Option<crate::model::FormDraft>, AppError> {
+    use crate::server::{notice, respond};
+    respond(async {
+        // Open to anyone: it reads the caller's own session only.
+        notice::draft_for_this_page().await
+    })
+    .await
+}
+
 /// The notice a form post without JavaScript left for this page ([`crate::model::Notice`]),
 /// taken from the caller's own session.
 #[server(endpoint = "auth/notice")]

@@ -24,10 +24,23 @@ pub async fn create_network(
     description: String,
 ) -> Result<NetworkView, AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, inventory::networks, respond};
+    use crate::server::{auth::guard::require, inventory::networks, notice, respond};
     respond(async {
         let caller = require(Role::Admin).await?;
-        networks::create(&caller, &cidr, &name, &description).await
+        let created = networks::create(&caller, &cidr, &name, &description).await;
+        if created.is_err() {
+            let fields = [
+                ("cidr", cidr.as_str()),
+                ("name", name.as_str()),
+                ("description", description.as_str()),
+            ];
+            notice::keep_draft(
+                <CreateNetwork as leptos::server_fn::ServerFn>::PATH,
+                &fields,
+            )
+            .await;
+        }
+        created
     })
     .await
 }

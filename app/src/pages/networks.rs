@@ -3,18 +3,20 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::api::auth::refused_draft;
 use crate::api::networks::{list_networks, CreateNetwork, DeleteNetwork};
 use crate::components::confirm::Confirm;
 use crate::components::outcome::outcome;
 use crate::components::role::current_role;
 use crate::components::status_badge::StatusBadge;
-use crate::model::{NetworkView, Role};
+use crate::model::{FormDraft, NetworkView, Role};
 
 #[component]
 pub fn NetworksPage() -> impl IntoView {
     let admin = current_role() == Role::Admin;
     let create = ServerAction::<CreateNetwork>::new();
     let delete = ServerAction::<DeleteNetwork>::new();
+    let draft = Resource::new(|| (), |_| refused_draft());
     let nets = Resource::new(
         move || (create.version().get(), delete.version().get()),
         |_| list_networks(),
@@ -75,12 +77,26 @@ pub fn NetworksPage() -> impl IntoView {
                 view! {
                     <section class="card">
                         <h2>"Add a network"</h2>
-                        <ActionForm action=create>
-                            <label>"CIDR" <input type="text" name="cidr" required placeholder="198.51.100.0/24"/></label>
-                            <label>"Name" <input type="text" name="name" required/></label>
-                            <label>"Description" <input type="text" name="description"/></label>
-                            <button type="submit">"Create network"</button>
-                        </ActionForm>
+                        // Without JavaScript a refused form comes back with what was typed.
+                        <Transition fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                let kept = draft.await.ok().flatten();
+                                let typed = |field: &str| {
+                                    FormDraft::value(&kept, <CreateNetwork as leptos::server_fn::ServerFn>::PATH, field)
+                                        .unwrap_or_default()
+                                };
+                                let (cidr, name, description) =
+                                    (typed("cidr"), typed("name"), typed("description"));
+                                view! {
+                                    <ActionForm action=create>
+                                        <label>"CIDR" <input type="text" name="cidr" required placeholder="198.51.100.0/24" value=cidr/></label>
+                                        <label>"Name" <input type="text" name="name" required value=name/></label>
+                                        <label>"Description" <input type="text" name="description" value=description/></label>
+                                        <button type="submit">"Create network"</button>
+                                    </ActionForm>
+                                }
+                            })}
+                        </Transition>
                     </section>
                 }
             })}

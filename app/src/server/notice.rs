@@ -3,12 +3,17 @@
 //! session and the next page shows it once. With JavaScript the form shows the value
 //! itself, and nothing is kept.
 
+use leptos::prelude::use_context;
+
 use crate::error::AppError;
-use crate::model::Notice;
+use crate::model::{FormDraft, Notice};
 use crate::server::auth::guard;
 use crate::server::error::{html_form_post, internal};
 
 const NOTICE: &str = "notice";
+const DRAFT: &str = "draft";
+/// Longest field a draft keeps: more than any form field takes, little in a session.
+const DRAFT_FIELD: usize = 1_000;
 
 /// Keeps `notice` for the next page when this call is a plain form post. A session that
 /// cannot be written loses only the message, never the change, which is done already.
@@ -39,4 +44,51 @@ pub async fn take() -> Result<Option<Notice>, AppError> {
         return Ok(None);
     }
     session.remove::<Notice>(NOTICE).await.map_err(internal)
+}
+
+/// Keeps what a plain form post that was refused sent in `fields`, for the page it is sent
+/// back to, so its fields are not emptied (a mistyped CIDR used to vanish with its error).
+/// Only for forms without secrets; each value is cut to a bound.
+pub async fn keep_draft(form: &str, fields: &[(&str, &str)]) {
+    if !html_form_post() {
+        return;
+    }
+    let draft = FormDraft {
+        form: form.to_string(),
+        fields: fields
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.chars().take(DRAFT_FIELD).collect()))
+            .collect(),
+    };
+    let kept = match guard::session().await {
+        Ok(session) => session.insert(DRAFT, draft).await.map_err(internal),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = kept {
+        tracing::warn!(cause = ?e, "a refused form's values were not kept");
+    }
+}
+
+/// The draft of the form whose refusal this page shows: the page's address carries the
+/// refused function's path and error (as Leptos sends a plain form post back), and the
+/// draft kept for that function is given; any other page gets none. The draft is not
+/// removed, since a page drawn on the server may ask more than once; the next refusal
+/// replaces it, and a page without the error never shows it.
+pub async fn draft_for_this_page() -> Result<Option<FormDraft>, AppError> {
+    let Some(refused) = use_context::<http::request::Parts>().and_then(|parts| {
+        let query = parts.uri.query()?.to_string();
+        let has_error = query.split('&').any(|pair| pair.starts_with("__err="));
+        let path = query
+            .split('&')
+            .rev()
+            .find_map(|pair| pair.strip_prefix("__path="))?
+            .replace("%2F", "/")
+            .replace("%2f", "/");
+        has_error.then_some(path)
+    }) else {
+        return Ok(None);
+    };
+    let session = guard::session().await?;
+    let draft = session.get::<FormDraft>(DRAFT).await.map_err(internal)?;
+    Ok(draft.filter(|d| d.form == refused))
 }

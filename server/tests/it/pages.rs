@@ -322,3 +322,57 @@ async fn a_form_posted_without_javascript_returns_with_only_its_own_error() {
     let done = post(second, "198.18.7.0/24").await;
     assert_eq!(done, page);
 }
+
+/// Without JavaScript, a network the server refuses comes back with its fields as typed
+/// (they used to come back empty), once: the page drawn again after that is empty.
+#[tokio::test]
+async fn a_refused_network_form_without_javascript_comes_back_as_typed() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let res = admin
+        .post(format!("{}/api/networks/create", app.base))
+        .header("Accept", "text/html")
+        .header("Origin", app.base.clone())
+        .header("Referer", format!("{}/networks", app.base))
+        .form(&[
+            ("cidr", "198.18.7.1/24"),
+            ("name", "edge <lab>"),
+            ("description", "typed once"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    let back = res.headers()["location"].to_str().unwrap().to_string();
+    let html = |url: String| {
+        let admin = admin.clone();
+        async move {
+            let res = admin
+                .get(url)
+                .header("Accept", "text/html")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            res.text().await.unwrap()
+        }
+    };
+    let page = html(back.clone()).await;
+    assert!(
+        page.contains(
+            r#"name="cidr" required placeholder="198.51.100.0/24" value="198.18.7.1/24""#
+        ),
+        "{page}"
+    );
+    assert!(page.contains(r#"value="edge &lt;lab&gt;""#), "{page}");
+    assert!(page.contains(r#"value="typed once""#), "{page}");
+    assert!(
+        page.contains("has host bits set; did you mean 198.18.7.0/24?"),
+        "{page}"
+    );
+    let again = html(format!("{}/networks", app.base)).await;
+    assert!(
+        !again.contains(r#"value="198.18.7.1/24""#),
+        "kept once only"
+    );
+}

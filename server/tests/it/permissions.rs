@@ -31,6 +31,7 @@ const MATRIX: &[(&str, Access, Args)] = &[
     ("/api/auth/logout", Anyone, &[]),
     ("/api/auth/me", Anyone, &[]),
     ("/api/auth/notice", Anyone, &[]),
+    ("/api/auth/draft", Anyone, &[]),
     (
         "/api/auth/change_password",
         AtLeast(Role::Viewer),
