@@ -53,6 +53,16 @@ test('create a network, allocate, release, force-free with a reason', async ({ p
   // The newest message replaces the one before.
   await expect(page.getByRole('status').filter({ hasText: 'Released 198.18.7.1: it is being checked' })).toBeVisible();
   await expect(allocated).toHaveCount(0);
+  // Said where the admin looks: scrolled down the list, the answer stays in sight.
+  const far = page.locator('tr[data-address="198.18.7.90"]');
+  await openRowMenu(far);
+  await far.getByRole('button', { name: 'Reserve' }).click();
+  const reserved = page.getByRole('status').filter({ hasText: 'Reserved 198.18.7.90.' });
+  await expect(reserved).toBeInViewport();
+  await expect(far.locator('.badge')).toHaveText('Reserved');
+  await openRowMenu(far);
+  await far.getByRole('button', { name: 'Unreserve' }).click();
+  await expect(far.locator('.badge')).toHaveText('Free');
 
   const confirm = await openConfirm(row, 'Force-free');
   await expect(confirm).toContainText('Force-free 198.18.7.1 without checks?');
