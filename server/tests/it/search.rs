@@ -191,6 +191,25 @@ async fn a_search_lists_at_most_fifty_addresses() {
         ("198.18.0.1", "198.18.0.50")
     );
     assert_eq!(r["more_addresses"], true);
+    // Leading octets: the first fifty held addresses of the range, in address order.
+    let (status, body) = app
+        .call_fn(
+            &admin,
+            "/api/addresses/reserve",
+            &[("address", "198.18.0.200"), ("note", "")],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let r = search(&app, &admin, "198.18.0").await;
+    let list = found(&r);
+    assert_eq!(list.len(), 50);
+    assert_eq!(
+        (list[0].as_str(), list[49].as_str()),
+        ("198.18.0.1", "198.18.0.50")
+    );
+    assert_eq!(r["more_addresses"], true);
+    let r = search(&app, &admin, "198.18.0.2").await;
+    assert_eq!(r["jump"], "/address?ip=198.18.0.2");
     let r = search(&app, &admin, "node5").await;
     assert_eq!(
         found(&r),
