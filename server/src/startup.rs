@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use app::server::admin::settings::Live;
 use app::server::auth::{client_address, csrf, session_store};
+use app::server::compression;
 use app::server::config::Config;
 use app::server::error::status_from_error_body;
 use app::server::form_return;
@@ -118,6 +119,8 @@ pub fn with_request_timeout<S: Clone + Send + Sync + 'static>(
 /// served over HTTPS (`SecureCookies on`).
 pub fn outer_layers(router: Router, https: bool) -> Router {
     router
+        .layer(compression::layer())
+        .layer(middleware::from_fn(compression::keep_secrets_uncompressed))
         .layer(middleware::from_fn(move |req, next| {
             headers::security_headers(https, req, next)
         }))

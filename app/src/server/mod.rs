@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod check;
+pub mod compression;
 pub mod config;
 pub mod db;
 pub mod entities;

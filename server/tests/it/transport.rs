@@ -365,3 +365,47 @@ async fn each_page_allows_only_its_own_scripts_by_a_fresh_nonce() {
         );
     }
 }
+
+/// Answers go out compressed as the client accepts (brotli or gzip), and smaller for it,
+/// except the one that carries a secret beside text its caller chose: a new token's.
+#[tokio::test]
+async fn answers_are_compressed_except_a_new_tokens_secret() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let get = |path: &'static str, encoding: Option<&'static str>| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let mut req = admin.get(format!("{}{path}", app.base));
+            if let Some(e) = encoding {
+                req = req.header("Accept-Encoding", e);
+            }
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), 200, "{path}");
+            let used = res
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap().to_string());
+            (used, res.bytes().await.unwrap().len())
+        }
+    };
+    let (plain_encoding, plain) = get("/api/v1/openapi.json", None).await;
+    assert_eq!(plain_encoding, None);
+    let (gzip_encoding, gzipped) = get("/api/v1/openapi.json", Some("gzip")).await;
+    assert_eq!(gzip_encoding.as_deref(), Some("gzip"));
+    assert!(gzipped * 3 < plain, "{gzipped} of {plain} bytes");
+    let (br_encoding, _) = get("/networks", Some("br, gzip")).await;
+    assert_eq!(br_encoding.as_deref(), Some("br"));
+
+    let res = admin
+        .post(format!("{}/api/tokens/create", app.base))
+        .header("Accept", "application/json")
+        .header("Accept-Encoding", "br, gzip")
+        .form(&[("name", "billing")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("content-encoding").is_none());
+    let made: serde_json::Value = res.json().await.unwrap();
+    assert!(made["secret"].as_str().unwrap().starts_with("ipvet_"), "{made}");
+}

@@ -1,0 +1,32 @@
+//! Compressed answers, for admins far away: pages, server functions, the API, CSV exports
+//! and the site's files go out with brotli or gzip when the client accepts it.
+//!
+//! Compression lets an attacker who can put text of their choosing into an answer learn a
+//! secret in the same answer from its compressed length (BREACH). ipvet's pages and
+//! answers hold no secret (no CSRF token; the session cookie travels in a header, which is
+//! not compressed) with one exception: the answer that shows a new API token's secret,
+//! beside the token's name. That answer is never compressed.
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use http::header::ACCEPT_ENCODING;
+use tower_http::compression::CompressionLayer;
+
+/// Paths whose answers carry a secret and are never compressed.
+pub const NEVER_COMPRESSED: [&str; 1] = ["/api/tokens/create"];
+
+/// Brotli or gzip (the encodings built in), as the client accepts; small answers, images
+/// and the like as they are (tower-http's default predicate).
+pub fn layer() -> CompressionLayer {
+    CompressionLayer::new()
+}
+
+/// Outside [`layer`]: a request for an answer that carries a secret is handled as if the
+/// client accepted no compression.
+pub async fn keep_secrets_uncompressed(mut req: Request, next: Next) -> Response {
+    if NEVER_COMPRESSED.contains(&req.uri().path()) {
+        req.headers_mut().remove(ACCEPT_ENCODING);
+    }
+    next.run(req).await
+}
