@@ -407,5 +407,8 @@ async fn answers_are_compressed_except_a_new_tokens_secret() {
     assert_eq!(res.status(), 200);
     assert!(res.headers().get("content-encoding").is_none());
     let made: serde_json::Value = res.json().await.unwrap();
-    assert!(made["secret"].as_str().unwrap().starts_with("ipvet_"), "{made}");
+    assert!(
+        made["secret"].as_str().unwrap().starts_with("ipvet_"),
+        "{made}"
+    );
 }
