@@ -158,6 +158,17 @@ async fn search_finds_addresses_networks_hosts_and_owners_across_networks() {
     assert!(html.contains("db.example"), "{html}");
 }
 
+/// The search listed 198.18.0.1 to .50 and said more matched.
+fn assert_first_fifty_of_more(r: &Value) {
+    let list = found(r);
+    assert_eq!(list.len(), 50);
+    assert_eq!(
+        (list[0].as_str(), list[49].as_str()),
+        ("198.18.0.1", "198.18.0.50")
+    );
+    assert_eq!(r["more_addresses"], true);
+}
+
 /// More matches than a search lists: the first fifty by the text matched, then by
 /// address (here all owners are alike), and the answer says there were more.
 #[tokio::test]
@@ -184,13 +195,7 @@ async fn a_search_lists_at_most_fifty_addresses() {
         assert_eq!(status, 200, "{body}");
     }
     let r = search(&app, &admin, "bulk").await;
-    let list = found(&r);
-    assert_eq!(list.len(), 50);
-    assert_eq!(
-        (list[0].as_str(), list[49].as_str()),
-        ("198.18.0.1", "198.18.0.50")
-    );
-    assert_eq!(r["more_addresses"], true);
+    assert_first_fifty_of_more(&r);
     // Leading octets: the first fifty held addresses of the range, in address order.
     let (status, body) = app
         .call_fn(
@@ -201,13 +206,7 @@ async fn a_search_lists_at_most_fifty_addresses() {
         .await;
     assert_eq!(status, 200, "{body}");
     let r = search(&app, &admin, "198.18.0").await;
-    let list = found(&r);
-    assert_eq!(list.len(), 50);
-    assert_eq!(
-        (list[0].as_str(), list[49].as_str()),
-        ("198.18.0.1", "198.18.0.50")
-    );
-    assert_eq!(r["more_addresses"], true);
+    assert_first_fifty_of_more(&r);
     let r = search(&app, &admin, "198.18.0.2").await;
     assert_eq!(r["jump"], "/address?ip=198.18.0.2");
     let r = search(&app, &admin, "node5").await;
