@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use app::server::admin::settings::Live;
+use app::server::auth::guard::RequestCaller;
 use app::server::auth::{client_address, csrf, session_store};
 use app::server::compression;
 use app::server::config::Config;
@@ -70,7 +71,11 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(page_state.clone()),
+            move || {
+                provide_context(page_state.clone());
+                // Read the caller once for everything this request renders or runs.
+                provide_context(RequestCaller::default());
+            },
             move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))

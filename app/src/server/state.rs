@@ -1,5 +1,6 @@
 //! The one state the router and every server function share.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axum::extract::FromRef;
@@ -23,12 +24,21 @@ pub struct AppState {
     pub password_checks: Arc<Verifier>,
     /// The check engine; one per process.
     pub checks: SharedEngine,
+    /// Statements run through `db` since start: what a page costs the database, for the
+    /// tests that guard it.
+    pub statements: Arc<AtomicU64>,
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection, settings: Live, leptos_options: LeptosOptions) -> Self {
+    pub fn new(mut db: DatabaseConnection, settings: Live, leptos_options: LeptosOptions) -> Self {
         let checks = Engine::new(&settings.current());
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
         AppState {
+            statements,
             checks,
             db,
             settings: Arc::new(settings),

@@ -3,6 +3,7 @@
 //! every call, so a disabled or demoted user's old session loses its rights at once.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::ConnectInfo;
 use leptos::prelude::use_context;
@@ -60,11 +61,36 @@ pub(crate) async fn client_addr() -> Option<SocketAddr> {
         .map(|ConnectInfo(a)| a)
 }
 
+/// The user behind the request being served, once it has been read: a page drawn on the
+/// server runs several server functions, and each asked for the session and the user
+/// again. One per request (provided with the request's context), so a disabled or
+/// demoted user still loses their rights on their next request.
+#[derive(Clone, Default)]
+pub struct RequestCaller(Arc<tokio::sync::OnceCell<Option<user::Model>>>);
+
 /// The signed-in user, if any. Ends a session that has outlived its idle timeout or its
 /// absolute lifetime, whose user is gone or disabled, or whose user's password was reset
-/// since it signed in.
+/// since it signed in. Read once per request where the request provides a
+/// [`RequestCaller`].
 pub async fn current() -> Result<Option<Caller>, AppError> {
-    resolve(state()?, session().await?, client_addr().await).await
+    let state = state()?;
+    let client = client_addr().await;
+    let Some(memo) = use_context::<RequestCaller>() else {
+        return resolve(state, session().await?, client).await;
+    };
+    let user = memo
+        .0
+        .get_or_try_init(|| async {
+            let found = resolve(state.clone(), session().await?, client).await?;
+            Ok::<_, AppError>(found.map(|caller| caller.user))
+        })
+        .await?
+        .clone();
+    Ok(user.map(|user| Caller {
+        user,
+        state,
+        client_addr: client.map(|a| a.ip().to_string()).unwrap_or_default(),
+    }))
 }
 
 /// [`current`] for plain axum handlers, which have no Leptos context.
