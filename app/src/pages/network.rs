@@ -21,7 +21,7 @@ use crate::components::subnet_map::SubnetMapView;
 use crate::components::when::When;
 use crate::error::AppError;
 use crate::model::{AddressStatus, AddressView, ImportReport, Notice, Role};
-use crate::pages::networks::human_count;
+use crate::pages::networks::{human_count, list_position};
 
 #[component]
 pub fn NetworkPage() -> impl IntoView {
@@ -377,7 +377,7 @@ pub fn NetworkPage() -> impl IntoView {
                 match page.await {
                     Ok(p) => {
                         let sq = status_q();
-                        let position = page_position(&p);
+                        let position = list_position(p.first_position, p.rows.len(), p.total);
                         let pager = |label: &'static str| {
                             let sq = sq.clone();
                             view! {
@@ -458,18 +458,4 @@ fn import_outcome(result: &Result<ImportReport, AppError>) -> AnyView {
         }
         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
     }
-}
-
-/// Where a page stands in its list: "1–100 of 65,534", or "0 of 0" when empty.
-fn page_position(p: &crate::model::AddressPage) -> String {
-    if p.rows.is_empty() {
-        return format!("0 of {}", human_count(&p.total.to_string()));
-    }
-    let last = p.first_position + p.rows.len() as u64 - 1;
-    format!(
-        "{}–{} of {}",
-        human_count(&p.first_position.to_string()),
-        human_count(&last.to_string()),
-        human_count(&p.total.to_string())
-    )
 }

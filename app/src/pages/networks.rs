@@ -132,6 +132,21 @@ pub fn NetworksPage() -> impl IntoView {
 /// Counts as people read them: exact with thousands separators up to a billion; beyond
 /// that as a power of two when exact or just under one (an IPv6 /64 holds 2^64 addresses,
 /// and a few used leave "2^64 − 6"), else rounded to three digits ("≈ 1.84 × 10^19").
+/// Where a page of a list stands: "101–200 of 65,534" for the rows from `first` (counted
+/// from 1) of `total`, "0 of 0" for an empty page.
+pub fn list_position(first: u64, shown: usize, total: u64) -> String {
+    let total_text = human_count(&total.to_string());
+    if shown == 0 {
+        return format!("0 of {total_text}");
+    }
+    let last = first + shown as u64 - 1;
+    format!(
+        "{}–{} of {total_text}",
+        human_count(&first.to_string()),
+        human_count(&last.to_string())
+    )
+}
+
 pub fn human_count(n: &str) -> String {
     let Ok(v) = n.parse::<u128>() else {
         return n.to_string();
@@ -172,7 +187,14 @@ pub fn grouped(v: u128) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::human_count;
+    use super::{human_count, list_position};
+
+    #[test]
+    fn list_positions_read_well() {
+        assert_eq!(list_position(1, 100, 65_534), "1–100 of 65,534");
+        assert_eq!(list_position(65_501, 34, 65_534), "65,501–65,534 of 65,534");
+        assert_eq!(list_position(0, 0, 0), "0 of 0");
+    }
 
     #[test]
     fn counts_read_well() {

@@ -18,7 +18,7 @@ use crate::components::status_badge::StatusBadge;
 use crate::components::when::When;
 use crate::error::AppError;
 use crate::model::{AddressStatus, ProblemView, RecheckOutcome, Role};
-use crate::pages::networks::human_count;
+use crate::pages::networks::{human_count, list_position};
 
 #[component]
 pub fn ProblemsPage() -> impl IntoView {
@@ -242,13 +242,7 @@ pub fn ProblemsPage() -> impl IntoView {
                     }
                     Ok(p) => {
                         let fq = filter_q();
-                        let shown = p.rows.len() as u64;
-                        let position = format!(
-                            "{}–{} of {}",
-                            human_count(&p.first_position.to_string()),
-                            human_count(&(p.first_position + shown.max(1) - 1).to_string()),
-                            human_count(&p.matching.to_string())
-                        );
+                        let position = list_position(p.first_position, p.rows.len(), p.matching);
                         let pager = |label: &'static str| {
                             let fq = fq.clone();
                             view! {

@@ -21,13 +21,7 @@ pub async fn leave(notice: Notice) {
     if !html_form_post() {
         return;
     }
-    let kept = match guard::session().await {
-        Ok(session) => session.insert(NOTICE, notice).await.map_err(internal),
-        Err(e) => Err(e),
-    };
-    if let Err(e) = kept {
-        tracing::warn!(cause = ?e, "a notice for the next page was not kept");
-    }
+    keep(NOTICE, notice, "a notice for the next page").await;
 }
 
 /// The notice left for this page, if any; taking it removes it. Looked at first, since a
@@ -60,13 +54,7 @@ pub async fn keep_draft(form: &str, fields: &[(&str, &str)]) {
             .map(|(name, value)| (name.to_string(), value.chars().take(DRAFT_FIELD).collect()))
             .collect(),
     };
-    let kept = match guard::session().await {
-        Ok(session) => session.insert(DRAFT, draft).await.map_err(internal),
-        Err(e) => Err(e),
-    };
-    if let Err(e) = kept {
-        tracing::warn!(cause = ?e, "a refused form's values were not kept");
-    }
+    keep(DRAFT, draft, "a refused form's values").await;
 }
 
 /// The draft of the form whose refusal this page shows: the page's address carries the
@@ -91,4 +79,16 @@ pub async fn draft_for_this_page() -> Result<Option<FormDraft>, AppError> {
     let session = guard::session().await?;
     let draft = session.get::<FormDraft>(DRAFT).await.map_err(internal)?;
     Ok(draft.filter(|d| d.form == refused))
+}
+
+/// Puts `value` in the caller's session under `key`. A session that cannot be written
+/// loses only what was kept for the next page (`what`, for the log), never the change.
+async fn keep(key: &str, value: impl serde::Serialize + Send, what: &str) {
+    let kept = match guard::session().await {
+        Ok(session) => session.insert(key, value).await.map_err(internal),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = kept {
+        tracing::warn!(cause = ?e, "{what} was not kept");
+    }
 }
