@@ -27,24 +27,17 @@ pub fn AddressPage() -> impl IntoView {
     let reserve = ServerAction::<ReserveAddress>::new();
     let unreserve = ServerAction::<UnreserveAddress>::new();
     let force_free = ServerAction::<ForceFreeAddress>::new();
-    let changes = move || {
-        (
-            allocate.version().get(),
-            edit.version().get(),
-            release.version().get(),
-            reserve.version().get(),
-            unreserve.version().get(),
-            force_free.version().get(),
-        )
-    };
-    newest_answer_only([
+    // The page's forms: the newest answer alone is shown, and any answer reloads the data.
+    let answers = [
         answering(allocate),
         answering(edit),
         answering(release),
         answering(reserve),
         answering(unreserve),
         answering(force_free),
-    ]);
+    ];
+    newest_answer_only(answers);
+    let changes = move || answers.map(|(version, _)| version.get());
     let detail = Resource::new(
         move || (query.read().get("ip").unwrap_or_default(), changes()),
         |(ip, _)| address_detail(ip),

@@ -41,19 +41,8 @@ pub fn NetworkPage() -> impl IntoView {
     // actions only carry a failure back, through the page address, to be shown.
     let bulk_release = ServerAction::<BulkRelease>::new();
     let bulk_force_free = ServerAction::<BulkForceFree>::new();
-    let changes = move || {
-        (
-            allocate.version().get(),
-            release.version().get(),
-            reserve.version().get(),
-            unreserve.version().get(),
-            force_free.version().get(),
-            edit.version().get(),
-            set_policy.version().get(),
-            import.version().get(),
-        )
-    };
-    newest_answer_only([
+    // The page's forms: the newest answer alone is shown, and any answer reloads the data.
+    let answers = [
         answering(allocate),
         answering(release),
         answering(reserve),
@@ -62,7 +51,9 @@ pub fn NetworkPage() -> impl IntoView {
         answering(edit),
         answering(set_policy),
         answering(import),
-    ]);
+    ];
+    newest_answer_only(answers);
+    let changes = move || answers.map(|(version, _)| version.get());
     let net = Resource::new(move || (id(), changes()), |(id, _)| get_network(id));
     let page = Resource::new(
         move || (id(), query.get(), changes()),

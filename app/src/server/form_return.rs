@@ -13,6 +13,19 @@ use http::HeaderValue;
 /// The query keys Leptos uses to carry a form's error back to its page.
 const ERROR_KEYS: [&str; 2] = ["__path", "__err"];
 
+/// The path of the server function whose refusal a page's query carries (its `__path`,
+/// decoded), when it carries one.
+pub fn refused_function(query: &str) -> Option<String> {
+    let pairs = || query.split('&').filter_map(|pair| pair.split_once('='));
+    if !pairs().any(|(key, _)| key == ERROR_KEYS[1]) {
+        return None;
+    }
+    pairs()
+        .rev()
+        .find(|(key, _)| *key == ERROR_KEYS[0])
+        .map(|(_, path)| path.replace("%2F", "/").replace("%2f", "/"))
+}
+
 /// Rewrites the redirect of a form post so that the page it returns to carries only this
 /// post's error, if any.
 pub async fn clean_form_return(req: Request, next: Next) -> Response {
@@ -96,6 +109,17 @@ mod tests {
         assert_eq!(returned_to(page, page).as_deref(), Some(page));
         // Somewhere else: left alone.
         assert_eq!(returned_to(page, "/login"), None);
+    }
+
+    #[test]
+    fn the_refused_function_is_read_from_the_query() {
+        use super::refused_function;
+        assert_eq!(
+            refused_function("q=lab&__path=%2Fapi%2Fnetworks%2Fcreate&__err=X").as_deref(),
+            Some("/api/networks/create")
+        );
+        assert_eq!(refused_function("__path=%2Fapi%2Fa"), None);
+        assert_eq!(refused_function("q=lab"), None);
     }
 
     proptest::proptest! {

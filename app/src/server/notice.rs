@@ -63,17 +63,9 @@ pub async fn keep_draft(form: &str, fields: &[(&str, &str)]) {
 /// removed, since a page drawn on the server may ask more than once; the next refusal
 /// replaces it, and a page without the error never shows it.
 pub async fn draft_for_this_page() -> Result<Option<FormDraft>, AppError> {
-    let Some(refused) = use_context::<http::request::Parts>().and_then(|parts| {
-        let query = parts.uri.query()?.to_string();
-        let has_error = query.split('&').any(|pair| pair.starts_with("__err="));
-        let path = query
-            .split('&')
-            .rev()
-            .find_map(|pair| pair.strip_prefix("__path="))?
-            .replace("%2F", "/")
-            .replace("%2f", "/");
-        has_error.then_some(path)
-    }) else {
+    let Some(refused) = use_context::<http::request::Parts>()
+        .and_then(|parts| crate::server::form_return::refused_function(parts.uri.query()?))
+    else {
         return Ok(None);
     };
     let session = guard::session().await?;

@@ -13,7 +13,6 @@ use std::net::IpAddr;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::addresses::never_handed_out;
 use super::ip::{self, Cidr};
 use super::networks;
 use crate::error::AppError;
@@ -146,6 +145,8 @@ async fn address_cells(
         .into_iter()
         .filter_map(|r| Some((ip::to_u128(ip::from_bytes(&r.ip)?), r)))
         .collect();
+    // An IPv4 network's own and broadcast addresses are never handed out.
+    let (alloc_first, alloc_last) = networks::cidr_of(net)?.allocatable();
     let mut cells = Vec::with_capacity(view.size() as usize);
     for n in lo..=hi {
         let label = ip::from_u128(n).to_string();
@@ -153,7 +154,7 @@ async fn address_cells(
             IpAddr::V4(v4) => v4.octets()[3].to_string(),
             IpAddr::V6(_) => format!("{:x}", n & 0xffff),
         };
-        let cell = if never_handed_out(net, n)?.is_some() {
+        let cell = if n < alloc_first || n > alloc_last {
             MapCell {
                 title: format!("{label} · never handed out"),
                 label,

@@ -12,7 +12,7 @@ use sea_orm::{
     QuerySelect, Select,
 };
 
-use super::addresses::{view, Search, MAX_SEARCH};
+use super::addresses::{like_pattern, view, Search, MAX_SEARCH};
 use super::ip::{self, Cidr};
 use super::networks;
 use crate::error::AppError;
@@ -222,14 +222,10 @@ async fn overlapping(
 /// The networks whose name holds `text` (lower case). Networks are few beside addresses;
 /// their names are searched anywhere, not only at the start.
 async fn named(db: &impl ConnectionTrait, text: &str) -> Result<Vec<NetworkHit>, AppError> {
-    use sea_orm::sea_query::{Func, LikeExpr};
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    use sea_orm::sea_query::Func;
     let lower: SimpleExpr = Func::lower(Expr::col(network::Column::Name)).into();
     let nets = network::Entity::find()
-        .filter(Expr::expr(lower).like(LikeExpr::new(format!("%{escaped}%")).escape('\\')))
+        .filter(Expr::expr(lower).like(like_pattern("%", text, "%")))
         .order_by_asc(network::Column::FirstIp)
         .limit(HITS)
         .all(db)

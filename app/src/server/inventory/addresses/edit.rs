@@ -5,14 +5,14 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use time::OffsetDateTime;
 
-use super::{parse, Holder};
+use super::{parse, Holder, NotApplied};
 use crate::error::AppError;
 use crate::model::AddressStatus;
 use crate::server::admin::audit;
 use crate::server::auth::guard::Caller;
 use crate::server::db;
 use crate::server::entities::{address, address_event};
-use crate::server::inventory::networks;
+use crate::server::inventory::{ip, networks};
 
 /// The history reason of an edit, so the timeline says why allocated stayed allocated.
 pub const EDITED: &str = "holder edited";
@@ -84,9 +84,7 @@ pub async fn edit(
         .exec(&txn)
         .await?;
     if updated.rows_affected != 1 {
-        return Err(AppError::Conflict(format!(
-            "Address {ip} changed meanwhile; reload and try again."
-        )));
+        return Err(NotApplied::ChangedMeanwhile.into_error(ip::to_u128(ip)));
     }
     address_event::ActiveModel {
         address_id: Set(row.id),

@@ -71,7 +71,7 @@ impl Search {
     /// The search as a condition on addresses: a range of `ip`, or text that starts one
     /// of `text_columns` (case-insensitive).
     pub fn condition(self, text_columns: &[address::Column]) -> sea_orm::Condition {
-        use sea_orm::sea_query::{Func, LikeExpr, SimpleExpr};
+        use sea_orm::sea_query::{Func, SimpleExpr};
         use sea_orm::Condition;
         match self {
             Search::From(n) => {
@@ -81,11 +81,7 @@ impl Search {
                 .add(address::Column::Ip.gte(lo.to_be_bytes().to_vec()))
                 .add(address::Column::Ip.lte(hi.to_be_bytes().to_vec())),
             Search::Text(text) => {
-                let escaped = text
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_");
-                let pattern = LikeExpr::new(format!("{escaped}%")).escape('\\');
+                let pattern = like_pattern("", &text, "%");
                 text_columns.iter().fold(Condition::any(), |any, c| {
                     let lower: SimpleExpr = Func::lower(Expr::col(*c)).into();
                     any.add(Expr::expr(lower).like(pattern.clone()))
@@ -93,6 +89,16 @@ impl Search {
             }
         }
     }
+}
+
+/// A LIKE pattern that matches `text` literally (its `%`, `_` and backslashes escaped) between
+/// `before` and `after` wildcards.
+pub(crate) fn like_pattern(before: &str, text: &str, after: &str) -> sea_orm::sea_query::LikeExpr {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    sea_orm::sea_query::LikeExpr::new(format!("{before}{escaped}{after}")).escape('\\')
 }
 
 /// A page of a network's addresses in numeric order: after `after`, before `before`, the

@@ -12,8 +12,8 @@ mod list;
 pub use allocate::{allocate, next_free, ALLOCATION_CANDIDATES};
 pub use change::{change, change_many, BULK_MAX};
 pub use edit::{edit, HolderEdit};
-pub(crate) use list::page_by_key;
 pub use list::{detail, page, record, History, Record, Search, MAX_SEARCH, PAGE_SIZE};
+pub(crate) use list::{like_pattern, page_by_key};
 
 use std::net::IpAddr;
 
@@ -84,7 +84,7 @@ impl Holder {
 
 /// Why the address `n` of `net` is never handed out ("198.18.0.255 is the broadcast address
 /// of 198.18.0.0/24 and is never allocated or reserved."), or `None` when it may be.
-pub(crate) fn never_handed_out(net: &network::Model, n: u128) -> Result<Option<String>, AppError> {
+fn never_handed_out(net: &network::Model, n: u128) -> Result<Option<String>, AppError> {
     let (first, last) = networks::cidr_of(net)?.allocatable();
     Ok((n < first || n > last).then(|| {
         format!(
