@@ -14,6 +14,7 @@ use app::server::error::status_from_error_body;
 use app::server::form_return;
 use app::server::headers;
 use app::server::inventory::csv;
+use app::server::notice::RequestNotice;
 use app::server::rest;
 use app::server::timeout;
 use app::server::{db, AppState};
@@ -75,6 +76,8 @@ pub fn router(state: AppState) -> Router {
                 provide_context(page_state.clone());
                 // Read the caller once for everything this request renders or runs.
                 provide_context(RequestCaller::default());
+                // Take the notice a form left once, however often the page asks for it.
+                provide_context(RequestNotice::default());
             },
             move || shell(options.clone()),
         )
