@@ -49,9 +49,13 @@ test: tools unit integration contract e2e
 tools:
 	.ci/install-tools.sh all >/dev/null
 
+## The release build names the site's bundle by content and precompresses it (.br, .gz);
+## the server finds the names in target/site/hash.txt.
+build-release: export LEPTOS_HASH_FILES := true
 build-release:
 	.ci/install-tools.sh build >/dev/null
-	cargo leptos build --release
+	cargo leptos build --release --precompress
+	cp target/release/hash.txt target/site/hash.txt
 
 build: tools
 	cargo leptos build

@@ -484,6 +484,14 @@ pub struct AddressPage {
     pub prev_before: Option<String>,
 }
 
+/// What a network's page shows, read together so the network is read once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetworkPage {
+    pub network: NetworkView,
+    pub addresses: AddressPage,
+    pub map: SubnetMap,
+}
+
 /// A subnet map: a network, or a block of it, drawn as a grid of at most 256 cells, each
 /// an address or a smaller block.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use app::server::admin::settings::Live;
-use app::server::auth::guard::RequestCaller;
+use app::server::auth::guard::{self, RequestCaller};
 use app::server::auth::{client_address, csrf, session_store};
 use app::server::compression;
 use app::server::config::Config;
@@ -15,6 +15,7 @@ use app::server::form_return;
 use app::server::headers;
 use app::server::inventory::csv;
 use app::server::notice::RequestNotice;
+use app::server::request_memo::RequestMemo;
 use app::server::rest;
 use app::server::timeout;
 use app::server::{db, AppState};
@@ -34,12 +35,21 @@ use tower_http::timeout::TimeoutLayer;
 pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     let db = db::open(&config.database).await?;
     let site_root = std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into());
+    // A release build names its bundle by content; the pages then link those names.
+    let hash_file = app::server::site::hash_file(std::path::Path::new(&site_root));
     let leptos_options = LeptosOptions::builder()
         .output_name("ipvet")
         .site_root(site_root)
         .site_pkg_dir("pkg")
         .site_addr(config.listen)
         .env(Env::PROD)
+        .hash_files(hash_file.is_some())
+        .hash_file(
+            hash_file
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_else(|| app::server::site::HASH_FILE.into())
+                .into(),
+        )
         .build();
     let settings = Live::load(&db, config)
         .await
@@ -75,13 +85,23 @@ pub fn router(state: AppState) -> Router {
             move || {
                 provide_context(page_state.clone());
                 // Read the caller once for everything this request renders or runs.
-                provide_context(RequestCaller::default());
+                provide_context(RequestCaller::for_request());
                 // Take the notice a form left once, however often the page asks for it.
                 provide_context(RequestNotice::default());
+                // Read each page's data once, however often the page asks for it.
+                provide_context(RequestMemo::default());
             },
             move || shell(options.clone()),
         )
+        .merge(app::server::site::bundle(std::path::Path::new(
+            state.leptos_options.site_root.as_ref(),
+        )))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Inside the session layer, which it reads.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::read_caller_first,
+        ))
         .layer(middleware::map_response(status_from_error_body))
         .layer(middleware::from_fn(form_return::clean_form_return))
         // Every body is read through this cap, whoever reads it (server functions read
@@ -93,7 +113,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             csrf::refuse_cross_site,
         ))
-        .layer(session_store::layer(&state.db, &state.config()))
+        .layer(session_store::layer(&state))
         // Nested after the layers above so none of them applies: the API reads no cookie
         // and has its own body limit and JSON errors.
         .nest(rest::BASE, rest::router());

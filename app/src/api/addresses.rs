@@ -166,7 +166,10 @@ pub async fn address_detail(address: String) -> Result<crate::model::AddressDeta
     use crate::server::{auth::guard::require, inventory::addresses, respond};
     respond(async {
         let caller = require(Role::Viewer).await?;
-        addresses::detail(&caller.state.db, &address).await
+        crate::server::request_memo::once(format!("addresses/detail {address}"), || {
+            addresses::detail(&caller.state.db, &address)
+        })
+        .await
     })
     .await
 }

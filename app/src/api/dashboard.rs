@@ -11,7 +11,8 @@ pub async fn load_dashboard() -> Result<DashboardSummary, AppError> {
     use crate::server::{admin::dashboard, auth::guard::require, respond};
     respond(async {
         let caller = require(Role::Viewer).await?;
-        dashboard::summary(&caller.state).await
+        crate::server::request_memo::once("dashboard".into(), || dashboard::summary(&caller.state))
+            .await
     })
     .await
 }

@@ -12,7 +12,8 @@ pub async fn list_zones() -> Result<Vec<ZoneView>, AppError> {
     use crate::server::{auth::guard::require, check::dnsbl::zones, respond};
     respond(async {
         let caller = require(Role::Viewer).await?;
-        zones::list(&caller.state.db).await
+        crate::server::request_memo::once("dnsbl/list".into(), || zones::list(&caller.state.db))
+            .await
     })
     .await
 }

@@ -12,7 +12,10 @@ pub async fn list_networks() -> Result<Vec<NetworkView>, AppError> {
     use crate::server::{auth::guard::require, inventory::networks, respond};
     respond(async {
         let caller = require(Role::Viewer).await?;
-        networks::list(&caller.state.db).await
+        crate::server::request_memo::once("networks/list".into(), || {
+            networks::list(&caller.state.db)
+        })
+        .await
     })
     .await
 }
@@ -138,6 +141,40 @@ pub async fn subnet_map(
     respond(async {
         let caller = require(Role::Viewer).await?;
         map::map(&caller.state.db, network_id, block.as_deref()).await
+    })
+    .await
+}
+
+/// Everything a network's page shows: the network, the addresses the page address asks
+/// for (as [`crate::api::addresses::list_addresses`] takes them), and the map of `block`.
+#[server(endpoint = "networks/page")]
+#[allow(clippy::too_many_arguments)]
+pub async fn network_page(
+    network_id: i64,
+    status: Option<crate::model::AddressStatus>,
+    q: Option<String>,
+    after: Option<String>,
+    before: Option<String>,
+    last: Option<bool>,
+    block: Option<String>,
+) -> Result<crate::model::NetworkPage, AppError> {
+    use crate::model::Role;
+    use crate::server::inventory::{addresses::ListQuery, network_page};
+    use crate::server::{auth::guard::require, respond};
+    respond(async {
+        let caller = require(Role::Viewer).await?;
+        let list = ListQuery {
+            status,
+            search: q.as_deref(),
+            after: after.as_deref(),
+            before: before.as_deref(),
+            last: last.unwrap_or(false),
+        };
+        let key = format!("networks/page {network_id} {list:?} {block:?}");
+        crate::server::request_memo::once(key, || {
+            network_page::read(&caller.state.db, network_id, &list, block.as_deref())
+        })
+        .await
     })
     .await
 }

@@ -27,13 +27,16 @@ pub async fn list_problems(
             zone,
             search: q,
         };
-        page(
-            &caller.state.db,
-            &filter,
-            after.as_deref(),
-            before.as_deref(),
-            last.unwrap_or(false),
-        )
+        let key = format!("problems/page {filter:?} {after:?} {before:?} {last:?}");
+        crate::server::request_memo::once(key, || {
+            page(
+                &caller.state.db,
+                &filter,
+                after.as_deref(),
+                before.as_deref(),
+                last.unwrap_or(false),
+            )
+        })
         .await
     })
     .await

@@ -8,34 +8,59 @@ use crate::components::outcome::notice_text;
 use crate::model::{CurrentUser, Role};
 
 /// Renders its child route for a signed-in user; sends anyone else to the sign-in page.
+///
+/// The page is drawn outside any `Suspense`, once who is signed in is known: on the server
+/// from the start (read before the page is drawn), in the browser once `me` has come (at
+/// once when hydrating). Drawn inside a `Suspense` that waited for the user, the server
+/// made the page anew when the user arrived, and each time read its data and sent it to
+/// the browser again: a network's page carried its data three times.
 #[component]
 pub fn SignedIn() -> impl IntoView {
     let me = Resource::new(|| (), |_| me());
     let notice = Resource::new(|| (), |_| take_notice());
+    let user = move || known_user(me);
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {Suspend::new(async move {
                 match me.await {
-                    Ok(Some(user)) => {
-                        provide_context(user.clone());
-                        view! {
-                            <Nav user/>
-                            <main class="content">
-                                {move || Suspend::new(async move {
-                                    notice.await.ok().flatten().map(|n| view! {
-                                        <p class="ok notice-left" role="status">{notice_text(&n)}</p>
-                                    })
-                                })}
-                                <Outlet/>
-                            </main>
-                        }
-                            .into_any()
-                    }
+                    Ok(Some(user)) => view! { <Nav user/> }.into_any(),
                     Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
                     Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 }
             })}
         </Suspense>
+        <main class="content">
+            <Suspense fallback=|| ()>
+                {Suspend::new(async move {
+                    notice.await.ok().flatten().map(|n| view! {
+                        <p class="ok notice-left" role="status">{notice_text(&n)}</p>
+                    })
+                })}
+            </Suspense>
+            <Show when=move || user().is_some()>
+                {move || {
+                    if let Some(user) = user() {
+                        provide_context(user);
+                    }
+                    view! { <Outlet/> }
+                }}
+            </Show>
+        </main>
+    }
+}
+
+/// Who is signed in, where it is known without waiting.
+fn known_user(
+    me: Resource<Result<Option<CurrentUser>, crate::error::AppError>>,
+) -> Option<CurrentUser> {
+    #[cfg(feature = "ssr")]
+    {
+        let _ = me;
+        use_context::<crate::server::auth::guard::RequestCaller>().and_then(|c| c.known())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        me.get().and_then(Result::ok).flatten()
     }
 }
 

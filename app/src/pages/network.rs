@@ -6,10 +6,10 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::addresses::{
-    list_addresses, AllocateAddress, BulkForceFree, BulkRelease, ForceFreeAddress, ImportAddresses,
-    ReleaseAddress, ReserveAddress, UnreserveAddress,
+    AllocateAddress, BulkForceFree, BulkRelease, ForceFreeAddress, ImportAddresses, ReleaseAddress,
+    ReserveAddress, UnreserveAddress,
 };
-use crate::api::networks::{get_network, subnet_map, EditNetwork, SetNetworkPolicy};
+use crate::api::networks::{network_page, EditNetwork, SetNetworkPolicy};
 use crate::components::confirm::Confirm;
 use crate::components::outcome::{
     answering, newest_answer_only, notice_text, outcome, outcome_with,
@@ -54,24 +54,22 @@ pub fn NetworkPage() -> impl IntoView {
     ];
     newest_answer_only(answers);
     let changes = move || answers.map(|(version, _)| version.get());
-    let net = Resource::new(move || (id(), changes()), |(id, _)| get_network(id));
-    let page = Resource::new(
+    // One read for the whole page: the network, its addresses and its map.
+    let data = Resource::new(
         move || (id(), query.get(), changes()),
         |(id, q, _)| {
-            list_addresses(
+            network_page(
                 id,
                 q.get("status").as_deref().and_then(parse_status),
                 q.get("q"),
                 q.get("after"),
                 q.get("before"),
                 q.get("last").map(|_| true),
+                q.get("block"),
             )
         },
     );
-    let map = Resource::new(
-        move || (id(), query.read().get("block"), changes()),
-        |(id, block, _)| subnet_map(id, block),
-    );
+    let net = move || async move { data.await.map(|d| d.network) };
     // The filter part of the page address, kept by the paging links.
     let status_q = move || kept(&query.read(), &["status", "q"]);
 
@@ -123,29 +121,25 @@ pub fn NetworkPage() -> impl IntoView {
                     {(role >= Role::Operator && status == AddressStatus::Allocated)
                         .then(|| {
                             view! {
-                                <ActionForm action=release>
-                                    {hidden(for_release.clone())}
-                                    <button type="submit">"Release"</button>
-                                </ActionForm>
+                                <button type="submit" form="row-release" name="address" value=for_release.clone()>
+                                    "Release"
+                                </button>
                             }
                         })}
                     {(role >= Role::Operator && status == AddressStatus::Free)
                         .then(|| {
                             view! {
-                                <ActionForm action=reserve>
-                                    {hidden(for_reserve.clone())}
-                                    <input type="hidden" name="note" value=""/>
-                                    <button type="submit">"Reserve"</button>
-                                </ActionForm>
+                                <button type="submit" form="row-reserve" name="address" value=for_reserve.clone()>
+                                    "Reserve"
+                                </button>
                             }
                         })}
                     {(role >= Role::Operator && status == AddressStatus::Reserved)
                         .then(|| {
                             view! {
-                                <ActionForm action=unreserve>
-                                    {hidden(for_unreserve.clone())}
-                                    <button type="submit">"Unreserve"</button>
-                                </ActionForm>
+                                <button type="submit" form="row-unreserve" name="address" value=for_unreserve.clone()>
+                                    "Unreserve"
+                                </button>
                             }
                         })}
                     {(role == Role::Admin && status != AddressStatus::Free)
@@ -154,7 +148,7 @@ pub fn NetworkPage() -> impl IntoView {
                                 <Confirm
                                     label="Force-free"
                                     question=format!(
-                                        "Force-free {} without checks? It becomes free at once, whatever answers on it in the network, and its holder is cleared.",
+                                        "Force-free {} without checks? Its holder is cleared.",
                                         a.address,
                                     )
                                 >
@@ -177,7 +171,7 @@ pub fn NetworkPage() -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match net.await {
+                match net().await {
                     Ok(n) => {
                         view! {
                             <Title text=format!("{} · ipvet", n.cidr)/>
@@ -209,10 +203,7 @@ pub fn NetworkPage() -> impl IntoView {
         {outcome(bulk_force_free.value(), "Freed without checks.")}
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
-                match map.await {
-                    Ok(m) => view! { <SubnetMapView map=m/> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                }
+                data.await.ok().map(|d| view! { <SubnetMapView map=d.map/> })
             })}
         </Transition>
         {(role == Role::Admin)
@@ -222,7 +213,8 @@ pub fn NetworkPage() -> impl IntoView {
                         <summary>"Edit name and description"</summary>
                         <Transition fallback=|| ()>
                             {move || Suspend::new(async move {
-                                net.await
+                                net()
+                                    .await
                                     .ok()
                                     .map(|n| {
                                         view! {
@@ -244,7 +236,8 @@ pub fn NetworkPage() -> impl IntoView {
                         <summary>"Check policy"</summary>
                         <Transition fallback=|| ()>
                             {move || Suspend::new(async move {
-                                net.await
+                                net()
+                                    .await
                                     .ok()
                                     .map(|n| {
                                         let chosen = !n.probes.is_empty();
@@ -365,7 +358,7 @@ pub fn NetworkPage() -> impl IntoView {
         </form>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match page.await {
+                match data.await.map(|d| d.addresses) {
                     Ok(p) => {
                         let sq = status_q();
                         let position = list_position(p.first_position, p.rows.len(), p.total);
@@ -387,6 +380,18 @@ pub fn NetworkPage() -> impl IntoView {
                         let (top, bottom) = (pager("Pages"), pager("Pages, at the end of the list"));
                         view! {
                             {top}
+                            // The rows' buttons submit these (their `form` attribute), each
+                            // sending its own address: a form per row made a page of a
+                            // hundred rows three times heavier.
+                            <ActionForm action=release attr:id="row-release" attr:class="row-form">
+                                <span hidden></span>
+                            </ActionForm>
+                            <ActionForm action=reserve attr:id="row-reserve" attr:class="row-form">
+                                <input type="hidden" name="note" value=""/>
+                            </ActionForm>
+                            <ActionForm action=unreserve attr:id="row-unreserve" attr:class="row-form">
+                                <span hidden></span>
+                            </ActionForm>
                             {p.rows.is_empty().then(|| view! { <p class="muted">"No addresses here."</p> })}
                             <table class="addresses">
                                 <thead>
@@ -407,7 +412,8 @@ pub fn NetworkPage() -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    // The heading above says what went wrong.
+                    Err(_) => ().into_any(),
                 }
             })}
         </Transition>

@@ -17,7 +17,9 @@ pub mod limits;
 #[cfg(test)]
 mod module_graph;
 pub mod notice;
+pub mod request_memo;
 pub mod rest;
+pub mod site;
 pub mod state;
 pub mod time_fmt;
 pub mod timeout;

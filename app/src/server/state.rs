@@ -34,8 +34,9 @@ impl AppState {
         let checks = Engine::new(&settings.current());
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
-        db.set_metric_callback(move |_| {
+        db.set_metric_callback(move |info| {
             counter.fetch_add(1, Ordering::Relaxed);
+            tracing::trace!(target: "ipvet::statements", sql = %info.statement.sql);
         });
         AppState {
             statements,

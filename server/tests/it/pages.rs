@@ -401,12 +401,15 @@ async fn pages_are_drawn_with_a_bounded_number_of_statements() {
         .await;
     assert_eq!(status, 200, "{body}");
     let network_page = format!("/networks/{net}");
-    // Measured when the caller was first read once per request (before: 17, 19, 21, 9).
+    // Every statement of the request, the session's read included. Before issue 19 a
+    // network page ran 19 (the network read three times, its counts and the list's total
+    // apart, every server function run again when the page was drawn a second time).
+    let mut over = Vec::new();
     for (path, most) in [
-        ("/", 15),
-        (network_page.as_str(), 13),
-        ("/problems", 15),
-        ("/address?ip=198.18.0.1", 7),
+        ("/", 9),
+        (network_page.as_str(), 4),
+        ("/problems", 9),
+        ("/address?ip=198.18.0.1", 5),
     ] {
         // A first draw may set things up once (a lease, a first self-test) beside it.
         assert_eq!(page(&app, &admin, path).await.0, 200, "{path}");
@@ -417,9 +420,51 @@ async fn pages_are_drawn_with_a_bounded_number_of_statements() {
             assert_eq!(status, 200, "{path}");
             fewest = fewest.min(app.state.statements.load(Ordering::Relaxed) - before);
         }
-        assert!(
-            fewest <= most,
-            "{path}: {fewest} statements, at most {most}"
-        );
+        if fewest > most {
+            over.push(format!("{path}: {fewest} statements, at most {most}"));
+        }
     }
+    assert!(over.is_empty(), "{over:#?}");
+}
+
+/// A network's page of 100 allocated addresses, each with an owner, a host name and a
+/// note, as an admin sees it: the data the page hydrates from is sent once (it was sent
+/// three times, the page being made anew inside a `Suspense`), the rows' buttons share
+/// one form per action. Counted in bytes of HTML before compression: 330 KB before,
+/// 245 KB after (17 KB gzipped); the bound guards against a return of either.
+#[tokio::test]
+async fn a_page_of_a_hundred_addresses_sends_its_data_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in("root", Role::Admin).await;
+    let net = app.new_network(&admin, "198.18.0.0/24").await;
+    let csv: String = (1..=100)
+        .map(|i| {
+            format!("198.18.0.{i},allocated,Customer {i:03},host-{i:03}.example.net,rack {i}\n")
+        })
+        .collect();
+    let (status, report) = app
+        .call_fn(
+            &admin,
+            "/api/addresses/import",
+            &[("network_id", &net), ("csv", &csv)],
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let (status, body) = page(&app, &admin, &format!("/networks/{net}")).await;
+    assert_eq!(status, 200);
+    if let Ok(dump) = std::env::var("IPVET_DUMP_PAGE") {
+        std::fs::write(dump, &body).unwrap();
+    }
+    assert_eq!(
+        body.matches("<tr data-address=").count(),
+        100,
+        "a full page"
+    );
+    // Once in its row, once in the data the page hydrates from.
+    assert_eq!(body.matches("host-050.example.net").count(), 2);
+    // Release, reserve and unreserve buttons share a form each; a row keeps one of its
+    // own only for force-free's reason (an admin's, on an address in use).
+    let forms = body.matches("<form").count();
+    assert!(forms <= 100 + 15, "{forms} forms for 100 rows");
+    assert!(body.len() <= 260_000, "{} bytes for 100 rows", body.len());
 }

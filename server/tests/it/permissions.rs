@@ -115,6 +115,11 @@ const MATRIX: &[(&str, Access, Args)] = &[
         &[("network_id", "{net}")],
     ),
     (
+        "/api/networks/page",
+        AtLeast(Role::Viewer),
+        &[("network_id", "{net}")],
+    ),
+    (
         "/api/networks/create",
         AtLeast(Role::Admin),
         &[

@@ -412,3 +412,66 @@ async fn answers_are_compressed_except_a_new_tokens_secret() {
         "{made}"
     );
 }
+
+/// The site's bundle: a file named by its content is kept a year and sent precompressed
+/// to a client that accepts it; any other file is revalidated, and answered 304 when
+/// unchanged.
+#[tokio::test]
+async fn the_bundle_is_sent_precompressed_and_cached_by_its_content_name() {
+    let root = tempfile::tempdir().unwrap();
+    let pkg = root.path().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(
+        root.path().join("hash.txt"),
+        "js: Ab-9_c\nwasm: Zz0\ncss: Qq1\n",
+    )
+    .unwrap();
+    let wasm = vec![7u8; 4096];
+    std::fs::write(pkg.join("ipvet.Zz0.wasm"), &wasm).unwrap();
+    std::fs::write(pkg.join("ipvet.Zz0.wasm.br"), b"brotli bytes").unwrap();
+    std::fs::write(pkg.join("ipvet.Zz0.wasm.gz"), b"gzip bytes").unwrap();
+    std::fs::write(pkg.join("ipvet.css"), "body{}").unwrap();
+    let site: axum::Router = app::server::site::bundle(root.path());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, site).await });
+    let client = reqwest::Client::new();
+    let get = |path: &str, encoding: &str| {
+        client
+            .get(format!("{base}{path}"))
+            .header("Accept-Encoding", encoding)
+            .send()
+    };
+
+    for (encoding, body) in [("br", &b"brotli bytes"[..]), ("gzip", &b"gzip bytes"[..])] {
+        let res = get("/pkg/ipvet.Zz0.wasm", encoding).await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-encoding"], encoding);
+        assert_eq!(
+            res.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(&res.bytes().await.unwrap()[..], body);
+    }
+    let res = get("/pkg/ipvet.Zz0.wasm", "identity").await.unwrap();
+    assert!(res.headers().get("content-encoding").is_none());
+    assert_eq!(res.bytes().await.unwrap().to_vec(), wasm);
+
+    let res = get("/pkg/ipvet.css", "br").await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+    let modified = res.headers()["last-modified"].clone();
+    let again = client
+        .get(format!("{base}/pkg/ipvet.css"))
+        .header("If-Modified-Since", modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["cache-control"], "no-cache");
+
+    let missing = get("/pkg/ipvet.Old1.wasm", "br").await.unwrap();
+    assert_eq!(missing.status(), 404);
+    assert!(missing.headers().get("cache-control").is_none());
+    server.abort();
+}

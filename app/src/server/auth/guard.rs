@@ -68,6 +68,71 @@ pub(crate) async fn client_addr() -> Option<SocketAddr> {
 #[derive(Clone, Default)]
 pub struct RequestCaller(Arc<tokio::sync::OnceCell<Option<user::Model>>>);
 
+impl RequestCaller {
+    /// The memo for the request being served, holding its caller already when
+    /// [`read_caller_first`] read them.
+    pub fn for_request() -> Self {
+        let read = use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<ReadFirst>().cloned());
+        match read {
+            Some(ReadFirst(user)) => {
+                RequestCaller(Arc::new(tokio::sync::OnceCell::new_with(Some(user))))
+            }
+            None => RequestCaller::default(),
+        }
+    }
+
+    /// Who is signed in, when already read for this request: what a page's frame needs
+    /// to know before anything of the page is drawn.
+    pub fn known(&self) -> Option<CurrentUser> {
+        self.0
+            .get()
+            .and_then(Option::as_ref)
+            .map(|user| CurrentUser {
+                id: user.id,
+                name: user.name.clone(),
+                role: user.role,
+            })
+    }
+}
+
+/// A page request's caller, read before the page is drawn.
+#[derive(Clone)]
+struct ReadFirst(Option<user::Model>);
+
+/// Whether `path` is one of the app's pages rather than a server function, the REST API,
+/// a site file or a CSV export.
+fn is_page(path: &str) -> bool {
+    !(path.starts_with("/api/")
+        || path.starts_with("/pkg/")
+        || path.ends_with(".csv")
+        || path == "/favicon.ico")
+}
+
+/// Reads the caller of a page request before Leptos draws the page, so the page knows
+/// the caller's role from its first line: a page drawn inside a `Suspense` that waited for
+/// the caller was made anew when they arrived, its resources read and sent twice more.
+/// A failed read is left to the page's own, which reports it.
+pub async fn read_caller_first(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if req.method() == http::Method::GET && is_page(req.uri().path()) {
+        if let Some(session) = req.extensions().get::<Session>().cloned() {
+            let client = req
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(a)| *a);
+            if let Ok(found) = resolve(state, session, client).await {
+                req.extensions_mut()
+                    .insert(ReadFirst(found.map(|caller| caller.user)));
+            }
+        }
+    }
+    next.run(req).await
+}
+
 /// The signed-in user, if any. Ends a session that has outlived its idle timeout or its
 /// absolute lifetime, whose user is gone or disabled, or whose user's password was reset
 /// since it signed in. Read once per request where the request provides a

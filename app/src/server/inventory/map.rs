@@ -17,7 +17,7 @@ use super::ip::{self, Cidr};
 use super::networks;
 use crate::error::AppError;
 use crate::model::{AddressStatus, MapCell, SubnetMap};
-use crate::server::entities::address;
+use crate::server::entities::{address, network};
 
 /// Most cells a map draws: a 16 × 16 grid.
 const CELLS: u32 = 256;
@@ -29,7 +29,21 @@ pub async fn map(
     block: Option<&str>,
 ) -> Result<SubnetMap, AppError> {
     let net = networks::find(db, network_id).await?;
-    let whole = networks::cidr_of(&net)?;
+    Ok(map_of(db, &net, block).await?.0)
+}
+
+/// How many of a network's addresses are in each status it counts, as the map's read found
+/// them.
+pub type StatusCounts = Vec<(AddressStatus, u64)>;
+
+/// The map of `block` of `net` (the whole network when `None`), and, when the map spans
+/// every address on record, the network's counts by status, which its one read gave.
+pub async fn map_of(
+    db: &impl ConnectionTrait,
+    net: &network::Model,
+    block: Option<&str>,
+) -> Result<(SubnetMap, Option<StatusCounts>), AppError> {
+    let whole = networks::cidr_of(net)?;
     let block = block.map(str::trim).filter(|b| !b.is_empty());
     let (mut view, mut skipped) = match block {
         None => (whole, None),
@@ -61,18 +75,29 @@ pub async fn map(
         let step = parent_prefix(view.prefix(), whole.prefix());
         Cidr::around(view.network(), step).to_string()
     });
-    let cells = if view.size() <= u128::from(CELLS) {
-        address_cells(db, &net, view).await?
+    let (cells, counts) = if view.size() <= u128::from(CELLS) {
+        address_cells(db, net, view).await?
     } else {
         block_cells(db, net.id, view).await?
     };
-    Ok(SubnetMap {
+    // The whole network, or (IPv6) the deepest block holding every address on record.
+    let spans_all = block.is_none();
+    let map = SubnetMap {
         block: view.to_string(),
         up,
         addresses: view.size() <= u128::from(CELLS),
         skipped,
         cells,
-    })
+    };
+    Ok((map, spans_all.then_some(counts)))
+}
+
+/// Adds `n` addresses of `status` to `counts`.
+fn count_in(counts: &mut StatusCounts, status: AddressStatus, n: u64) {
+    match counts.iter_mut().find(|(s, _)| *s == status) {
+        Some((_, total)) => *total += n,
+        None => counts.push((status, n)),
+    }
 }
 
 /// The prefix of a block's cells: eight bits further (256 cells), but never finer than
@@ -132,9 +157,9 @@ async fn deepest_holding_all(
 /// row, and no status for an IPv4 network's own and broadcast address.
 async fn address_cells(
     db: &impl ConnectionTrait,
-    net: &crate::server::entities::network::Model,
+    net: &network::Model,
     view: Cidr,
-) -> Result<Vec<MapCell>, AppError> {
+) -> Result<(Vec<MapCell>, StatusCounts), AppError> {
     let (lo, hi) = view.range();
     let rows: HashMap<u128, address::Model> = address::Entity::find()
         .filter(address::Column::NetworkId.eq(net.id))
@@ -145,6 +170,10 @@ async fn address_cells(
         .into_iter()
         .filter_map(|r| Some((ip::to_u128(ip::from_bytes(&r.ip)?), r)))
         .collect();
+    let mut counts = StatusCounts::new();
+    for row in rows.values() {
+        count_in(&mut counts, row.status, 1);
+    }
     // An IPv4 network's own and broadcast addresses are never handed out.
     let (alloc_first, alloc_last) = networks::cidr_of(net)?.allocatable();
     let mut cells = Vec::with_capacity(view.size() as usize);
@@ -188,7 +217,7 @@ async fn address_cells(
         };
         cells.push(cell);
     }
-    Ok(cells)
+    Ok((cells, counts))
 }
 
 fn is_problem(status: AddressStatus) -> bool {
@@ -205,7 +234,7 @@ async fn block_cells(
     db: &impl ConnectionTrait,
     network_id: i64,
     view: Cidr,
-) -> Result<Vec<MapCell>, AppError> {
+) -> Result<(Vec<MapCell>, StatusCounts), AppError> {
     let (lo, hi) = view.range();
     let cell = cell_prefix(view);
     // The cell prefix in the 128-bit space addresses are stored in.
@@ -229,7 +258,9 @@ async fn block_cells(
     let shift = 128 - stored;
     let mut used = vec![0u64; count];
     let mut problems = vec![0u64; count];
+    let mut counts = StatusCounts::new();
     for (lead, status, n) in groups {
+        count_in(&mut counts, status, n.max(0) as u64);
         let mut full = [0u8; 16];
         let len = lead.len().min(16);
         full[..len].copy_from_slice(&lead[..len]);
@@ -256,7 +287,7 @@ async fn block_cells(
     } else {
         size.to_string()
     };
-    Ok((0..count)
+    let cells = (0..count)
         .map(|i| {
             let first = lo + ((i as u128) << shift);
             let start = ip::from_u128(first);
@@ -290,7 +321,8 @@ async fn block_cells(
                 fill,
             }
         })
-        .collect())
+        .collect();
+    Ok((cells, counts))
 }
 
 #[cfg(test)]

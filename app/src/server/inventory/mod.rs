@@ -7,5 +7,6 @@ pub mod idempotency;
 pub mod ip;
 pub mod lifecycle;
 pub mod map;
+pub mod network_page;
 pub mod networks;
 pub mod search;

@@ -122,8 +122,20 @@ fn view_with(
     net: network::Model,
     counts: &[network_count::Model],
 ) -> Result<NetworkView, AppError> {
-    let counts: Vec<&network_count::Model> =
-        counts.iter().filter(|c| c.network_id == net.id).collect();
+    let counts: Vec<(AddressStatus, u64)> = counts
+        .iter()
+        .filter(|c| c.network_id == net.id)
+        .map(|c| (c.status, c.n.max(0) as u64))
+        .collect();
+    view_counted(net, &counts)
+}
+
+/// A network's view from how many of its addresses are in each status (statuses it does
+/// not count, and those missing, count as none).
+pub fn view_counted(
+    net: network::Model,
+    counts: &[(AddressStatus, u64)],
+) -> Result<NetworkView, AppError> {
     let cidr = cidr_of(&net)?;
     let (first, last) = cidr.allocatable();
     let allocatable = last - first + 1;
@@ -134,8 +146,9 @@ fn view_with(
                 s,
                 counts
                     .iter()
-                    .find(|c| c.status == s)
-                    .map_or(0, |c| c.n.max(0) as u64),
+                    .filter(|(status, _)| *status == s)
+                    .map(|(_, n)| *n)
+                    .sum(),
             )
         })
         .collect();

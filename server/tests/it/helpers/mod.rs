@@ -302,6 +302,7 @@ impl TestApp {
         (db, url): (TestDb, DatabaseUrl),
         tweak: impl FnOnce(&mut Config),
     ) -> TestApp {
+        log_when_asked();
         let mut config = Config {
             database: url,
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -596,6 +597,20 @@ pub fn assert_signed_in(res: &reqwest::Response) {
         res.headers().get("location").map(|l| l.to_str().unwrap()),
         Some("/")
     );
+}
+
+/// With `IPVET_TEST_LOG` set (an env-filter, e.g. `ipvet::statements=trace`), a test prints
+/// the server's log: what a failing test did, without a debugger.
+fn log_when_asked() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Ok(filter) = std::env::var("IPVET_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
+    });
 }
 
 /// Ends the whole test run when one test has hung. A test that waits on something that

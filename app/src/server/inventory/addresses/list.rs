@@ -114,17 +114,45 @@ pub async fn page(
     before: Option<&str>,
     last: bool,
 ) -> Result<crate::model::AddressPage, AppError> {
-    let net = networks::find(db, network_id).await?;
+    let list = ListQuery {
+        status,
+        search,
+        after,
+        before,
+        last,
+    };
+    Ok(page_with_network(db, network_id, &list).await?.1)
+}
+
+/// Which of a network's addresses a list shows, and where it stands in them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ListQuery<'a> {
+    pub status: Option<AddressStatus>,
+    pub search: Option<&'a str>,
+    pub after: Option<&'a str>,
+    pub before: Option<&'a str>,
+    pub last: bool,
+}
+
+/// The network and a page of its addresses ([`page`]), the two read in one statement.
+pub async fn page_with_network(
+    db: &impl ConnectionTrait,
+    network_id: i64,
+    list: &ListQuery<'_>,
+) -> Result<(network::Model, crate::model::AddressPage), AppError> {
     let mut q = address::Entity::find().filter(address::Column::NetworkId.eq(network_id));
-    if let Some(s) = status {
+    if let Some(s) = list.status {
         q = q.filter(address::Column::Status.eq(s));
     }
-    let search = Search::parse(search.unwrap_or(""))?;
-    let unfiltered = status.is_none() && search.is_none();
+    let search = Search::parse(list.search.unwrap_or(""))?;
+    let unfiltered = list.status.is_none() && search.is_none();
     if let Some(search) = search {
         q = q.filter(search.condition(&[address::Column::Hostname, address::Column::Owner]));
     }
-    let (rows, next_after, prev_before) = page_by_key(db, q.clone(), after, before, last).await?;
+    let keys = Keys::new(list.after, list.before, list.last)?;
+    let (net, rows) =
+        network_with_rows(db, network_id, keys.query(q.clone()), keys.backwards()).await?;
+    let (rows, next_after, prev_before) = keys.page(rows);
     let (total, first_position) = match rows.first() {
         None => (q.count(db).await?, 0),
         // A materialized network has a row for each allocatable address, in one unbroken
@@ -147,13 +175,142 @@ pub async fn page(
             (q.count(db).await?, before + 1)
         }
     };
-    Ok(crate::model::AddressPage {
+    let page = crate::model::AddressPage {
         rows: rows.into_iter().map(view).collect(),
         total,
         first_position,
         next_after,
         prev_before,
-    })
+    };
+    Ok((net, page))
+}
+
+/// Network `network_id` beside the rows `rows` selects, in one statement: the network left
+/// joined to the page of rows (a bounded subquery), each output row carrying both, the
+/// network's columns prefixed `n_` and the address's `a_`. Not found when there is no such
+/// network.
+async fn network_with_rows(
+    db: &impl ConnectionTrait,
+    network_id: i64,
+    rows: Select<address::Entity>,
+    backwards: bool,
+) -> Result<(network::Model, Vec<address::Model>), AppError> {
+    use sea_orm::sea_query::{Alias, JoinType, Order, Query};
+    use sea_orm::{FromQueryResult, IdenStatic, Iterable, QueryTrait};
+    let (n, a) = (Alias::new("n"), Alias::new("a"));
+    let mut both = Query::select();
+    for c in network::Column::iter() {
+        both.expr_as(
+            Expr::col((n.clone(), c)),
+            Alias::new(format!("n_{}", c.as_str())),
+        );
+    }
+    for c in address::Column::iter() {
+        both.expr_as(
+            Expr::col((a.clone(), c)),
+            Alias::new(format!("a_{}", c.as_str())),
+        );
+    }
+    both.from_as(network::Entity, n.clone())
+        .join_subquery(
+            JoinType::LeftJoin,
+            rows.into_query(),
+            a.clone(),
+            Expr::cust("1 = 1"),
+        )
+        .and_where(Expr::col((n, network::Column::Id)).eq(network_id))
+        .order_by(
+            (a, address::Column::Ip),
+            if backwards { Order::Desc } else { Order::Asc },
+        );
+    let found = db.query_all(db.get_database_backend().build(&both)).await?;
+    let net = match found.first() {
+        Some(row) => network::Model::from_query_result(row, "n_")?,
+        None => {
+            return Err(AppError::NotFound(format!(
+                "There is no network with id {network_id}."
+            )))
+        }
+    };
+    let mut rows = Vec::with_capacity(found.len());
+    for row in &found {
+        if let Some(address) = address::Model::from_query_result_optional(row, "a_")? {
+            rows.push(address);
+        }
+    }
+    Ok((net, rows))
+}
+
+/// Where a page starts: after a key, before one, at the end, or at the start. The query
+/// reads one row more than a page, to know whether there is another.
+struct Keys<'a> {
+    after: Option<&'a str>,
+    before: Option<&'a str>,
+    last: bool,
+    bound: Option<Vec<u8>>,
+}
+
+impl<'a> Keys<'a> {
+    fn new(after: Option<&'a str>, before: Option<&'a str>, last: bool) -> Result<Self, AppError> {
+        let after = after.map(str::trim).filter(|a| !a.is_empty());
+        let before = before.map(str::trim).filter(|b| !b.is_empty());
+        let bound = match after.or(before) {
+            Some(key) => Some(ip::to_bytes(parse(key)?)),
+            None => None,
+        };
+        Ok(Keys {
+            after,
+            before,
+            last,
+            bound,
+        })
+    }
+
+    fn backwards(&self) -> bool {
+        self.before.is_some() || self.last
+    }
+
+    /// `q` narrowed to the page, in the order it is read.
+    fn query(&self, mut q: Select<address::Entity>) -> Select<address::Entity> {
+        if let Some(bound) = self.bound.clone() {
+            q = q.filter(if self.after.is_some() {
+                address::Column::Ip.gt(bound)
+            } else {
+                address::Column::Ip.lt(bound)
+            });
+        }
+        let q = if self.backwards() {
+            q.order_by_desc(address::Column::Ip)
+        } else {
+            q.order_by_asc(address::Column::Ip)
+        };
+        q.limit(PAGE_SIZE + 1)
+    }
+
+    /// The rows read by [`Keys::query`] as a page in numeric order, with the keys of the
+    /// next and the previous page, where there is one.
+    fn page(
+        &self,
+        mut rows: Vec<address::Model>,
+    ) -> (Vec<address::Model>, Option<String>, Option<String>) {
+        let more = rows.len() as u64 > PAGE_SIZE;
+        rows.truncate(PAGE_SIZE as usize);
+        if self.backwards() {
+            rows.reverse();
+        }
+        let shown = |row: Option<&address::Model>| {
+            row.and_then(|r| ip::from_bytes(&r.ip))
+                .map(|a| a.to_string())
+        };
+        let (has_prev, has_next) = if self.backwards() {
+            (more, self.before.is_some())
+        } else {
+            (self.after.is_some(), more)
+        };
+        let next_after = if has_next { shown(rows.last()) } else { None };
+        let prev_before = if has_prev { shown(rows.first()) } else { None };
+        (rows, next_after, prev_before)
+    }
 }
 
 /// One page of the addresses `q` selects, in numeric order and by key: after `after`,
@@ -161,42 +318,14 @@ pub async fn page(
 /// keys of the next and the previous page, where there is one.
 pub(crate) async fn page_by_key(
     db: &impl ConnectionTrait,
-    mut q: Select<address::Entity>,
+    q: Select<address::Entity>,
     after: Option<&str>,
     before: Option<&str>,
     last: bool,
 ) -> Result<(Vec<address::Model>, Option<String>, Option<String>), AppError> {
-    let after = after.map(str::trim).filter(|a| !a.is_empty());
-    let before = before.map(str::trim).filter(|b| !b.is_empty());
-    let backwards = before.is_some() || last;
-    if let Some(a) = after {
-        q = q.filter(address::Column::Ip.gt(ip::to_bytes(parse(a)?)));
-    } else if let Some(b) = before {
-        q = q.filter(address::Column::Ip.lt(ip::to_bytes(parse(b)?)));
-    }
-    q = if backwards {
-        q.order_by_desc(address::Column::Ip)
-    } else {
-        q.order_by_asc(address::Column::Ip)
-    };
-    let mut rows = q.limit(PAGE_SIZE + 1).all(db).await?;
-    let more = rows.len() as u64 > PAGE_SIZE;
-    rows.truncate(PAGE_SIZE as usize);
-    if backwards {
-        rows.reverse();
-    }
-    let shown = |row: Option<&address::Model>| {
-        row.and_then(|r| ip::from_bytes(&r.ip))
-            .map(|a| a.to_string())
-    };
-    let (has_prev, has_next) = if backwards {
-        (more, before.is_some())
-    } else {
-        (after.is_some(), more)
-    };
-    let next_after = if has_next { shown(rows.last()) } else { None };
-    let prev_before = if has_prev { shown(rows.first()) } else { None };
-    Ok((rows, next_after, prev_before))
+    let keys = Keys::new(after, before, last)?;
+    let rows = keys.query(q).all(db).await?;
+    Ok(keys.page(rows))
 }
 
 /// How much of an address's history [`record`] reads.

@@ -12,7 +12,10 @@ mod list;
 pub use allocate::{allocate, next_free, ALLOCATION_CANDIDATES};
 pub use change::{change, change_many, BULK_MAX};
 pub use edit::{edit, HolderEdit};
-pub use list::{detail, page, record, History, Record, Search, MAX_SEARCH, PAGE_SIZE};
+pub use list::{
+    detail, page, page_with_network, record, History, ListQuery, Record, Search, MAX_SEARCH,
+    PAGE_SIZE,
+};
 pub(crate) use list::{like_pattern, page_by_key};
 
 use std::net::IpAddr;

@@ -1,0 +1,40 @@
+//! A network's page, read at once: the network with a page of its addresses in one
+//! statement, then its map, whose one grouped read also gives the network's counts when
+//! it spans every address on record. Before, the page's three parts each read the network
+//! again, and its counts and the list's total apart.
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use super::addresses::{self, ListQuery};
+use super::{map, networks};
+use crate::error::AppError;
+use crate::model::NetworkPage;
+use crate::server::entities::network_count;
+
+/// Network `network_id`'s page: the addresses `list` shows and the map of `block` (the
+/// whole network when `None`).
+pub async fn read(
+    db: &impl ConnectionTrait,
+    network_id: i64,
+    list: &ListQuery<'_>,
+    block: Option<&str>,
+) -> Result<NetworkPage, AppError> {
+    let (net, addresses) = addresses::page_with_network(db, network_id, list).await?;
+    let (map, counts) = map::map_of(db, &net, block).await?;
+    let counts = match counts {
+        Some(counts) => counts,
+        // A block of the network: its map counted only the block.
+        None => network_count::Entity::find()
+            .filter(network_count::Column::NetworkId.eq(net.id))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|c| (c.status, c.n.max(0) as u64))
+            .collect(),
+    };
+    Ok(NetworkPage {
+        network: networks::view_counted(net, &counts)?,
+        addresses,
+        map,
+    })
+}
