@@ -102,8 +102,9 @@ fmt:
 ## IPVET_TEST_POSTGRES is set, PostgreSQL; and the check engine over a /16 in network
 ## namespaces it makes (root), beside nmap, fping and pydnsbl. Results go to target/bench/;
 ## docs/benchmarks.md keeps them.
-bench:
+bench: build-release
 	.ci/install-tools.sh bench >/dev/null
+	(cd end2end && npm ci --no-audit --no-fund --silent)
 	cargo bench -p server --bench inventory
 	cargo bench -p server --bench web
 	IPVET_BENCH_PYTHON="$$(.ci/install-tools.sh bench-python)" cargo bench -p server --bench checks

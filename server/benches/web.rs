@@ -1,6 +1,9 @@
-//! Web benchmark (`make bench`): the address list page of a network of 2^20 (1,048,576)
-//! addresses under 32 concurrent clients, at its first, middle and last page and with a
-//! status filter, on SQLite and (when `IPVET_TEST_POSTGRES` names a server) PostgreSQL.
+//! Web benchmark (`make bench`): the pages of an inventory of 2^20 (1,048,576) addresses
+//! under 32 concurrent clients (the address list at its first, middle and last page and
+//! with a status filter, the dashboard, Problem IPs, an address page) beside the sign-in
+//! page of the same run, on SQLite and (when `IPVET_TEST_POSTGRES` names a server)
+//! PostgreSQL; and the bytes a first and a repeat visit transfer, in Chromium, with the
+//! release site (`make build-release`: hashed, precompressed) that the server is pointed at.
 //! The server is the release `ipvet` binary in a process of its own, so its peak resident
 //! memory (VmHWM) is its own; the load comes from `wrk` (installed by `make bench`), and
 //! every request is a signed-in, server-rendered page.
@@ -38,7 +41,12 @@ impl Server {
         let mut cmd = ipvet(url);
         // Nothing is checked while the pages are measured: no cycle runs.
         cmd.env("IPVET_CHECK_PERIOD", "100h")
-            .env("IPVET_DISABLE_IP_ALLOCATION_CHECKING", "on");
+            .env("IPVET_DISABLE_IP_ALLOCATION_CHECKING", "on")
+            // The release site `make build-release` made: named by content, precompressed.
+            .env(
+                "LEPTOS_SITE_ROOT",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site"),
+            );
         let (child, base, _) = start_server(&mut cmd).await;
         // The Origin a browser on the server's pages sends; without it a state change
         // (the sign-in included) is refused as cross-site.
@@ -164,6 +172,52 @@ async fn load(server: &Server, path: &str, cookie: bool, marker: &str) -> Load {
     }
 }
 
+/// A page's HTML as sent plainly and as sent to a client that accepts brotli, in bytes.
+async fn page_bytes(server: &Server, path: &str) -> (usize, usize) {
+    let mut sizes = [0usize; 2];
+    for (i, encoding) in ["identity", "br"].into_iter().enumerate() {
+        let res = server
+            .client
+            .get(format!("{}{path}", server.base))
+            .header("Cookie", &server.cookie)
+            .header("Accept-Encoding", encoding)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        sizes[i] = res.bytes().await.unwrap().len();
+    }
+    (sizes[0], sizes[1])
+}
+
+/// What a first and a repeat visit to `path` transfer in Chromium, every file included
+/// (`end2end/bench/wire.mjs`); `None` where the browser tooling is not installed.
+async fn wire(server: &Server, path: &str) -> Option<(u64, u64)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end");
+    if !root.join("node_modules/@playwright/test").exists() {
+        return None;
+    }
+    let out = Command::new("node")
+        .arg("bench/wire.mjs")
+        .arg(&server.base)
+        .arg(path)
+        .arg(&server.cookie)
+        .current_dir(&root)
+        .output()
+        .await
+        .ok()?;
+    if !out.status.success() {
+        eprintln!("wire.mjs: {}", String::from_utf8_lossy(&out.stderr));
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    eprintln!("{path}: {v}");
+    Some((
+        v["first"]["bytes"].as_u64()?,
+        v["repeat"]["bytes"].as_u64()?,
+    ))
+}
+
 async fn run(backend: &str, postgres: Option<&str>) {
     // Removed, PostgreSQL's included, when the run ends.
     let (_db, url) = TestDb::on(postgres).await;
@@ -201,6 +255,7 @@ async fn run(backend: &str, postgres: Option<&str>) {
     }
     let rss_before = server.peak_rss_mib();
     let list = "<table class=\"addresses\"";
+    let held = std::net::Ipv6Addr::from(0x2001_0002_u128 << 96 | 7919).to_string();
     let cases = [
         ("first page", format!("/networks/{id}"), true, list),
         (
@@ -216,6 +271,19 @@ async fn run(backend: &str, postgres: Option<&str>) {
             true,
             list,
         ),
+        ("dashboard", "/".to_string(), true, "Nearest to full"),
+        (
+            "Problem IPs",
+            "/problems".to_string(),
+            true,
+            "<h1>Problem IPs",
+        ),
+        (
+            "address page",
+            format!("/address?ip={held}"),
+            true,
+            "<h2>History",
+        ),
         // The peer: the same server's sign-in page, rendered without the database: the
         // floor that HTTP and server rendering alone set under this load.
         (
@@ -225,15 +293,35 @@ async fn run(backend: &str, postgres: Option<&str>) {
             "Sign in",
         ),
     ];
+    let mut measured = Vec::new();
     for (label, path, cookie, marker) in cases {
         let l = load(&server, &path, cookie, marker).await;
+        measured.push((label, l));
+    }
+    // Each page beside the sign-in page of the same run (the target: at least 1/12).
+    let floor = measured.last().map_or(1.0, |(_, l)| l.per_second.max(1.0));
+    for (label, l) in &measured {
         println!(
-            "| {backend} | {label} | {:.1} | {:.1} | {:.0} | {} |",
+            "| {backend} | {label} | {:.1} | {:.1} | {:.0} | 1/{:.1} | {} |",
             l.p50_ms,
             l.p99_ms,
             l.per_second,
+            floor / l.per_second.max(1.0),
             if l.errors { "errors!" } else { "none" }
         );
+    }
+    for (label, path) in [
+        ("dashboard", "/".to_string()),
+        ("network page", format!("/networks/{id}")),
+    ] {
+        let (raw, compressed) = page_bytes(&server, &path).await;
+        println!("| {backend} | {label}: HTML | {raw} bytes, {compressed} with brotli |");
+        match wire(&server, &path).await {
+            Some((first, repeat)) => println!(
+                "| {backend} | {label}: on the wire in Chromium | first visit {first} bytes, repeat visit {repeat} bytes |"
+            ),
+            None => println!("| {backend} | {label}: on the wire | not measured (no end2end/node_modules or site build) |"),
+        }
     }
     println!(
         "| {backend} | server peak RSS | {:.0} MiB after setup, {:.0} MiB after the load |",
@@ -245,8 +333,8 @@ async fn run(backend: &str, postgres: Option<&str>) {
 
 #[tokio::main]
 async fn main() {
-    println!("| backend | address list, 32 clients, {SECONDS} s | p50 ms | p99 ms | requests/s | failed requests |");
-    println!("|---|---|---|---|---|---|");
+    println!("| backend | page, 32 clients, {SECONDS} s | p50 ms | p99 ms | requests/s | of the sign-in page's | failed requests |");
+    println!("|---|---|---|---|---|---|---|");
     run("SQLite", None).await;
     if let Some(pg) = std::env::var("IPVET_TEST_POSTGRES")
         .ok()

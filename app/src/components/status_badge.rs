@@ -4,5 +4,5 @@ use crate::model::AddressStatus;
 
 #[component]
 pub fn StatusBadge(status: AddressStatus) -> impl IntoView {
-    view! { <span class=format!("badge {}", status.as_str()) data-status=status.as_str()>{status.label()}</span> }
+    view! { <span class=format!("badge {}", status.as_str())>{status.label()}</span> }
 }

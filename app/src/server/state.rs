@@ -36,7 +36,11 @@ impl AppState {
         let counter = statements.clone();
         db.set_metric_callback(move |info| {
             counter.fetch_add(1, Ordering::Relaxed);
-            tracing::trace!(target: "ipvet::statements", sql = %info.statement.sql);
+            tracing::trace!(
+                target: "ipvet::statements",
+                elapsed_ms = info.elapsed.as_secs_f64() * 1000.0,
+                sql = %info.statement.sql
+            );
         });
         AppState {
             statements,

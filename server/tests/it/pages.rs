@@ -420,6 +420,7 @@ async fn pages_are_drawn_with_a_bounded_number_of_statements() {
             assert_eq!(status, 200, "{path}");
             fewest = fewest.min(app.state.statements.load(Ordering::Relaxed) - before);
         }
+        println!("{path}: {fewest} statements");
         if fewest > most {
             over.push(format!("{path}: {fewest} statements, at most {most}"));
         }

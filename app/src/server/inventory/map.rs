@@ -4,8 +4,10 @@
 //! problem, opening the sub-block's own map. An IPv6 network starts at the deepest block
 //! that still holds every address on record, since its used addresses are a speck of it.
 //!
-//! A block's counts come from one grouped query over the block's range of the (network,
-//! ip) index, so a map costs one read of the rows in the block drawn.
+//! A block's counts come from one grouped query over the block's addresses in use, by the
+//! (network, status, ip) index, so a map costs one read of the rows in use in the block
+//! drawn (every row of a block of 256 or fewer). A block whose million addresses are all
+//! in use is still a million rows to group.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -247,6 +249,11 @@ async fn block_cells(
         .column(address::Column::Status)
         .column_as(Expr::col(address::Column::Id).count(), "n")
         .filter(address::Column::NetworkId.eq(network_id))
+        // Only addresses in use: a block's shade and marks count nothing else, and a
+        // network that has a row for each of its million addresses, nearly all free, was
+        // read in full on every view of its page (1.8 s). Five ranges of the (network,
+        // status, ip) index instead, as many rows as are in use.
+        .filter(address::Column::Status.is_in(networks::COUNTED))
         .filter(address::Column::Ip.gte(lo.to_be_bytes().to_vec()))
         .filter(address::Column::Ip.lte(hi.to_be_bytes().to_vec()))
         .group_by(lead)
