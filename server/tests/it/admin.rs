@@ -228,14 +228,7 @@ async fn problem_ips_page_by_key() {
         .map(|i| format!("198.18.4.{i},used_in_network,,,\n"))
         .collect();
     let id = net["id"].to_string();
-    let (status, report) = app
-        .call_fn(
-            &admin,
-            "/api/addresses/import",
-            &[("network_id", &id), ("csv", &csv)],
-        )
-        .await;
-    assert_eq!(status, 200, "{report}");
+    app.import_csv(&admin, &id, &csv).await;
     let (_, first) = app.call_fn(&admin, "/api/problems/page", &[]).await;
     assert_eq!(first["rows"].as_array().unwrap().len(), 100);
     assert_eq!(first["matching"], 150);

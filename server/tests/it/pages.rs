@@ -443,14 +443,7 @@ async fn a_page_of_a_hundred_addresses_sends_its_data_once() {
             format!("198.18.0.{i},allocated,Customer {i:03},host-{i:03}.example.net,rack {i}\n")
         })
         .collect();
-    let (status, report) = app
-        .call_fn(
-            &admin,
-            "/api/addresses/import",
-            &[("network_id", &net), ("csv", &csv)],
-        )
-        .await;
-    assert_eq!(status, 200, "{report}");
+    app.import_csv(&admin, &net, &csv).await;
     let (status, body) = page(&app, &admin, &format!("/networks/{net}")).await;
     assert_eq!(status, 200);
     if let Ok(dump) = std::env::var("IPVET_DUMP_PAGE") {

@@ -13,7 +13,9 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
 
 use super::ip::{self, Cidr};
 use super::networks;
@@ -229,6 +231,36 @@ fn is_problem(status: AddressStatus) -> bool {
     )
 }
 
+/// The prefix of `view`'s cells in the 128-bit space addresses are stored in.
+fn stored_prefix(view: Cidr) -> u32 {
+    u32::from(cell_prefix(view)) + if view.family() == 4 { 96 } else { 0 }
+}
+
+/// The grouped read behind a map of blocks: network `network_id`'s addresses in use within
+/// `view`, counted by the leading bytes that tell `view`'s cells apart and by status.
+pub fn block_groups(network_id: i64, view: Cidr) -> Select<address::Entity> {
+    let (lo, hi) = view.range();
+    let lead = Expr::cust(format!(
+        "substr(ip, 1, {})",
+        stored_prefix(view).div_ceil(8)
+    ));
+    address::Entity::find()
+        .select_only()
+        .column_as(lead.clone(), "lead")
+        .column(address::Column::Status)
+        .column_as(Expr::col(address::Column::Id).count(), "n")
+        .filter(address::Column::NetworkId.eq(network_id))
+        // Only addresses in use: a block's shade and marks count nothing else, and a
+        // network that has a row for each of its million addresses, nearly all free, was
+        // read in full on every view of its page (1.8 s). Ranges of a status index
+        // instead, as many rows as are in use.
+        .filter(address::Column::Status.is_in(networks::COUNTED))
+        .filter(address::Column::Ip.gte(lo.to_be_bytes().to_vec()))
+        .filter(address::Column::Ip.lte(hi.to_be_bytes().to_vec()))
+        .group_by(lead)
+        .group_by(address::Column::Status)
+}
+
 /// One cell per sub-block of `view`, with its counts from one grouped query: rows grouped
 /// by the leading bytes of their address (enough bytes to tell the sub-blocks apart) and
 /// by status, then added up per sub-block.
@@ -237,30 +269,11 @@ async fn block_cells(
     network_id: i64,
     view: Cidr,
 ) -> Result<(Vec<MapCell>, StatusCounts), AppError> {
-    let (lo, hi) = view.range();
+    let (lo, _) = view.range();
     let cell = cell_prefix(view);
-    // The cell prefix in the 128-bit space addresses are stored in.
-    let stored = u32::from(cell) + if view.family() == 4 { 96 } else { 0 };
-    let bytes = stored.div_ceil(8);
-    let lead = Expr::cust(format!("substr(ip, 1, {bytes})"));
-    let groups: Vec<(Vec<u8>, AddressStatus, i64)> = address::Entity::find()
-        .select_only()
-        .column_as(lead.clone(), "lead")
-        .column(address::Column::Status)
-        .column_as(Expr::col(address::Column::Id).count(), "n")
-        .filter(address::Column::NetworkId.eq(network_id))
-        // Only addresses in use: a block's shade and marks count nothing else, and a
-        // network that has a row for each of its million addresses, nearly all free, was
-        // read in full on every view of its page (1.8 s). Five ranges of the (network,
-        // status, ip) index instead, as many rows as are in use.
-        .filter(address::Column::Status.is_in(networks::COUNTED))
-        .filter(address::Column::Ip.gte(lo.to_be_bytes().to_vec()))
-        .filter(address::Column::Ip.lte(hi.to_be_bytes().to_vec()))
-        .group_by(lead)
-        .group_by(address::Column::Status)
-        .into_tuple()
-        .all(db)
-        .await?;
+    let stored = stored_prefix(view);
+    let groups: Vec<(Vec<u8>, AddressStatus, i64)> =
+        block_groups(network_id, view).into_tuple().all(db).await?;
     let count = 1usize << (cell - view.prefix());
     let shift = 128 - stored;
     let mut used = vec![0u64; count];

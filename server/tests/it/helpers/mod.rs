@@ -390,6 +390,19 @@ impl TestApp {
         .await
     }
 
+    /// Imports `csv` into network `net` as `client`, through the page's server function;
+    /// fails the test unless every line is taken.
+    pub async fn import_csv(&self, client: &reqwest::Client, net: &str, csv: &str) {
+        let (status, report) = self
+            .call_fn(
+                client,
+                "/api/addresses/import",
+                &[("network_id", net), ("csv", csv)],
+            )
+            .await;
+        assert_eq!(status, 200, "{report}");
+    }
+
     /// Network `net`'s CSV export, as `client` downloads it.
     pub async fn export_csv(&self, client: &reqwest::Client, net: &str) -> String {
         client
