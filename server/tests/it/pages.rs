@@ -406,7 +406,7 @@ async fn pages_are_drawn_with_a_bounded_number_of_statements() {
     // apart, every server function run again when the page was drawn a second time).
     let mut over = Vec::new();
     for (path, most) in [
-        ("/", 9),
+        ("/", 8),
         (network_page.as_str(), 4),
         ("/problems", 9),
         ("/address?ip=198.18.0.1", 5),

@@ -35,7 +35,10 @@ pub async fn summary(state: &AppState) -> Result<DashboardSummary, AppError> {
         })
         .collect();
     let count = nets.len() as u64;
-    let last_run = runs::latest(db).await?;
+    // Read once: the last cycle shown, and the next one's start that follows from it.
+    let newest = runs::newest(db).await?;
+    let next_run_at = schedule::next_due_after(state, newest.as_ref()).await;
+    let last_run = newest.map(runs::run_view);
     let zones = dnsbl_zone::Entity::find()
         .filter(dnsbl_zone::Column::Enabled.eq(true))
         .order_by_asc(dnsbl_zone::Column::Zone)
@@ -58,7 +61,7 @@ pub async fn summary(state: &AppState) -> Result<DashboardSummary, AppError> {
             prober: state.checks.checker().prober.describe(),
             problem: state.checks.checker().prober.problem(),
             last_run,
-            next_run_at: Some(show(schedule::next_due(state).await)),
+            next_run_at: Some(show(next_run_at)),
             unhealthy_zones,
             ipv6_uncovered,
         },

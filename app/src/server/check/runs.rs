@@ -63,11 +63,15 @@ pub fn run_view(run: check_run::Model) -> CheckRunView {
 }
 
 pub async fn latest(db: &impl ConnectionTrait) -> Result<Option<CheckRunView>, AppError> {
+    Ok(newest(db).await?.map(run_view))
+}
+
+/// The newest cycle as stored.
+pub async fn newest(db: &impl ConnectionTrait) -> Result<Option<check_run::Model>, AppError> {
     Ok(check_run::Entity::find()
         .order_by_desc(check_run::Column::Id)
         .one(db)
-        .await?
-        .map(run_view))
+        .await?)
 }
 
 pub async fn latest_id(db: &impl ConnectionTrait) -> Result<Option<i64>, AppError> {

@@ -92,14 +92,19 @@ async fn until_due(state: &AppState) -> Duration {
 /// one period after the scheduling instance took its lease. With neither (no instance holds
 /// the lease yet, or the database cannot tell) one period from now is the best guess.
 pub async fn next_due(state: &AppState) -> OffsetDateTime {
-    let period = state.config().check_period;
-    let now = OffsetDateTime::now_utc();
     let last = check_run::Entity::find()
         .order_by_desc(check_run::Column::Id)
         .one(&state.db)
         .await
         .ok()
         .flatten();
+    next_due_after(state, last.as_ref()).await
+}
+
+/// [`next_due`] for a caller that has read the newest cycle, `last`, already.
+pub async fn next_due_after(state: &AppState, last: Option<&check_run::Model>) -> OffsetDateTime {
+    let period = state.config().check_period;
+    let now = OffsetDateTime::now_utc();
     if let Some(run) = last {
         return (run.started_at + period).max(now);
     }
