@@ -463,8 +463,13 @@ pub struct AddressView {
     pub hostname: String,
     pub note: String,
     pub status_changed_at: String,
+    // Absent rather than null when unset: a page of a hundred rows hands the browser its
+    // rows, and most rows have none of these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_checked_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem_since: Option<String>,
 }
 
@@ -515,7 +520,9 @@ pub struct MapCell {
     /// What the cell itself shows: the part of the label that differs from its neighbours'
     /// (an IPv4 address's last octet, a /24 block's third).
     pub short: String,
-    /// An address cell's status; `None` for a block, or for an address never handed out.
+    /// An address cell's status; `None` (absent) for a block, or for an address never
+    /// handed out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<AddressStatus>,
     /// A block's addresses not free.
     pub used: u64,
