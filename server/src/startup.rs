@@ -14,7 +14,6 @@ use app::server::error::status_from_error_body;
 use app::server::form_return;
 use app::server::headers;
 use app::server::inventory::csv;
-use app::server::notice::RequestNotice;
 use app::server::request_memo::RequestMemo;
 use app::server::rest;
 use app::server::timeout;
@@ -86,9 +85,8 @@ pub fn router(state: AppState) -> Router {
                 provide_context(page_state.clone());
                 // Read the caller once for everything this request renders or runs.
                 provide_context(RequestCaller::for_request());
-                // Take the notice a form left once, however often the page asks for it.
-                provide_context(RequestNotice::default());
-                // Read each page's data once, however often the page asks for it.
+                // Read each page's data once (and take a form's notice once), however often
+                // the page asks for it.
                 provide_context(RequestMemo::default());
             },
             move || shell(options.clone()),

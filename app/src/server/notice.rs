@@ -24,21 +24,13 @@ pub async fn leave(notice: Notice) {
     keep(NOTICE, notice, "a notice for the next page").await;
 }
 
-/// The notice this request took, once taken: a page drawn on the server may run its
-/// resources more than once, and a second take found the session already emptied, so the
-/// page drew no notice. One per request, provided with the request's context.
-#[derive(Clone, Default)]
-pub struct RequestNotice(std::sync::Arc<tokio::sync::OnceCell<Option<Notice>>>);
-
 /// The notice left for this page, if any; taking it removes it from the session, and
-/// every later take in the same request gets the same notice. Looked at first, since a
-/// removal writes the session even when there was nothing to remove, and most pages have
-/// no notice.
+/// every later take in the same request gets the same notice (a page drawn on the server
+/// may ask more than once, and a second take found the session emptied). Looked at first,
+/// since a removal writes the session even when there was nothing to remove, and most
+/// pages have no notice.
 pub async fn take() -> Result<Option<Notice>, AppError> {
-    let Some(memo) = use_context::<RequestNotice>() else {
-        return take_from_session().await;
-    };
-    Ok(memo.0.get_or_try_init(take_from_session).await?.clone())
+    crate::server::request_memo::once("notice/take".into(), take_from_session).await
 }
 
 async fn take_from_session() -> Result<Option<Notice>, AppError> {
