@@ -143,19 +143,18 @@ pub async fn list_addresses(
     last: Option<bool>,
 ) -> Result<crate::model::AddressPage, AppError> {
     use crate::model::Role;
-    use crate::server::{auth::guard::require, inventory::addresses, respond};
+    use crate::server::inventory::addresses::{self, ListQuery};
+    use crate::server::{auth::guard::require, respond};
     respond(async {
         let caller = require(Role::Viewer).await?;
-        addresses::page(
-            &caller.state.db,
-            network_id,
+        let list = ListQuery {
             status,
-            q.as_deref(),
-            after.as_deref(),
-            before.as_deref(),
-            last.unwrap_or(false),
-        )
-        .await
+            search: q.as_deref(),
+            after: after.as_deref(),
+            before: before.as_deref(),
+            last: last.unwrap_or(false),
+        };
+        addresses::page(&caller.state.db, network_id, &list).await
     })
     .await
 }

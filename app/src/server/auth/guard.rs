@@ -35,11 +35,16 @@ pub struct Caller {
 
 impl Caller {
     pub fn view(&self) -> CurrentUser {
-        CurrentUser {
-            id: self.user.id,
-            name: self.user.name.clone(),
-            role: self.user.role,
-        }
+        signed_in_view(&self.user)
+    }
+}
+
+/// What the browser is told of the signed-in user.
+fn signed_in_view(user: &user::Model) -> CurrentUser {
+    CurrentUser {
+        id: user.id,
+        name: user.name.clone(),
+        role: user.role,
     }
 }
 
@@ -85,14 +90,7 @@ impl RequestCaller {
     /// Who is signed in, when already read for this request: what a page's frame needs
     /// to know before anything of the page is drawn.
     pub fn known(&self) -> Option<CurrentUser> {
-        self.0
-            .get()
-            .and_then(Option::as_ref)
-            .map(|user| CurrentUser {
-                id: user.id,
-                name: user.name.clone(),
-                role: user.role,
-            })
+        self.0.get().and_then(Option::as_ref).map(signed_in_view)
     }
 }
 

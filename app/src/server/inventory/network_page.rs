@@ -3,13 +3,12 @@
 //! it spans every address on record. Before, the page's three parts each read the network
 //! again, and its counts and the list's total apart.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::ConnectionTrait;
 
 use super::addresses::{self, ListQuery};
 use super::{map, networks};
 use crate::error::AppError;
 use crate::model::NetworkPage;
-use crate::server::entities::network_count;
 
 /// Network `network_id`'s page: the addresses `list` shows and the map of `block` (the
 /// whole network when `None`).
@@ -21,19 +20,13 @@ pub async fn read(
 ) -> Result<NetworkPage, AppError> {
     let (net, addresses) = addresses::page_with_network(db, network_id, list).await?;
     let (map, counts) = map::map_of(db, &net, block).await?;
-    let counts = match counts {
-        Some(counts) => counts,
+    let network = match counts {
+        Some(counts) => networks::view_counted(net, &counts)?,
         // A block of the network: its map counted only the block.
-        None => network_count::Entity::find()
-            .filter(network_count::Column::NetworkId.eq(net.id))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|c| (c.status, c.n.max(0) as u64))
-            .collect(),
+        None => networks::view(db, net).await?,
     };
     Ok(NetworkPage {
-        network: networks::view_counted(net, &counts)?,
+        network,
         addresses,
         map,
     })

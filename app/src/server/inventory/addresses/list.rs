@@ -108,20 +108,9 @@ pub(crate) fn like_pattern(before: &str, text: &str, after: &str) -> sea_orm::se
 pub async fn page(
     db: &impl ConnectionTrait,
     network_id: i64,
-    status: Option<AddressStatus>,
-    search: Option<&str>,
-    after: Option<&str>,
-    before: Option<&str>,
-    last: bool,
+    list: &ListQuery<'_>,
 ) -> Result<crate::model::AddressPage, AppError> {
-    let list = ListQuery {
-        status,
-        search,
-        after,
-        before,
-        last,
-    };
-    Ok(page_with_network(db, network_id, &list).await?.1)
+    Ok(page_with_network(db, network_id, list).await?.1)
 }
 
 /// Which of a network's addresses a list shows, and where it stands in them.

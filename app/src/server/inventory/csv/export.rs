@@ -14,7 +14,7 @@ use tower_sessions::Session;
 use crate::error::AppError;
 use crate::model::{AddressStatus, AddressView, Role};
 use crate::server::auth::guard;
-use crate::server::inventory::addresses;
+use crate::server::inventory::addresses::{self, ListQuery};
 use crate::server::inventory::csv::guard_formula;
 use crate::server::AppState;
 
@@ -88,11 +88,20 @@ pub async fn export(
     // clear error rather than a broken download.
     let db = state.db.clone();
     let q = filter.q.clone();
-    let first =
-        match addresses::page(&db, network_id, status, q.as_deref(), None, None, false).await {
-            Ok(p) => p,
-            Err(e) => return refuse(e),
-        };
+    let first = match addresses::page(
+        &db,
+        network_id,
+        &ListQuery {
+            status,
+            search: q.as_deref(),
+            ..ListQuery::default()
+        },
+    )
+    .await
+    {
+        Ok(p) => p,
+        Err(e) => return refuse(e),
+    };
     let head = match csv_line(&HEADER.map(String::from)) {
         Ok(h) => h,
         Err(e) => return refuse(e),
@@ -121,11 +130,12 @@ pub async fn export(
                     match addresses::page(
                         &db,
                         network_id,
-                        status,
-                        q.as_deref(),
-                        Some(&after),
-                        None,
-                        false,
+                        &ListQuery {
+                            status,
+                            search: q.as_deref(),
+                            after: Some(&after),
+                            ..ListQuery::default()
+                        },
                     )
                     .await
                     {
