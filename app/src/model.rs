@@ -3,6 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod subnet_map;
+pub use subnet_map::{MapCell, MapCells, SubnetMap};
+
 /// What a user may do. Ordered by power, so `role >= Role::Operator` reads as "operator or
 /// more".
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -84,6 +87,24 @@ impl AddressStatus {
             AddressStatus::UsedInNetwork => "used_in_network",
             AddressStatus::BlockedByDnsbl => "blocked_by_dnsbl",
         }
+    }
+
+    /// One letter for the status, as a subnet map sends its cells.
+    pub fn letter(self) -> char {
+        match self {
+            AddressStatus::Free => 'f',
+            AddressStatus::Allocated => 'a',
+            AddressStatus::Reserved => 'r',
+            AddressStatus::BeingChecked => 'c',
+            AddressStatus::UsedInNetwork => 'u',
+            AddressStatus::BlockedByDnsbl => 'b',
+        }
+    }
+
+    pub fn from_letter(letter: char) -> Option<AddressStatus> {
+        AddressStatus::ALL
+            .into_iter()
+            .find(|s| s.letter() == letter)
     }
 
     /// The words IPmanager's users know these statuses by.
@@ -459,12 +480,15 @@ pub struct AddressView {
     pub address: String,
     pub network_id: i64,
     pub status: AddressStatus,
+    // Absent rather than empty or null when unset: a page of a hundred rows hands the
+    // browser its rows, and most rows have none of these.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub owner: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub hostname: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
     pub status_changed_at: String,
-    // Absent rather than null when unset: a page of a hundred rows hands the browser its
-    // rows, and most rows have none of these.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_checked_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -495,43 +519,6 @@ pub struct NetworkPage {
     pub network: NetworkView,
     pub addresses: AddressPage,
     pub map: SubnetMap,
-}
-
-/// A subnet map: a network, or a block of it, drawn as a grid of at most 256 cells, each
-/// an address or a smaller block.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SubnetMap {
-    /// The block drawn, in CIDR form.
-    pub block: String,
-    /// The block one level up, when the map is not of the whole network.
-    pub up: Option<String>,
-    /// Whether each cell is one address (else a block, shaded by how full it is).
-    pub addresses: bool,
-    /// What the map passed over to get here ("Only 2001:2::/72 holds addresses.").
-    pub skipped: Option<String>,
-    pub cells: Vec<MapCell>,
-}
-
-/// One cell of a [`SubnetMap`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MapCell {
-    /// The address or block, as written.
-    pub label: String,
-    /// What the cell itself shows: the part of the label that differs from its neighbours'
-    /// (an IPv4 address's last octet, a /24 block's third).
-    pub short: String,
-    /// An address cell's status; `None` (absent) for a block, or for an address never
-    /// handed out.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<AddressStatus>,
-    /// A block's addresses not free.
-    pub used: u64,
-    /// A block's addresses in a problem status.
-    pub problems: u64,
-    /// A block's share of addresses not free, 0 to 100, rounded up so any use shows.
-    pub fill: u8,
-    /// What hovering shows: the address or block and its state in words.
-    pub title: String,
 }
 
 /// What a refused form post without JavaScript sent, for its page to show again in its

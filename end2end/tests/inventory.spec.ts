@@ -64,12 +64,26 @@ test('create a network, allocate, release, force-free with a reason', async ({ p
   await far.getByRole('button', { name: 'Unreserve' }).click();
   await expect(far.locator('.badge')).toHaveText('Free');
 
-  const confirm = await openConfirm(row, 'Force-free');
-  await expect(confirm).toContainText('Force-free 198.18.7.1 without checks?');
+  // Force-free asks in the page's one dialog, from the keyboard alone: Enter on the row's
+  // menu item opens it on the reason, Enter sends it.
+  await openRowMenu(row);
+  await row.getByRole('link', { name: 'Force-free…' }).focus();
+  await page.keyboard.press('Enter');
+  const dialog = page.getByRole('dialog');
+  await expect(dialog).toContainText('Force-free 198.18.7.1 without checks?');
+  await expect(dialog.getByLabel('Reason for force-free')).toBeFocused();
   await page.screenshot({ path: resolve(__dirname, '../../target/e2e/screenshots/confirm-force-free.png') });
-  await confirm.getByLabel('Reason for force-free').fill('test cleanup');
-  await confirm.getByRole('button', { name: 'Force-free 198.18.7.1' }).click();
+  // Cancelled, nothing happens; asked again, it is done.
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(row.locator('.badge')).toHaveText('Being checked');
+  await row.getByRole('link', { name: 'Force-free…' }).click();
+  await expect(dialog.getByLabel('Reason for force-free')).toBeFocused();
+  await page.keyboard.type('test cleanup');
+  await page.keyboard.press('Enter');
+  await expect(dialog).toBeHidden();
   await expect(row.locator('.badge')).toHaveText('Free');
+  await expect(page.getByRole('status').filter({ hasText: 'Freed 198.18.7.1 without checks' })).toBeVisible();
 
   await row.getByRole('link', { name: '198.18.7.1' }).click();
   const history = page.locator('ol.timeline li');
@@ -93,7 +107,8 @@ test('create a network, allocate, release, force-free with a reason', async ({ p
   await expect(opRow.locator('.badge')).toHaveText('Allocated');
   await openRowMenu(opRow);
   await expect(opRow.getByRole('button', { name: 'Release' })).toBeVisible();
-  await expect(operator.locator('details.confirm summary', { hasText: 'Force-free' })).toHaveCount(0);
+  await expect(opRow.getByRole('link', { name: 'Force-free…' })).toHaveCount(0);
+  await expect(operator.getByRole('dialog')).toHaveCount(0);
   await expect(operator.getByRole('button', { name: /^Force-free/ })).toHaveCount(0);
   const forged = await operator.request.post('/api/addresses/force_free', {
     headers: pageHeaders(operator),
@@ -225,6 +240,14 @@ test('without JavaScript, a change is confirmed on the page it returns to, namin
   await page.locator('tr[data-address="198.18.37.1"]').getByRole('button', { name: 'Release' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Released 198.18.37.1: it is being checked before anyone gets it again.' })).toBeVisible();
   await expect(page.locator('tr[data-address="198.18.37.1"] .badge')).toHaveText('Being checked');
+  // A row's force-free, without JavaScript, is asked on the address's own page.
+  await openRowMenu(page.locator('tr[data-address="198.18.37.1"]'));
+  await page.locator('tr[data-address="198.18.37.1"]').getByRole('link', { name: 'Force-free…' }).click();
+  await expect(page).toHaveURL(/\/address\?ip=198\.18\.37\.1#force-free$/);
+  const here = await openConfirm(page.locator('section.address-actions'), 'Force-free');
+  await here.getByLabel('Reason for force-free').fill('nojs cleanup');
+  await here.getByRole('button', { name: 'Force-free 198.18.37.1' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('198.18.37.1 Free');
   await context.close();
 });
 

@@ -77,7 +77,7 @@ test('a network page draws its subnet map and opens a block or an address from i
 
   const map = page.locator('section.subnet-map');
   await expect(map.getByRole('heading')).toHaveText('Subnet map of 198.18.48.0/22');
-  const blocks = map.locator('.map-grid .cell');
+  const blocks = map.locator('.map-grid > *');
   await expect(blocks).toHaveCount(4);
   const used = map.getByRole('link', { name: '198.18.49.0/24 · 1 of 256 in use' });
   await expect(used).toHaveClass(/f1/);
@@ -87,6 +87,10 @@ test('a network page draws its subnet map and opens a block or an address from i
   await expect(blocks).toHaveCount(256);
   const cell = map.getByRole('link', { name: '198.18.49.7 · Allocated · Mapped' });
   await expect(cell).toHaveClass(/allocated/);
+  // Hovering a cell shows its name on the line under the grid.
+  await cell.hover();
+  expect(await cell.evaluate((el) => getComputedStyle(el, '::after').content)).toBe('"198.18.49.7 · Allocated · Mapped"');
+  await map.screenshot({ path: resolve(__dirname, '../../target/e2e/screenshots/subnet-map-hover.png') });
   await expect(map.locator('.map-legend')).toContainText('Used in network');
   await map.screenshot({ path: resolve(__dirname, '../../target/e2e/screenshots/subnet-map-addresses.png') });
   await page.setViewportSize({ width: 390, height: 844 });

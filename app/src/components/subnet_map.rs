@@ -3,47 +3,45 @@
 //! Colours come from classes (the CSP allows no inline style), and a legend says what
 //! each means, so the map reads the same without JavaScript.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::model::{AddressStatus, SubnetMap};
 
 #[component]
 pub fn SubnetMapView(map: SubnetMap) -> impl IntoView {
-    let addresses = map.addresses;
+    let addresses = map.of_addresses();
     // A few cells (a /22 is four /24s) fill a row of their own, each named in full.
-    let columns = map.cells.len().clamp(1, 16);
+    let columns = map.len().clamp(1, 16);
     let few = columns <= 4;
+    // A cell carries its words once, as its name (aria-label): the style sheet shows the
+    // hovered or focused cell's name under the grid. A map is 256 cells on every network
+    // page, so each cell is kept to its class, link and name.
     let cells = map
-        .cells
+        .cells()
         .into_iter()
         .map(|c| {
             let (href, class) = if addresses {
                 match c.status {
                     Some(s) => (
                         Some(format!("/address?ip={}", c.label)),
-                        format!("cell {}", s.as_str()),
+                        s.as_str().to_string(),
                     ),
-                    None => (None, "cell unusable".to_string()),
+                    None => (None, "unusable".to_string()),
                 }
             } else {
-                let problems = if c.problems > 0 { " has-problems" } else { "" };
                 // Ten shades of use, a tenth each; any use at all shows as the first.
-                let shade = u32::from(c.fill).div_ceil(10);
-                (
-                    Some(format!("?block={}#map", c.label)),
-                    format!("cell block f{shade}{problems}"),
-                )
+                let shade = c.fill.div_ceil(10).min(10);
+                let marked = if c.problems > 0 { " p" } else { "" };
+                let class = format!("f{shade}{marked}");
+                (Some(format!("?block={}#map", c.label)), class)
             };
-            let shown = if few { c.label.clone() } else { c.short };
+            let shown = if few { c.label } else { c.short };
             match href {
-                Some(href) => view! {
-                    <a class=class href=href title=c.title.clone() aria-label=c.title>{shown}</a>
+                Some(href) => {
+                    Either::Left(view! { <a class=class href=href aria-label=c.title>{shown}</a> })
                 }
-                .into_any(),
-                None => view! {
-                    <span class=class title=c.title.clone() aria-label=c.title>{shown}</span>
-                }
-                .into_any(),
+                None => Either::Right(view! { <span class=class title=c.title>{shown}</span> }),
             }
         })
         .collect_view();
@@ -62,10 +60,10 @@ pub fn SubnetMapView(map: SubnetMap) -> impl IntoView {
             .into_any()
     } else {
         view! {
-            <li><span class="swatch block f0"></span>"Empty"</li>
-            <li><span class="swatch block f5"></span>"Half in use"</li>
-            <li><span class="swatch block f10"></span>"Full"</li>
-            <li><span class="swatch block f0 has-problems"></span>"Holds problems"</li>
+            <li><span class="swatch f0"></span>"Empty"</li>
+            <li><span class="swatch f5"></span>"Half in use"</li>
+            <li><span class="swatch f10"></span>"Full"</li>
+            <li><span class="swatch f0 p"></span>"Holds problems"</li>
         }
         .into_any()
     };

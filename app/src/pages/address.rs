@@ -106,7 +106,7 @@ pub fn AddressPage() -> impl IntoView {
                 {(role == Role::Admin && status != AddressStatus::Free)
                     .then(|| {
                         view! {
-                            <Confirm label="Force-free" question=force_free_question>
+                            <Confirm label="Force-free" question=force_free_question attr:id="force-free">
                                 <ActionForm action=force_free>
                                     {h_free}
                                     <input type="text" name="reason" placeholder="Reason" required aria-label="Reason for force-free"/>

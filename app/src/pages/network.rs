@@ -73,26 +73,77 @@ pub fn NetworkPage() -> impl IntoView {
     // The filter part of the page address, kept by the paging links.
     let status_q = move || kept(&query.read(), &["status", "q"]);
 
+    // Force-free asks for a reason in one dialog for the whole page, opened from a row's
+    // menu with the row's address. A row itself links to the address's own page, where
+    // force-free is asked too: that is where the link goes without JavaScript. A form of
+    // its own in each of a hundred rows made the page twice as heavy.
+    let forcing = RwSignal::new(String::new());
+    let force_dialog = NodeRef::<leptos::html::Dialog>::new();
+    let open_force_free = move |address: String| {
+        forcing.set(address);
+        if let Some(dialog) = force_dialog.get_untracked() {
+            let _ = dialog.show_modal();
+        }
+    };
+    let close_force_free = move || {
+        if let Some(dialog) = force_dialog.get_untracked() {
+            dialog.close();
+        }
+    };
+    Effect::watch(
+        move || force_free.version().get(),
+        move |_, _, _| {
+            if matches!(force_free.value().get_untracked(), Some(Ok(_))) {
+                close_force_free();
+            }
+        },
+        false,
+    );
+
+    // Rows are drawn a hundred at a time: each carries its address where it must (its
+    // checkbox, link and buttons) and nothing twice that it can say once for the table.
     let row = move |a: AddressView| {
         let status = a.status;
-        let hidden = |addr: String| view! { <input type="hidden" name="address" value=addr/> };
-        let (for_release, for_reserve, for_unreserve, for_free) = (
-            a.address.clone(),
-            a.address.clone(),
-            a.address.clone(),
-            a.address.clone(),
-        );
-        let force_free_button = format!("Force-free {}", a.address);
-        // One menu a row, so a hundred rows stay a line each; only when there is something
-        // the caller may do.
-        let acts = (role >= Role::Operator
-            && matches!(
-                status,
-                AddressStatus::Allocated | AddressStatus::Free | AddressStatus::Reserved
-            ))
-            || (role == Role::Admin && status != AddressStatus::Free);
+        let ip = a.address;
+        // The row's lifecycle change: its button submits the table's shared form for it.
+        let lifecycle = if role < Role::Operator {
+            None
+        } else {
+            match status {
+                AddressStatus::Allocated => Some(("row-release", "Release")),
+                AddressStatus::Free => Some(("row-reserve", "Reserve")),
+                AddressStatus::Reserved => Some(("row-unreserve", "Unreserve")),
+                _ => None,
+            }
+        };
+        let force = role == Role::Admin && status != AddressStatus::Free;
+        let menu = (lifecycle.is_some() || force).then(|| {
+            let for_dialog = ip.clone();
+            view! {
+                <details class="row-menu">
+                    <summary aria-label=format!("Actions for {ip}")>"Actions"</summary>
+                    {lifecycle.map(|(form, label)| view! {
+                        <button form=form name="address" value=ip.clone()>{label}</button>
+                    })}
+                    {force.then(|| view! {
+                        <a
+                            href=format!("/address?ip={ip}#force-free")
+                            on:click=move |ev| {
+                                // A click meant for a new tab still opens the page.
+                                if !(ev.ctrl_key() || ev.meta_key() || ev.shift_key()) {
+                                    ev.prevent_default();
+                                    open_force_free(for_dialog.clone());
+                                }
+                            }
+                        >
+                            "Force-free…"
+                        </a>
+                    })}
+                </details>
+            }
+        });
         view! {
-            <tr data-address=a.address.clone()>
+            <tr data-address=ip.clone()>
                 <td>
                     {(role >= Role::Operator)
                         .then(|| {
@@ -100,70 +151,20 @@ pub fn NetworkPage() -> impl IntoView {
                                 <input
                                     type="checkbox"
                                     name="addresses[]"
-                                    value=a.address.clone()
+                                    value=ip.clone()
                                     form="bulk"
-                                    aria-label=format!("Select {}", a.address)
+                                    aria-label=format!("Select {ip}")
                                 />
                             }
                         })}
                 </td>
-                <td class="ip"><a href=format!("/address?ip={}", a.address)>{a.address.clone()}</a></td>
+                <td class="ip"><a href=format!("/address?ip={ip}")>{ip.clone()}</a></td>
                 <td><StatusBadge status=a.status/></td>
-                <td>{a.owner.clone()}</td>
-                <td>{a.hostname.clone()}</td>
-                <td>{a.note.clone()}</td>
-                <td class="when"><When at=a.status_changed_at.clone()/></td>
-                <td class="row-actions">
-                    {acts.then(|| view! {
-                    <details class="row-menu">
-                        <summary aria-label=format!("Actions for {}", a.address)>"Actions"</summary>
-                    <div class="actions">
-                    {(role >= Role::Operator && status == AddressStatus::Allocated)
-                        .then(|| {
-                            view! {
-                                <button type="submit" form="row-release" name="address" value=for_release.clone()>
-                                    "Release"
-                                </button>
-                            }
-                        })}
-                    {(role >= Role::Operator && status == AddressStatus::Free)
-                        .then(|| {
-                            view! {
-                                <button type="submit" form="row-reserve" name="address" value=for_reserve.clone()>
-                                    "Reserve"
-                                </button>
-                            }
-                        })}
-                    {(role >= Role::Operator && status == AddressStatus::Reserved)
-                        .then(|| {
-                            view! {
-                                <button type="submit" form="row-unreserve" name="address" value=for_unreserve.clone()>
-                                    "Unreserve"
-                                </button>
-                            }
-                        })}
-                    {(role == Role::Admin && status != AddressStatus::Free)
-                        .then(|| {
-                            view! {
-                                <Confirm
-                                    label="Force-free"
-                                    question=format!(
-                                        "Force-free {} without checks? Its holder is cleared.",
-                                        a.address,
-                                    )
-                                >
-                                    <ActionForm action=force_free>
-                                        {hidden(for_free.clone())}
-                                        <input type="text" name="reason" placeholder="Reason" required aria-label="Reason for force-free"/>
-                                        <button type="submit">{force_free_button.clone()}</button>
-                                    </ActionForm>
-                                </Confirm>
-                            }
-                        })}
-                    </div>
-                    </details>
-                    })}
-                </td>
+                <td>{a.owner}</td>
+                <td>{a.hostname}</td>
+                <td>{a.note}</td>
+                <td class="when"><When at=a.status_changed_at/></td>
+                <td>{menu}</td>
             </tr>
         }
     };
@@ -417,6 +418,27 @@ pub fn NetworkPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        {(role == Role::Admin)
+            .then(|| {
+                view! {
+                    <dialog node_ref=force_dialog class="force-free" aria-labelledby="force-free-question">
+                        <ActionForm action=force_free>
+                            <p id="force-free-question">
+                                {move || format!("Force-free {} without checks? Its holder is cleared.", forcing.get())}
+                            </p>
+                            <input type="hidden" name="address" value=move || forcing.get()/>
+                            <label>
+                                "Reason"
+                                <input type="text" name="reason" required autofocus aria-label="Reason for force-free"/>
+                            </label>
+                            <div class="actions">
+                                <button type="submit" class="danger">{move || format!("Force-free {}", forcing.get())}</button>
+                                <button type="button" on:click=move |_| close_force_free()>"Cancel"</button>
+                            </div>
+                        </ActionForm>
+                    </dialog>
+                }
+            })}
     }
 }
 

@@ -10,7 +10,6 @@
 //! in use is still a million rows to group.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -20,7 +19,7 @@ use sea_orm::{
 use super::ip::{self, Cidr};
 use super::networks;
 use crate::error::AppError;
-use crate::model::{AddressStatus, MapCell, SubnetMap};
+use crate::model::{AddressStatus, MapCells, SubnetMap};
 use crate::server::entities::{address, network};
 
 /// Most cells a map draws: a 16 × 16 grid.
@@ -89,7 +88,6 @@ pub async fn map_of(
     let map = SubnetMap {
         block: view.to_string(),
         up,
-        addresses: view.size() <= u128::from(CELLS),
         skipped,
         cells,
     };
@@ -158,12 +156,12 @@ async fn deepest_holding_all(
 }
 
 /// One cell per address of `view` (256 or fewer): a row's status, free where there is no
-/// row, and no status for an IPv4 network's own and broadcast address.
+/// row, and none for an IPv4 network's own and broadcast address.
 async fn address_cells(
     db: &impl ConnectionTrait,
     net: &network::Model,
     view: Cidr,
-) -> Result<(Vec<MapCell>, StatusCounts), AppError> {
+) -> Result<(MapCells, StatusCounts), AppError> {
     let (lo, hi) = view.range();
     let rows: HashMap<u128, address::Model> = address::Entity::find()
         .filter(address::Column::NetworkId.eq(net.id))
@@ -180,55 +178,21 @@ async fn address_cells(
     }
     // An IPv4 network's own and broadcast addresses are never handed out.
     let (alloc_first, alloc_last) = networks::cidr_of(net)?.allocatable();
-    let mut cells = Vec::with_capacity(view.size() as usize);
-    for n in lo..=hi {
-        let label = ip::from_u128(n).to_string();
-        let short = match ip::from_u128(n) {
-            IpAddr::V4(v4) => v4.octets()[3].to_string(),
-            IpAddr::V6(_) => format!("{:x}", n & 0xffff),
-        };
-        let cell = if n < alloc_first || n > alloc_last {
-            MapCell {
-                title: format!("{label} · never handed out"),
-                label,
-                short,
-                status: None,
-                used: 0,
-                problems: 0,
-                fill: 0,
-            }
-        } else {
-            let row = rows.get(&n);
-            let status = row.map_or(AddressStatus::Free, |r| r.status);
-            let holder = row
-                .map(|r| r.owner.as_str())
-                .filter(|o| !o.is_empty())
-                .map(|o| format!(" · {o}"))
-                .unwrap_or_default();
-            MapCell {
-                title: format!("{label} · {}{holder}", status.label()),
-                label,
-                short,
-                status: Some(status),
-                used: u64::from(status != AddressStatus::Free),
-                problems: u64::from(is_problem(status)),
-                fill: if status == AddressStatus::Free {
-                    0
-                } else {
-                    100
-                },
-            }
-        };
-        cells.push(cell);
+    let mut statuses = String::with_capacity(view.size() as usize);
+    let mut owners = Vec::new();
+    for (i, n) in (lo..=hi).enumerate() {
+        if n < alloc_first || n > alloc_last {
+            statuses.push('-');
+            continue;
+        }
+        let row = rows.get(&n);
+        statuses.push(row.map_or(AddressStatus::Free, |r| r.status).letter());
+        if let Some(owner) = row.map(|r| &r.owner).filter(|o| !o.is_empty()) {
+            // At most 256 cells: the place always fits.
+            owners.push((i as u16, owner.clone()));
+        }
     }
-    Ok((cells, counts))
-}
-
-fn is_problem(status: AddressStatus) -> bool {
-    matches!(
-        status,
-        AddressStatus::UsedInNetwork | AddressStatus::BlockedByDnsbl
-    )
+    Ok((MapCells::Addresses { statuses, owners }, counts))
 }
 
 /// The prefix of `view`'s cells in the 128-bit space addresses are stored in.
@@ -268,7 +232,7 @@ async fn block_cells(
     db: &impl ConnectionTrait,
     network_id: i64,
     view: Cidr,
-) -> Result<(Vec<MapCell>, StatusCounts), AppError> {
+) -> Result<(MapCells, StatusCounts), AppError> {
     let (lo, _) = view.range();
     let cell = cell_prefix(view);
     let stored = stored_prefix(view);
@@ -296,53 +260,18 @@ async fn block_cells(
         if status != AddressStatus::Free {
             used[i] += n;
         }
-        if is_problem(status) {
+        if AddressStatus::PROBLEMS.contains(&status) {
             problems[i] += n;
         }
     }
-    let size = 1u128 << (128 - stored);
-    // An IPv6 block's size in digits is unreadable (4722366482869645213696); its power is not.
-    let size_words = if 128 - stored > 16 {
-        format!("2^{}", 128 - stored)
-    } else {
-        size.to_string()
-    };
-    let cells = (0..count)
-        .map(|i| {
-            let first = lo + ((i as u128) << shift);
-            let start = ip::from_u128(first);
-            let block = Cidr::around(start, cell).to_string();
-            let short = match start {
-                // The octet the cell's prefix ends in: a /24's third, a /16's second.
-                IpAddr::V4(v4) => v4.octets()[usize::from((cell - 1) / 8)].to_string(),
-                IpAddr::V6(_) => format!("{i:x}"),
-            };
-            let fill = if used[i] == 0 {
-                0
-            } else {
-                // Rounded up, so a block with one address in use never looks empty.
-                (u128::from(used[i]) * 100).div_ceil(size).clamp(1, 100) as u8
-            };
-            let problem_words = match problems[i] {
-                0 => String::new(),
-                1 => " · 1 problem".into(),
-                p => format!(" · {p} problems"),
-            };
-            MapCell {
-                title: format!(
-                    "{block} · {} of {size_words} in use{problem_words}",
-                    used[i]
-                ),
-                label: block,
-                short,
-                status: None,
-                used: used[i],
-                problems: problems[i],
-                fill,
-            }
-        })
-        .collect();
-    Ok((cells, counts))
+    Ok((
+        MapCells::Blocks {
+            prefix: cell,
+            used,
+            problems,
+        },
+        counts,
+    ))
 }
 
 #[cfg(test)]
