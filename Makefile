@@ -54,11 +54,11 @@ tools:
 build-release: export LEPTOS_HASH_FILES := true
 build-release:
 	.ci/install-tools.sh build >/dev/null
-	cargo leptos build --release --precompress
+	cargo leptos build --release --precompress --split
 	cp target/release/hash.txt target/site/hash.txt
 
 build: tools
-	cargo leptos build
+	cargo leptos build --split
 
 unit: tools
 	cargo test $(TEST_BUILD) --lib
@@ -82,7 +82,7 @@ contract: tools
 ## CSS, assets) from cargo-leptos.
 e2e: tools
 	cargo test $(TEST_BUILD) --no-run
-	cargo leptos build --frontend-only
+	cargo leptos build --frontend-only --split
 	cd end2end
 	npm ci --no-audit --no-fund --silent
 	npx playwright test
@@ -93,7 +93,7 @@ lint: tools
 	cargo fmt --all -- --check
 	[ -n "$(CLIPPY_DRIVER)" ] || { echo "make lint: clippy-driver not found (rustup component add clippy)" >&2; exit 2; }
 	cargo test $(TEST_BUILD) --no-run --all-targets
-	cargo leptos build --frontend-only
+	cargo leptos build --frontend-only --split
 
 fmt:
 	cargo fmt --all

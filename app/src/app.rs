@@ -4,16 +4,12 @@
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, Link, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::{path, Lazy, SsrMode};
 
-use crate::components::layout::{AdminOnly, SignedIn};
+use crate::components::layout::SignedIn;
 use crate::components::not_built::NotBuilt;
-use crate::pages::{
-    account::AccountPage, address::AddressPage, api_reference::ApiReferencePage, audit::AuditPage,
-    checks::CheckRunPage, checks::CheckRunsPage, dashboard::DashboardPage, dnsbl::DnsblPage,
-    login::LoginPage, network::NetworkPage, networks::NetworksPage, problems::ProblemsPage,
-    search::SearchPage, settings::SettingsPage, tokens::TokensPage, users::UsersPage,
-};
+use crate::pages::dashboard::DashboardPage;
+use crate::pages::on_demand;
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
@@ -44,23 +40,23 @@ pub fn App() -> impl IntoView {
         <Title text="ipvet"/>
         <Router>
             <Routes fallback=|| view! { <NotBuilt title="Page not found" text="There is no page at this address."/> }>
-                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/login") view={Lazy::<on_demand::Login>::new()} ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=SignedIn ssr=SsrMode::Async>
                     <Route path=path!("") view=DashboardPage ssr=SsrMode::Async/>
-                    <Route path=path!("networks") view=NetworksPage ssr=SsrMode::Async/>
-                    <Route path=path!("networks/:id") view=NetworkPage ssr=SsrMode::Async/>
-                    <Route path=path!("address") view=AddressPage ssr=SsrMode::Async/>
-                    <Route path=path!("problems") view=ProblemsPage ssr=SsrMode::Async/>
-                    <Route path=path!("dnsbl") view=DnsblPage ssr=SsrMode::Async/>
-                    <Route path=path!("checks") view=CheckRunsPage ssr=SsrMode::Async/>
-                    <Route path=path!("checks/:id") view=CheckRunPage ssr=SsrMode::Async/>
-                    <Route path=path!("settings") view=|| view! { <AdminOnly><SettingsPage/></AdminOnly> } ssr=SsrMode::Async/>
-                    <Route path=path!("users") view=|| view! { <AdminOnly><UsersPage/></AdminOnly> } ssr=SsrMode::Async/>
-                    <Route path=path!("audit") view=|| view! { <AdminOnly><AuditPage/></AdminOnly> } ssr=SsrMode::Async/>
-                    <Route path=path!("tokens") view=TokensPage ssr=SsrMode::Async/>
-                    <Route path=path!("api") view=ApiReferencePage ssr=SsrMode::Async/>
-                    <Route path=path!("account") view=AccountPage ssr=SsrMode::Async/>
-                    <Route path=path!("search") view=SearchPage ssr=SsrMode::Async/>
+                    <Route path=path!("networks") view={Lazy::<on_demand::Networks>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("networks/:id") view={Lazy::<on_demand::Network>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("address") view={Lazy::<on_demand::Address>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("problems") view={Lazy::<on_demand::Problems>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("dnsbl") view={Lazy::<on_demand::Dnsbl>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("checks") view={Lazy::<on_demand::CheckRuns>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("checks/:id") view={Lazy::<on_demand::CheckRun>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("settings") view={Lazy::<on_demand::Settings>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("users") view={Lazy::<on_demand::Users>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("audit") view={Lazy::<on_demand::Audit>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("tokens") view={Lazy::<on_demand::Tokens>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("api") view={Lazy::<on_demand::ApiReference>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("account") view={Lazy::<on_demand::Account>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("search") view={Lazy::<on_demand::Search>::new()} ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -10,6 +10,7 @@ pub mod dnsbl;
 pub mod login;
 pub mod network;
 pub mod networks;
+pub mod on_demand;
 pub mod problems;
 pub mod search;
 pub mod settings;
