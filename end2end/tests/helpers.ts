@@ -90,6 +90,9 @@ export async function openNewNetwork(page: Page, cidr: string, name: string) {
   await create.getByLabel('Name').fill(name);
   await create.getByRole('button', { name: 'Create network' }).click();
   await page.locator(`tr[data-network="${cidr}"]`).getByRole('link', { name: cidr }).click();
+  // The network's page may wait for its chunk before it is shown (pages load on demand).
+  await expect(page).toHaveURL(/\/networks\/\d+$/);
+  await expect(page.getByRole('heading', { level: 1 })).toContainText(cidr);
   await waitHydrated(page);
 }
 

@@ -3,7 +3,8 @@
 //! Colours come from classes (the CSP allows no inline style), and a legend says what
 //! each means, so the map reads the same without JavaScript.
 
-use leptos::either::Either;
+use std::fmt::Write;
+
 use leptos::prelude::*;
 
 use crate::model::{AddressStatus, SubnetMap};
@@ -14,37 +15,7 @@ pub fn SubnetMapView(map: SubnetMap) -> impl IntoView {
     // A few cells (a /22 is four /24s) fill a row of their own, each named in full.
     let columns = map.len().clamp(1, 16);
     let few = columns <= 4;
-    // A cell carries its words once, as its name (aria-label): the style sheet shows the
-    // hovered or focused cell's name under the grid. A map is 256 cells on every network
-    // page, so each cell is kept to its class, link and name.
-    let cells = map
-        .cells()
-        .into_iter()
-        .map(|c| {
-            let (href, class) = if addresses {
-                match c.status {
-                    Some(s) => (
-                        Some(format!("/address?ip={}", c.label)),
-                        s.as_str().to_string(),
-                    ),
-                    None => (None, "unusable".to_string()),
-                }
-            } else {
-                // Ten shades of use, a tenth each; any use at all shows as the first.
-                let shade = c.fill.div_ceil(10).min(10);
-                let marked = if c.problems > 0 { " p" } else { "" };
-                let class = format!("f{shade}{marked}");
-                (Some(format!("?block={}#map", c.label)), class)
-            };
-            let shown = if few { c.label } else { c.short };
-            match href {
-                Some(href) => {
-                    Either::Left(view! { <a class=class href=href aria-label=c.title>{shown}</a> })
-                }
-                None => Either::Right(view! { <span class=class title=c.title>{shown}</span> }),
-            }
-        })
-        .collect_view();
+    let cells = cells_html(&map, addresses, few);
     let legend = if addresses {
         AddressStatus::ALL
             .into_iter()
@@ -72,12 +43,121 @@ pub fn SubnetMapView(map: SubnetMap) -> impl IntoView {
             <h2 id="map-heading">"Subnet map of " {map.block.clone()}</h2>
             {map.up.map(|up| view! { <p><a class="map-up" href=format!("?block={up}#map")>"Up to " {up.clone()}</a></p> })}
             {map.skipped.map(|s| view! { <p class="muted">{s}</p> })}
-            <div class=format!(
-                "map-grid {} cols-{columns}",
-                if addresses { "addresses" } else { "blocks" },
-            )>{cells}</div>
+            <div
+                class=format!(
+                    "map-grid {} cols-{columns}",
+                    if addresses { "addresses" } else { "blocks" },
+                )
+                inner_html=cells
+            ></div>
             <ul class="map-legend" aria-label="Legend">{legend}</ul>
             {(!addresses).then(|| view! { <p class="muted hint">"Each cell is a block; open one to see its addresses."</p> })}
         </section>
+    }
+}
+
+/// The map's cells as HTML. A cell carries its words once, as its name (aria-label): the
+/// style sheet shows the hovered or focused cell's name under the grid. Written out as
+/// text rather than as 256 views: a network's page draws a map on every request, and the
+/// cells were most of the cost of drawing it. Everything written from data is escaped.
+fn cells_html(map: &SubnetMap, addresses: bool, few: bool) -> String {
+    let mut out = String::with_capacity(map.len() * 96);
+    for c in map.cells() {
+        let shown = if few { &c.label } else { &c.short };
+        let (class, href) = if addresses {
+            match c.status {
+                Some(s) => (
+                    s.as_str().to_string(),
+                    Some(format!("/address?ip={}", c.label)),
+                ),
+                None => ("unusable".to_string(), None),
+            }
+        } else {
+            // Ten shades of use, a tenth each; any use at all shows as the first.
+            let shade = c.fill.div_ceil(10).min(10);
+            let marked = if c.problems > 0 { " p" } else { "" };
+            (
+                format!("f{shade}{marked}"),
+                Some(format!("?block={}#map", c.label)),
+            )
+        };
+        let _ = match href {
+            Some(href) => write!(
+                out,
+                r#"<a class="{class}" href="{}" aria-label="{}">{}</a>"#,
+                Escaped(&href),
+                Escaped(&c.title),
+                Escaped(shown),
+            ),
+            None => write!(
+                out,
+                r#"<span class="{class}" title="{}">{}</span>"#,
+                Escaped(&c.title),
+                Escaped(shown),
+            ),
+        };
+    }
+    out
+}
+
+/// Text made safe inside an HTML attribute or element.
+struct Escaped<'a>(&'a str);
+
+impl std::fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for ch in self.0.chars() {
+            match ch {
+                '&' => f.write_str("&amp;")?,
+                '<' => f.write_str("&lt;")?,
+                '>' => f.write_str("&gt;")?,
+                '"' => f.write_str("&quot;")?,
+                '\'' => f.write_str("&#39;")?,
+                c => f.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MapCells;
+
+    #[test]
+    fn an_owner_is_written_as_text_never_as_markup() {
+        let map = SubnetMap {
+            block: "198.18.0.0/30".into(),
+            up: None,
+            skipped: None,
+            cells: MapCells::Addresses {
+                statuses: "-a--".into(),
+                owners: vec![(1, r#""><script>alert(1)</script>&'"#.into())],
+            },
+        };
+        let html = cells_html(&map, true, false);
+        assert!(html.contains(
+            r#"aria-label="198.18.0.1 · Allocated · &quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&amp;&#39;""#
+        ), "{html}");
+        assert!(!html.contains("<script"), "{html}");
+        assert_eq!(html.matches("<a ").count(), 1);
+        assert_eq!(html.matches("<span ").count(), 3);
+    }
+
+    proptest::proptest! {
+        /// Whatever an owner holds, the cells' markup is the cells' tags and nothing else.
+        #[test]
+        fn any_owner_leaves_the_markup_alone(owner in "\\PC{0,40}") {
+            let map = SubnetMap {
+                block: "198.18.0.0/31".into(),
+                up: None,
+                skipped: None,
+                cells: MapCells::Addresses { statuses: "aa".into(), owners: vec![(0, owner)] },
+            };
+            let html = cells_html(&map, true, false);
+            proptest::prop_assert_eq!(html.matches('<').count(), 4);
+            proptest::prop_assert_eq!(html.matches('>').count(), 4);
+            proptest::prop_assert_eq!(html.matches('"').count(), 12);
+        }
     }
 }
