@@ -2,6 +2,7 @@
 
 pub mod confirm;
 pub mod cycle_watch;
+pub mod html_text;
 pub mod layout;
 pub mod not_built;
 pub mod outcome;

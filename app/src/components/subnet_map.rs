@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use leptos::prelude::*;
 
+use crate::components::html_text::Escaped;
 use crate::model::{AddressStatus, SubnetMap};
 
 #[component]
@@ -98,25 +99,6 @@ fn cells_html(map: &SubnetMap, addresses: bool, few: bool) -> String {
         };
     }
     out
-}
-
-/// Text made safe inside an HTML attribute or element.
-struct Escaped<'a>(&'a str);
-
-impl std::fmt::Display for Escaped<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for ch in self.0.chars() {
-            match ch {
-                '&' => f.write_str("&amp;")?,
-                '<' => f.write_str("&lt;")?,
-                '>' => f.write_str("&gt;")?,
-                '"' => f.write_str("&quot;")?,
-                '\'' => f.write_str("&#39;")?,
-                c => f.write_char(c)?,
-            }
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

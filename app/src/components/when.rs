@@ -5,10 +5,33 @@ use leptos::prelude::*;
 
 #[component]
 pub fn When(#[prop(into)] at: String) -> impl IntoView {
-    let parsed = seconds_since_epoch(&at);
-    let ago = parsed.map(|t| ago(now() - t));
-    let datetime = parsed.map(|_| at.replacen(' ', "T", 1).replace(" UTC", "Z"));
+    let (datetime, ago) = machine_form_and_age(&at);
     view! { <time datetime=datetime title=ago>{at}</time> }
+}
+
+/// [`When`] written out as text, for a list drawn as text
+/// ([`crate::components::html_text`]).
+pub fn when_html(at: &str) -> String {
+    use crate::components::html_text::Escaped;
+    match machine_form_and_age(at) {
+        (Some(datetime), Some(ago)) => format!(
+            r#"<time datetime="{}" title="{}">{}</time>"#,
+            Escaped(&datetime),
+            Escaped(&ago),
+            Escaped(at)
+        ),
+        _ => format!("<time>{}</time>", Escaped(at)),
+    }
+}
+
+/// A shown time's machine form (`datetime`) and how long ago it was, when it reads as a
+/// time.
+fn machine_form_and_age(at: &str) -> (Option<String>, Option<String>) {
+    let parsed = seconds_since_epoch(at);
+    (
+        parsed.map(|_| at.replacen(' ', "T", 1).replace(" UTC", "Z")),
+        parsed.map(|t| ago(now() - t)),
+    )
 }
 
 /// Seconds since 1970 of a time written "YYYY-MM-DD HH:MM:SS UTC"; `None` for other text
