@@ -47,13 +47,53 @@ pub fn hashes(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The content hashes in the names of the wasm chunks a split build lists in its manifest
+/// (`{"page": ["chunk_17.<hash>", …]}`), which the hash file names by its `manifest` hash.
+/// A page loaded on demand fetches dozens of chunks: revalidating each on every visit was
+/// most of a repeat visit.
+pub fn chunk_hashes(manifest: &str) -> Vec<String> {
+    let Ok(pages) =
+        serde_json::from_str::<std::collections::HashMap<String, Vec<String>>>(manifest)
+    else {
+        return Vec::new();
+    };
+    let mut found: Vec<String> = pages
+        .values()
+        .flatten()
+        .filter_map(|name| name.rsplit_once('.'))
+        .map(|(_, hash)| format!("chunk: {hash}"))
+        .collect();
+    found.sort();
+    found.dedup();
+    hashes(&found.join("\n"))
+}
+
+/// The hashes a build named its site files by: the hash file's, and its chunks'.
+fn content_hashes(site_root: &Path) -> Vec<String> {
+    let Some(text) = hash_file(site_root).and_then(|file| std::fs::read_to_string(file).ok())
+    else {
+        return Vec::new();
+    };
+    let mut known = hashes(&text);
+    let manifest = text
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(kind, _)| kind.trim() == "manifest")
+        .map(|(_, hash)| hash.trim().to_string());
+    if let Some(hash) = manifest.filter(|h| known.contains(h)) {
+        let file = site_root
+            .join("pkg")
+            .join(format!("__wasm_split_manifest.{hash}.json"));
+        if let Ok(manifest) = std::fs::read_to_string(file) {
+            known.extend(chunk_hashes(&manifest));
+        }
+    }
+    known
+}
+
 /// `/pkg/` of `site_root`, with each file's caching policy.
 pub fn bundle<S: Clone + Send + Sync + 'static>(site_root: &Path) -> Router<S> {
-    let hashes: Arc<[String]> = hash_file(site_root)
-        .and_then(|file| std::fs::read_to_string(file).ok())
-        .map(|text| hashes(&text))
-        .unwrap_or_default()
-        .into();
+    let hashes: Arc<[String]> = content_hashes(site_root).into();
     let files = ServeDir::new(site_root.join("pkg"))
         .precompressed_br()
         .precompressed_gzip();
@@ -93,6 +133,14 @@ mod tests {
     fn a_hash_file_names_its_hashes() {
         let text = "js: 4Uj3-xK0\nwasm: Zq9_bad!\ncss: AbC_123\n\n";
         assert_eq!(hashes(text), vec!["4Uj3-xK0", "AbC_123"]);
+    }
+
+    #[test]
+    fn a_split_manifest_names_its_chunks_hashes() {
+        let manifest = r#"{"__a_view": ["chunk_16.x26Q-6Af_e5w", "split___a_view_32.pa5pJMdp"],
+            "__b_view": ["chunk_16.x26Q-6Af_e5w", "chunk_17.bad!hash", "nodot"]}"#;
+        assert_eq!(chunk_hashes(manifest), vec!["pa5pJMdp", "x26Q-6Af_e5w"]);
+        assert!(chunk_hashes("not json").is_empty());
     }
 
     #[test]

@@ -423,9 +423,17 @@ async fn the_bundle_is_sent_precompressed_and_cached_by_its_content_name() {
     std::fs::create_dir_all(&pkg).unwrap();
     std::fs::write(
         root.path().join("hash.txt"),
-        "js: Ab-9_c\nwasm: Zz0\ncss: Qq1\n",
+        "js: Ab-9_c\nwasm: Zz0\ncss: Qq1\nmanifest: Mf2\n",
     )
     .unwrap();
+    // A split build's chunks are named by content in its manifest.
+    std::fs::write(
+        pkg.join("__wasm_split_manifest.Mf2.json"),
+        r#"{"__page_view": ["chunk_3.Ch4", "split___page_view_9.Pg5"]}"#,
+    )
+    .unwrap();
+    std::fs::write(pkg.join("chunk_3.Ch4.wasm"), b"chunk").unwrap();
+    std::fs::write(pkg.join("chunk_4.wasm"), b"unnamed chunk").unwrap();
     let wasm = vec![7u8; 4096];
     std::fs::write(pkg.join("ipvet.Zz0.wasm"), &wasm).unwrap();
     std::fs::write(pkg.join("ipvet.Zz0.wasm.br"), b"brotli bytes").unwrap();
@@ -469,6 +477,18 @@ async fn the_bundle_is_sent_precompressed_and_cached_by_its_content_name() {
         .unwrap();
     assert_eq!(again.status(), 304);
     assert_eq!(again.headers()["cache-control"], "no-cache");
+
+    for (path, policy) in [
+        (
+            "/pkg/chunk_3.Ch4.wasm",
+            "public, max-age=31536000, immutable",
+        ),
+        ("/pkg/chunk_4.wasm", "no-cache"),
+    ] {
+        let res = get(path, "identity").await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        assert_eq!(res.headers()["cache-control"], policy, "{path}");
+    }
 
     let missing = get("/pkg/ipvet.Old1.wasm", "br").await.unwrap();
     assert_eq!(missing.status(), 404);
