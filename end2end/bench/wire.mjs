@@ -1,11 +1,12 @@
 // Bytes on the wire for a page, as Chromium sees them (web benchmark, `make bench`):
 // a first visit with an empty cache and a repeat visit in the same browser, each the sum
-// of every response's headers and body as transferred (compressed where it was).
+// of every response's headers and body as transferred (compressed where it was); a file
+// the browser's cache answered costs nothing and is counted apart.
 //
 //   node end2end/bench/wire.mjs BASE_URL PATH COOKIE_NAME=VALUE
 //
-// Prints one JSON line: {"first": {...}, "repeat": {...}}, each with bytes, requests and
-// the files fetched.
+// Prints one JSON line: {"first": {...}, "repeat": {...}}, each with bytes, requests
+// (those that went to the server), from_cache and every file.
 import { chromium } from '@playwright/test';
 
 const [base, path, cookie] = process.argv.slice(2);
@@ -24,24 +25,42 @@ try {
   await context.addCookies([{ name, value, url: base }]);
   const page = await context.newPage();
 
+  // Chromium's own account of each response (DevTools protocol): what crossed the network,
+  // headers and body as transferred, and whether its cache answered instead. Playwright's
+  // request sizes report a cached file's stored headers as if they had been sent.
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  let responses = new Map();
+  cdp.on('Network.responseReceived', (e) => {
+    const r = e.response;
+    responses.set(e.requestId, {
+      url: r.url.replace(base, ''),
+      status: r.status,
+      cached: Boolean(r.fromDiskCache || r.fromMemoryCache || r.fromPrefetchCache),
+      bytes: 0,
+    });
+  });
+  cdp.on('Network.requestServedFromCache', (e) => {
+    const seen = responses.get(e.requestId);
+    if (seen) seen.cached = true;
+  });
+  cdp.on('Network.loadingFinished', (e) => {
+    const seen = responses.get(e.requestId);
+    if (seen) seen.bytes = seen.cached ? 0 : e.encodedDataLength;
+  });
+
   async function visit() {
-    const seen = [];
-    const onFinished = (request) => seen.push(request);
-    page.on('requestfinished', onFinished);
+    responses = new Map();
     await page.goto(base + path, { waitUntil: 'networkidle' });
     await page.waitForFunction(() => window.ipvetHydrated === true, null, { timeout: 30_000 });
-    page.off('requestfinished', onFinished);
-    let bytes = 0;
-    const files = [];
-    for (const request of seen) {
-      const response = await request.response();
-      const sizes = await request.sizes();
-      // Chromium's encoded sizes: what crossed the wire (nothing for a file its cache had).
-      const wire = Math.max(0, sizes.responseHeadersSize) + Math.max(0, sizes.responseBodySize);
-      bytes += wire;
-      files.push({ url: request.url().replace(base, ''), status: response?.status(), bytes: wire });
-    }
-    return { bytes, requests: seen.length, files };
+    const files = [...responses.values()];
+    const sent = files.filter((f) => !f.cached);
+    return {
+      bytes: sent.reduce((sum, f) => sum + f.bytes, 0),
+      requests: sent.length,
+      from_cache: files.length - sent.length,
+      files,
+    };
   }
 
   const first = await visit();
