@@ -91,44 +91,52 @@ impl SubnetMap {
             return Vec::new();
         };
         match &self.cells {
-            MapCells::Addresses { statuses, owners } => statuses
-                .chars()
-                .enumerate()
-                .map(|(i, letter)| {
-                    let addr = nth(start, i as u128, 0);
-                    let label = addr.to_string();
-                    let short = match addr {
-                        IpAddr::V4(v4) => v4.octets()[3].to_string(),
-                        IpAddr::V6(v6) => format!("{:x}", v6.segments()[7]),
-                    };
-                    let Some(status) = AddressStatus::from_letter(letter) else {
-                        return MapCell {
-                            title: format!("{label} · never handed out"),
+            MapCells::Addresses { statuses, owners } => {
+                // Each cell's owner by its place, looked up once: a map is drawn on every
+                // view of a network's page, and a scan of the owners per cell was 256 × 256.
+                let mut owner_at: Vec<Option<&str>> = vec![None; statuses.chars().count()];
+                for (at, owner) in owners {
+                    if let Some(slot) = owner_at.get_mut(usize::from(*at)) {
+                        slot.get_or_insert(owner.as_str());
+                    }
+                }
+                statuses
+                    .chars()
+                    .enumerate()
+                    .map(|(i, letter)| {
+                        let addr = nth(start, i as u128, 0);
+                        let label = addr.to_string();
+                        let short = match addr {
+                            IpAddr::V4(v4) => v4.octets()[3].to_string(),
+                            IpAddr::V6(v6) => format!("{:x}", v6.segments()[7]),
+                        };
+                        let Some(status) = AddressStatus::from_letter(letter) else {
+                            return MapCell {
+                                title: format!("{label} · never handed out"),
+                                label,
+                                short,
+                                status: None,
+                                used: 0,
+                                problems: 0,
+                                fill: 0,
+                            };
+                        };
+                        let holder = owner_at[i]
+                            .map(|owner| format!(" · {owner}"))
+                            .unwrap_or_default();
+                        let used = u64::from(status != AddressStatus::Free);
+                        MapCell {
+                            title: format!("{label} · {}{holder}", status.label()),
                             label,
                             short,
-                            status: None,
-                            used: 0,
-                            problems: 0,
-                            fill: 0,
-                        };
-                    };
-                    let holder = owners
-                        .iter()
-                        .find(|(at, _)| usize::from(*at) == i)
-                        .map(|(_, owner)| format!(" · {owner}"))
-                        .unwrap_or_default();
-                    let used = u64::from(status != AddressStatus::Free);
-                    MapCell {
-                        title: format!("{label} · {}{holder}", status.label()),
-                        label,
-                        short,
-                        status: Some(status),
-                        used,
-                        problems: u64::from(AddressStatus::PROBLEMS.contains(&status)),
-                        fill: if used == 0 { 0 } else { 100 },
-                    }
-                })
-                .collect(),
+                            status: Some(status),
+                            used,
+                            problems: u64::from(AddressStatus::PROBLEMS.contains(&status)),
+                            fill: if used == 0 { 0 } else { 100 },
+                        }
+                    })
+                    .collect()
+            }
             MapCells::Blocks {
                 prefix,
                 used,
