@@ -7,16 +7,51 @@ use std::fmt::Write;
 
 use leptos::prelude::*;
 
-use crate::components::html_text::Escaped;
+use serde::{Deserialize, Serialize};
+
+use crate::components::html_text::{DrawnHtml, Escaped};
 use crate::model::{AddressStatus, SubnetMap};
 
+/// A map as its page keeps it: what frames the grid, and the cells drawn as text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MapShown {
+    block: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    up: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    skipped: Option<String>,
+    addresses: bool,
+    columns: usize,
+    cells: DrawnHtml,
+}
+
+impl From<SubnetMap> for MapShown {
+    fn from(map: SubnetMap) -> Self {
+        let addresses = map.of_addresses();
+        // A few cells (a /22 is four /24s) fill a row of their own, each named in full.
+        let columns = map.len().clamp(1, 16);
+        let cells = DrawnHtml::new(cells_html(&map, addresses, columns <= 4));
+        Self {
+            block: map.block,
+            up: map.up,
+            skipped: map.skipped,
+            addresses,
+            columns,
+            cells,
+        }
+    }
+}
+
 #[component]
-pub fn SubnetMapView(map: SubnetMap) -> impl IntoView {
-    let addresses = map.of_addresses();
-    // A few cells (a /22 is four /24s) fill a row of their own, each named in full.
-    let columns = map.len().clamp(1, 16);
-    let few = columns <= 4;
-    let cells = cells_html(&map, addresses, few);
+pub fn SubnetMapView(map: MapShown) -> impl IntoView {
+    let MapShown {
+        block,
+        up,
+        skipped,
+        addresses,
+        columns,
+        cells,
+    } = map;
     let legend = if addresses {
         AddressStatus::ALL
             .into_iter()
@@ -41,15 +76,15 @@ pub fn SubnetMapView(map: SubnetMap) -> impl IntoView {
     };
     view! {
         <section class="card subnet-map" id="map" aria-labelledby="map-heading">
-            <h2 id="map-heading">"Subnet map of " {map.block.clone()}</h2>
-            {map.up.map(|up| view! { <p><a class="map-up" href=format!("?block={up}#map")>"Up to " {up.clone()}</a></p> })}
-            {map.skipped.map(|s| view! { <p class="muted">{s}</p> })}
+            <h2 id="map-heading">"Subnet map of " {block}</h2>
+            {up.map(|up| view! { <p><a class="map-up" href=format!("?block={up}#map")>"Up to " {up.clone()}</a></p> })}
+            {skipped.map(|s| view! { <p class="muted">{s}</p> })}
             <div
                 class=format!(
                     "map-grid {} cols-{columns}",
                     if addresses { "addresses" } else { "blocks" },
                 )
-                inner_html=cells
+                inner_html=cells.markup()
             ></div>
             <ul class="map-legend" aria-label="Legend">{legend}</ul>
             {(!addresses).then(|| view! { <p class="muted hint">"Each cell is a block; open one to see its addresses."</p> })}

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
+use serde::{Deserialize, Serialize};
 
 use crate::api::addresses::{
     AllocateAddress, BulkForceFree, BulkRelease, ForceFreeAddress, ImportAddresses, ReleaseAddress,
@@ -16,9 +17,13 @@ use crate::components::outcome::{
 };
 use crate::components::query::{id_param, kept, parse_status};
 use crate::components::role::current_role;
-use crate::components::subnet_map::SubnetMapView;
+use crate::components::html_text::DrawnHtml;
+use crate::components::subnet_map::{MapShown, SubnetMapView};
 use crate::error::AppError;
-use crate::model::{AddressStatus, AddressView, ImportReport, Notice, Role};
+use crate::model::{
+    AddressPage, AddressStatus, AddressView, ImportReport, NetworkPage as PageData,
+    NetworkView, Notice, Role,
+};
 use crate::pages::networks::{human_count, list_position};
 
 #[component]
@@ -55,7 +60,7 @@ pub fn NetworkPage() -> impl IntoView {
     // One read for the whole page: the network, its addresses and its map.
     let data = Resource::new(
         move || (id(), query.get(), changes()),
-        |(id, q, _)| {
+        move |(id, q, _)| async move {
             network_page(
                 id,
                 q.get("status").as_deref().and_then(parse_status),
@@ -65,6 +70,8 @@ pub fn NetworkPage() -> impl IntoView {
                 q.get("last").map(|_| true),
                 q.get("block"),
             )
+            .await
+            .map(|page| Shown::new(page, role))
         },
     );
     let net = move || async move { data.await.map(|d| d.network) };
@@ -112,8 +119,14 @@ pub fn NetworkPage() -> impl IntoView {
         else {
             return;
         };
-        if let Ok(Some(link)) = el.closest("a[data-force-free]") {
-            if let Some(address) = link.get_attribute("data-force-free") {
+        // The row names its address once, for every action in it.
+        if let Ok(Some(link)) = el.closest(r##"a[href$="#force-free"]"##) {
+            if let Some(address) = link
+                .closest("tr[data-address]")
+                .ok()
+                .flatten()
+                .and_then(|row| row.get_attribute("data-address"))
+            {
                 ev.prevent_default();
                 open_force_free(address);
             }
@@ -310,10 +323,10 @@ pub fn NetworkPage() -> impl IntoView {
         </form>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match data.await.map(|d| d.addresses) {
+                match data.await.map(|d| d.rows) {
                     Ok(p) => {
                         let sq = status_q();
-                        let position = list_position(p.first_position, p.rows.len(), p.total);
+                        let position = list_position(p.first_position, p.count, p.total);
                         let pager = |label: &'static str| {
                             let sq = sq.clone();
                             view! {
@@ -344,7 +357,7 @@ pub fn NetworkPage() -> impl IntoView {
                             <ActionForm action=unreserve attr:id="row-unreserve" attr:class="row-form">
                                 <span hidden></span>
                             </ActionForm>
-                            {p.rows.is_empty().then(|| view! { <p class="muted">"No addresses here."</p> })}
+                            {(p.count == 0).then(|| view! { <p class="muted">"No addresses here."</p> })}
                             <table class="addresses">
                                 <thead>
                                     <tr>
@@ -358,7 +371,7 @@ pub fn NetworkPage() -> impl IntoView {
                                         <th>"Actions"</th>
                                     </tr>
                                 </thead>
-                                <tbody inner_html=rows_html(&p.rows, role) on:click=on_rows_click></tbody>
+                                <tbody inner_html=p.markup.markup() on:click=on_rows_click></tbody>
                             </table>
                             {bottom}
                         }
@@ -390,6 +403,51 @@ pub fn NetworkPage() -> impl IntoView {
                     </dialog>
                 }
             })}
+    }
+}
+
+/// A network page's data as the page keeps it: its rows and its map's cells drawn as text
+/// once, by whichever side read the data, and left out of what the page hydrates from
+/// ([`DrawnHtml`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Shown {
+    network: NetworkView,
+    map: MapShown,
+    rows: RowsShown,
+}
+
+/// A page of rows: where it lies in the list, and its rows drawn.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct RowsShown {
+    count: usize,
+    total: u64,
+    first_position: u64,
+    next_after: Option<String>,
+    prev_before: Option<String>,
+    markup: DrawnHtml,
+}
+
+impl Shown {
+    fn new(page: PageData, role: Role) -> Self {
+        let AddressPage {
+            rows,
+            total,
+            first_position,
+            next_after,
+            prev_before,
+        } = page.addresses;
+        Self {
+            network: page.network,
+            map: page.map.into(),
+            rows: RowsShown {
+                count: rows.len(),
+                total,
+                first_position,
+                next_after,
+                prev_before,
+                markup: DrawnHtml::new(rows_html(&rows, role)),
+            },
+        }
     }
 }
 
@@ -449,7 +507,7 @@ fn rows_html(rows: &[AddressView], role: Role) -> String {
             if force {
                 let _ = write!(
                     out,
-                    r#"<a href="/address?ip={ip}#force-free" data-force-free="{ip}">Force-free…</a>"#
+                    r#"<a href="/address?ip={ip}#force-free">Force-free…</a>"#
                 );
             }
             out.push_str("</details>");
