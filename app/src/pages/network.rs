@@ -12,17 +12,17 @@ use crate::api::addresses::{
 };
 use crate::api::networks::{network_page, EditNetwork, SetNetworkPolicy};
 use crate::components::confirm::Confirm;
+use crate::components::html_text::DrawnHtml;
 use crate::components::outcome::{
     answering, newest_answer_only, notice_text, outcome, outcome_with,
 };
 use crate::components::query::{id_param, kept, parse_status};
 use crate::components::role::current_role;
-use crate::components::html_text::DrawnHtml;
 use crate::components::subnet_map::{MapShown, SubnetMapView};
 use crate::error::AppError;
 use crate::model::{
-    AddressPage, AddressStatus, AddressView, ImportReport, NetworkPage as PageData,
-    NetworkView, Notice, Role,
+    AddressPage, AddressStatus, AddressView, ImportReport, NetworkPage as PageData, NetworkView,
+    Notice, Role,
 };
 use crate::pages::networks::{human_count, list_position};
 
