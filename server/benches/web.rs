@@ -126,9 +126,10 @@ fn millis(s: &str) -> f64 {
     panic!("a wrk latency: {s}");
 }
 
-/// Loads `path` (signed in when `cookie`), after checking once that it answers 200 with
+/// Loads `path` (signed in when `cookie`; accepting brotli or gzip, as browsers do, when
+/// `brotli`), after checking once that it answers 200 with
 /// `marker` in the page (the list itself, not a sign-in page or an error).
-async fn load(server: &Server, path: &str, cookie: bool, marker: &str) -> Load {
+async fn load(server: &Server, path: &str, cookie: bool, brotli: bool, marker: &str) -> Load {
     let mut req = server.client.get(format!("{}{path}", server.base));
     if cookie {
         req = req.header("Cookie", &server.cookie);
@@ -145,6 +146,9 @@ async fn load(server: &Server, path: &str, cookie: bool, marker: &str) -> Load {
     ]);
     if cookie {
         wrk.args(["-H", &format!("Cookie: {}", server.cookie)]);
+    }
+    if brotli {
+        wrk.args(["-H", "Accept-Encoding: br, gzip"]);
     }
     let out = wrk
         .arg(format!("{}{path}", server.base))
@@ -257,31 +261,49 @@ async fn run(backend: &str, postgres: Option<&str>) {
     let list = "<table class=\"addresses\"";
     let held = std::net::Ipv6Addr::from(0x2001_0002_u128 << 96 | 7919).to_string();
     let cases = [
-        ("first page", format!("/networks/{id}"), true, list),
+        ("first page", format!("/networks/{id}"), true, false, list),
         (
             "middle page (row 524,288)",
             format!("/networks/{id}?after=2001:2::7:ffff"),
             true,
+            false,
             list,
         ),
-        ("last page", format!("/networks/{id}?last=1"), true, list),
+        (
+            "last page",
+            format!("/networks/{id}?last=1"),
+            true,
+            false,
+            list,
+        ),
+        // As a browser asks for it: compressed as it is sent.
+        (
+            "first page, brotli",
+            format!("/networks/{id}"),
+            true,
+            true,
+            list,
+        ),
         (
             "status filter (allocated)",
             format!("/networks/{id}?status=allocated"),
             true,
+            false,
             list,
         ),
-        ("dashboard", "/".to_string(), true, "Nearest to full"),
+        ("dashboard", "/".to_string(), true, false, "Nearest to full"),
         (
             "Problem IPs",
             "/problems".to_string(),
             true,
+            false,
             "<h1>Problem IPs",
         ),
         (
             "address page",
             format!("/address?ip={held}"),
             true,
+            false,
             "<h2>History",
         ),
         // The peer: the same server's sign-in page, rendered without the database: the
@@ -290,12 +312,13 @@ async fn run(backend: &str, postgres: Option<&str>) {
             "peer: sign-in page (no database)",
             "/login".to_string(),
             false,
+            false,
             "Sign in",
         ),
     ];
     let mut measured = Vec::new();
-    for (label, path, cookie, marker) in cases {
-        let l = load(&server, &path, cookie, marker).await;
+    for (label, path, cookie, brotli, marker) in cases {
+        let l = load(&server, &path, cookie, brotli, marker).await;
         measured.push((label, l));
     }
     // Each page beside the sign-in page of the same run (the target: at least 1/12).

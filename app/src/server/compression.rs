@@ -12,14 +12,21 @@ use axum::middleware::Next;
 use axum::response::Response;
 use http::header::ACCEPT_ENCODING;
 use tower_http::compression::CompressionLayer;
+use tower_http::CompressionLevel;
 
 /// Paths whose answers carry a secret and are never compressed.
 pub const NEVER_COMPRESSED: [&str; 1] = ["/api/tokens/create"];
 
-/// Brotli or gzip (the encodings built in), as the client accepts; small answers, images
-/// and the like as they are (tower-http's default predicate).
+/// How hard answers are compressed as they are sent: brotli's default (its best, 11) took
+/// 370 ms of the server's time for a network page of 100 rows, for 5.6 KB; at 4 it takes
+/// 1.5 ms for 6.8 KB (gzip at 4: 1.6 ms, 10.8 KB). The site's files are compressed at
+/// their best once, when they are built.
+pub const LEVEL: i32 = 4;
+
+/// Brotli or gzip (the encodings built in), as the client accepts, at [`LEVEL`]; small
+/// answers, images and the like as they are (tower-http's default predicate).
 pub fn layer() -> CompressionLayer {
-    CompressionLayer::new()
+    CompressionLayer::new().quality(CompressionLevel::Precise(LEVEL))
 }
 
 /// Outside [`layer`]: a request for an answer that carries a secret is handled as if the
