@@ -104,17 +104,24 @@ fn never_handed_out(net: &network::Model, n: u128) -> Result<Option<String>, App
 }
 
 pub fn view(row: address::Model) -> AddressView {
-    AddressView {
-        address: ip::show(&row.ip),
-        network_id: row.network_id,
-        status: row.status,
-        owner: row.owner,
-        hostname: row.hostname,
-        note: row.note,
-        status_changed_at: show(row.status_changed_at),
-        last_checked_at: row.last_checked_at.map(show),
-        problem: row.problem,
-        problem_since: row.problem_since.map(show),
+    list::Listed::from(row).view()
+}
+
+impl list::Listed {
+    /// The address as lists and pages show it.
+    fn view(self) -> AddressView {
+        AddressView {
+            address: ip::show(&self.ip),
+            network_id: self.network_id,
+            status: self.status,
+            owner: self.owner,
+            hostname: self.hostname,
+            note: self.note,
+            status_changed_at: show(self.status_changed_at),
+            last_checked_at: self.last_checked_at.map(show),
+            problem: self.problem,
+            problem_since: self.problem_since.map(show),
+        }
     }
 }
 
