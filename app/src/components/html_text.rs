@@ -44,9 +44,9 @@ impl DrawnHtml {
         Self(Some(html))
     }
 
-    /// The markup, for `inner_html`.
-    pub fn markup(&self) -> String {
-        self.0.clone().unwrap_or_else(|| Self::THE_SERVERS.into())
+    /// The markup, for `inner_html` (taken, not copied: a page's rows are tens of KB).
+    pub fn into_markup(self) -> String {
+        self.0.unwrap_or_else(|| Self::THE_SERVERS.into())
     }
 }
 
@@ -70,13 +70,16 @@ mod tests {
     #[test]
     fn drawn_markup_travels_as_nothing_and_never_equals_markup_drawn_again() {
         let drawn = DrawnHtml::new("<tr><td>198.18.0.1</td></tr>".into());
-        assert_eq!(drawn.markup(), "<tr><td>198.18.0.1</td></tr>");
+        assert_eq!(drawn.clone().into_markup(), "<tr><td>198.18.0.1</td></tr>");
         let sent = serde_json::to_string(&drawn).unwrap();
         assert_eq!(sent, "null");
         let hydrated: DrawnHtml = serde_json::from_str(&sent).unwrap();
         // Whatever is drawn next, even nothing at all, differs and is written.
-        assert_ne!(hydrated.markup(), DrawnHtml::new(String::new()).markup());
-        assert!(!hydrated.markup().contains('<'));
+        assert_ne!(
+            hydrated.clone().into_markup(),
+            DrawnHtml::new(String::new()).into_markup()
+        );
+        assert!(!hydrated.into_markup().contains('<'));
     }
 
     #[test]

@@ -84,7 +84,7 @@ pub fn SubnetMapView(map: MapShown) -> impl IntoView {
                     "map-grid {} cols-{columns}",
                     if addresses { "addresses" } else { "blocks" },
                 )
-                inner_html=cells.markup()
+                inner_html=cells.into_markup()
             ></div>
             <ul class="map-legend" aria-label="Legend">{legend}</ul>
             {(!addresses).then(|| view! { <p class="muted hint">"Each cell is a block; open one to see its addresses."</p> })}

@@ -371,7 +371,7 @@ pub fn NetworkPage() -> impl IntoView {
                                         <th>"Actions"</th>
                                     </tr>
                                 </thead>
-                                <tbody inner_html=p.markup.markup() on:click=on_rows_click></tbody>
+                                <tbody inner_html=p.markup.into_markup() on:click=on_rows_click></tbody>
                             </table>
                             {bottom}
                         }

@@ -114,9 +114,9 @@ pub async fn page(
     Ok(page_with_network(db, network_id, list).await?.1)
 }
 
-/// What a list shows of an address, and all a page of a hundred reads of each: a list
-/// read every column before, and decoding the columns nobody shows was the largest part
-/// of what a network's page cost the server.
+/// What a list shows of an address, and all a page of a hundred reads of each. Decoding
+/// rows was the largest part of a network page's server time in a profile; a list read all
+/// sixteen columns of each before.
 #[derive(Debug, FromQueryResult)]
 pub struct Listed {
     pub ip: Vec<u8>,
