@@ -16,6 +16,8 @@ PYDNSBL_VERSION=1.1.7
 OPENAPI_VALIDATOR_VERSION=0.7.2
 # Runs the API against its OpenAPI document (server/tests/schemathesis.sh).
 SCHEMATHESIS_VERSION=4.32.5
+# Prometheus' own parser reads /metrics in the integration tests.
+PROMETHEUS_CLIENT_VERSION=0.26.0
 mkdir -p "$TOOLS"
 
 log() { printf '[install-tools] %s\n' "$*" >&2; }
@@ -126,6 +128,15 @@ install_schemathesis() {
     "schemathesis==$SCHEMATHESIS_VERSION" test -x "$(schemathesis)"
 }
 
+prometheus_python() {
+  echo "$TOOLS/prometheus-client-$PROMETHEUS_CLIENT_VERSION/bin/python"
+}
+
+install_prometheus_client() {
+  install_venv "$TOOLS/prometheus-client-$PROMETHEUS_CLIENT_VERSION" \
+    "prometheus-client==$PROMETHEUS_CLIENT_VERSION" "$(prometheus_python)" -c 'import prometheus_client'
+}
+
 tool_path() {
   echo "$TOOLS/cargo-leptos-$CARGO_LEPTOS_VERSION-no-downloads/bin:$TOOLS/wasm-bindgen-$WASM_BINDGEN_VERSION/bin:$TOOLS/binaryen-$BINARYEN_VERSION/node_modules/.bin"
 }
@@ -135,15 +146,16 @@ case "${1:-all}" in
          rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
          install_cargo_leptos; install_wasm_bindgen; install_binaryen ;;
   # curl and iproute2 also serve server/tests/schemathesis.sh.
-  test)  apt_install chromium iproute2 nftables curl; install_openapi_validator; install_schemathesis ;;
+  test)  apt_install chromium iproute2 nftables curl; install_openapi_validator; install_schemathesis; install_prometheus_client ;;
   all)   "$0" build; "$0" test ;;
   # The check benchmark's peers: fping, nmap, the seeds' ping, pydnsbl (and nft for its
   # test network); wrk loads the web benchmark.
   bench) apt_install fping nmap iputils-ping iproute2 nftables wrk; install_pydnsbl ;;
   bench-python) bench_python ;;
   openapi-validator) openapi_validator ;;
+  prometheus-python) prometheus_python ;;
   schemathesis) schemathesis ;;
   # What to put first on PATH so these tools, and no others of the same name, are used.
   path)  tool_path ;;
-  *) echo "usage: $0 [build|test|all|bench|bench-python|openapi-validator|schemathesis|path]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|test|all|bench|bench-python|openapi-validator|prometheus-python|schemathesis|path]" >&2; exit 2 ;;
 esac

@@ -509,8 +509,9 @@ async fn inside() {
             let (engine, zones) = (engine.clone(), zones.clone());
             async move {
                 let judged = tokio::spawn(async move {
+                    let checker = engine.checker();
                     zones
-                        .judge(&engine.checker().dnsbl, IpAddr::V4(h.addr()))
+                        .judge(&checker.dnsbl, IpAddr::V4(h.addr()), &checker.counters)
                         .await
                 });
                 (h, judged.await.unwrap())

@@ -14,6 +14,7 @@ use app::server::error::status_from_error_body;
 use app::server::form_return;
 use app::server::headers;
 use app::server::inventory::csv;
+use app::server::monitoring;
 use app::server::request_memo::RequestMemo;
 use app::server::rest;
 use app::server::timeout;
@@ -114,7 +115,9 @@ pub fn router(state: AppState) -> Router {
         .layer(session_store::layer(&state))
         // Nested after the layers above so none of them applies: the API reads no cookie
         // and has its own body limit and JSON errors.
-        .nest(rest::BASE, rest::router());
+        .nest(rest::BASE, rest::router())
+        // Likewise for what monitors read: no session, no caller, no cross-site check.
+        .merge(monitoring::router());
     let app = with_request_timeout(app, state.config().request_timeout)
         // Outside everything that reads the client's address, the API included.
         .layer(middleware::from_fn_with_state(
@@ -122,7 +125,12 @@ pub fn router(state: AppState) -> Router {
             client_address::behind_proxies,
         ))
         .with_state(state.clone());
+    let requests = state.requests.clone();
     outer_layers(app, state.config().secure_cookies)
+        // Outermost, so it counts the answers the other layers make too.
+        .layer(middleware::from_fn(move |req, next| {
+            requests.clone().count(req, next)
+        }))
 }
 
 /// Bounds every request, the API's included: a handler stuck on a slow check, a locked

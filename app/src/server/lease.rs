@@ -92,6 +92,41 @@ pub async fn hold(
         .map(|l| l.token))
 }
 
+/// Who holds a lease now, as this instance sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    HeldHere,
+    HeldElsewhere,
+    /// Nobody holds it (never taken, let go, or run out): an instance takes it within
+    /// a third of a lease period.
+    Free,
+}
+
+impl Standing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Standing::HeldHere => "this_instance",
+            Standing::HeldElsewhere => "another_instance",
+            Standing::Free => "none",
+        }
+    }
+}
+
+/// Who holds the lease `name` now: one read.
+pub async fn standing(db: &impl ConnectionTrait, name: &str) -> Result<Standing, DbErr> {
+    let row = lease::Entity::find_by_id(name.to_string()).one(db).await?;
+    Ok(match row {
+        Some(row) if !row.holder.is_empty() && row.expires_at >= OffsetDateTime::now_utc() => {
+            if row.holder == instance_id() {
+                Standing::HeldHere
+            } else {
+                Standing::HeldElsewhere
+            }
+        }
+        _ => Standing::Free,
+    })
+}
+
 /// Lets the lease go at once (a clean shutdown), so another instance need not wait for it
 /// to run out.
 pub async fn give_up(db: &impl ConnectionTrait, name: &str, me: &str) -> Result<(), DbErr> {

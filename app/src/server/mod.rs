@@ -16,6 +16,7 @@ pub mod lease;
 pub mod limits;
 #[cfg(test)]
 mod module_graph;
+pub mod monitoring;
 pub mod notice;
 pub mod request_memo;
 pub mod rest;

@@ -12,6 +12,7 @@ use crate::server::auth::password::Verifier;
 use crate::server::auth::throttle::LoginThrottle;
 use crate::server::check::{Engine, SharedEngine};
 use crate::server::config::Config;
+use crate::server::monitoring::requests::RequestCounters;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
@@ -27,6 +28,8 @@ pub struct AppState {
     /// Statements run through `db` since start: what a page costs the database, for the
     /// tests that guard it.
     pub statements: Arc<AtomicU64>,
+    /// HTTP requests answered, for `/metrics`.
+    pub requests: RequestCounters,
 }
 
 impl AppState {
@@ -50,6 +53,7 @@ impl AppState {
             leptos_options,
             throttle: Arc::new(LoginThrottle::default()),
             password_checks: Arc::new(Verifier::default()),
+            requests: RequestCounters::default(),
         }
     }
 

@@ -9,6 +9,7 @@ mod cli;
 mod hardening;
 mod helpers;
 mod inventory;
+mod monitoring;
 mod pages;
 mod permissions;
 mod probes;

@@ -11,6 +11,7 @@
 //! of it all.
 
 pub mod claim;
+pub mod counters;
 pub mod cycle;
 pub mod dnsbl;
 pub mod jobs;
@@ -33,6 +34,7 @@ use crate::server::config::Config;
 use crate::server::entities::address;
 use crate::server::inventory::lifecycle::Finding;
 use crate::server::inventory::networks::{CheckPolicy, Policies};
+use counters::CheckCounters;
 use probe::{Availability, Prober};
 
 /// Both checks of one address, against the zones that passed their self-test.
@@ -40,6 +42,9 @@ pub struct Checker {
     pub prober: Prober,
     pub dnsbl: dnsbl::resolver::Client,
     pub disable_ipv6: bool,
+    /// What its checks found, by method; one set for the engine's life (see
+    /// [`Engine::reconfigure`]).
+    pub counters: CheckCounters,
 }
 
 impl Checker {
@@ -48,6 +53,7 @@ impl Checker {
             prober: Prober::from_config(config),
             dnsbl: dnsbl::resolver::Client::from_config(config),
             disable_ipv6: config.disable_ipv6_checking,
+            counters: CheckCounters::default(),
         }
     }
 
@@ -61,16 +67,19 @@ impl Checker {
         }
         let listing = async {
             if policy.dnsbl {
-                zones.judge(&self.dnsbl, addr).await
+                zones.judge(&self.dnsbl, addr, &self.counters).await
             } else {
                 Finding::Clear(DNSBL_OFF.into())
             }
         };
         // Both checks at once: a silent address's ping costs a whole timeout, which its
         // DNSBL queries need not wait out. Availability still decides first.
-        let (availability, listing) =
-            tokio::join!(self.prober.check(addr, policy.probes.as_ref()), listing);
-        match availability {
+        let (answers, listing) =
+            tokio::join!(self.prober.answers(addr, policy.probes.as_ref()), listing);
+        for (method, answer) in &answers {
+            self.counters.availability(method, answer);
+        }
+        match Prober::verdict(answers) {
             Availability::InUse(evidence) => Finding::InUse(evidence),
             Availability::Unknown(error) => Finding::Inconclusive(error),
             Availability::Free => listing,
@@ -101,6 +110,8 @@ pub struct Engine {
     concurrency: AtomicUsize,
     pub running: Arc<tokio::sync::Mutex<()>>,
     zones: tokio::sync::Mutex<Option<(Instant, Arc<dnsbl::Zones>)>>,
+    /// Checks before allocation under way.
+    pub vets: vet::InFlight,
 }
 
 pub type SharedEngine = Arc<Engine>;
@@ -125,6 +136,7 @@ impl Engine {
             concurrency: AtomicUsize::new(concurrency as usize),
             running: Arc::new(tokio::sync::Mutex::new(())),
             zones: tokio::sync::Mutex::new(None),
+            vets: vet::InFlight::default(),
         })
     }
 
@@ -143,7 +155,10 @@ impl Engine {
 
     /// Puts changed settings into effect: checks that start from now on use them.
     pub fn reconfigure(&self, config: &Config) {
-        let checker = Checker::from_config(config);
+        let checker = Checker {
+            counters: self.checker().counters.clone(),
+            ..Checker::from_config(config)
+        };
         self.concurrency.store(
             concurrency_for(&checker, config) as usize,
             Ordering::Relaxed,

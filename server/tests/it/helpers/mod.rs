@@ -552,6 +552,7 @@ impl TestApp {
             prober,
             dnsbl: resolver::Client::from_config(&self.state.config()),
             disable_ipv6: false,
+            counters: Default::default(),
         };
         let engine = Engine::with_checker(checker, 64);
         let started = cycle::start(&self.state, &engine, Trigger::Manual)

@@ -13,6 +13,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use time::OffsetDateTime;
 
+use super::counters::CheckCounters;
 use crate::error::AppError;
 use crate::model::ZoneHealth;
 use crate::server::entities::dnsbl_zone;
@@ -30,6 +31,17 @@ pub enum Verdict {
     },
     /// The zone could not answer; the text says why.
     Error(String),
+}
+
+impl Verdict {
+    /// The word `/metrics` counts it under.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Verdict::NotListed => "not_listed",
+            Verdict::Listed { .. } => "listed",
+            Verdict::Error(_) => "error",
+        }
+    }
 }
 
 /// The RFC 5782 name for `addr` in `zone`: IPv4 octets reversed, IPv6 nibbles reversed.
@@ -210,7 +222,8 @@ impl Zones {
     /// The DNSBL half of a check, for an address that nothing answers on: listed by any
     /// healthy zone is listed; otherwise an error from any zone that could judge it, or no
     /// healthy zone able to judge it while zones are enabled, is inconclusive.
-    pub async fn judge(&self, client: &Client, addr: IpAddr) -> Finding {
+    /// Each zone's answer is counted into `counters`.
+    pub async fn judge(&self, client: &Client, addr: IpAddr, counters: &CheckCounters) -> Finding {
         let judges: Vec<&TestedZone> = self
             .zones
             .iter()
@@ -242,6 +255,9 @@ impl Zones {
                 .map(|z| async move { (z.name.as_str(), lookup(client, &z.name, addr).await) }),
         )
         .await;
+        for (zone, verdict) in &verdicts {
+            counters.dnsbl(zone, verdict.outcome());
+        }
         let mut errors = Vec::new();
         for (zone, verdict) in verdicts {
             match verdict {

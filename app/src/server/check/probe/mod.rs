@@ -156,42 +156,57 @@ impl Probes {
         (!problems.is_empty()).then(|| problems.join("; "))
     }
 
-    /// Asks `addr` with `methods`. On a directly connected network the neighbour probe
+    /// Asks `addr` with `methods`, each method's answer apart (a probe method that did
+    /// not get to ask is left out). On a directly connected network the neighbour probe
     /// stands for the others (see the module's notes).
-    async fn check(&self, addr: IpAddr, methods: &ProbeMethods) -> Availability {
+    async fn answers(
+        &self,
+        addr: IpAddr,
+        methods: &ProbeMethods,
+    ) -> Vec<(&'static str, Availability)> {
         let not_open = |m: ProbeMethod| {
             Availability::Unknown(format!("the {} probe is not available here", m.as_str()))
         };
+        let arp = ProbeMethod::Arp.as_str();
         if methods.contains(ProbeMethod::Arp) {
             let Some(neighbour) = &self.neighbour else {
-                return not_open(ProbeMethod::Arp);
+                return vec![(arp, not_open(ProbeMethod::Arp))];
             };
             if let Some(answer) = neighbour.check(addr).await {
-                return answer;
+                return vec![(arp, answer)];
             }
             if !methods.contains(ProbeMethod::Icmp) && !methods.contains(ProbeMethod::Tcp) {
-                return Availability::Unknown(format!(
-                    "arp: {addr} is not on a directly connected network, and ARP and \
-                     neighbour discovery reach only those; add icmp or tcp to the probes"
-                ));
+                return vec![(
+                    arp,
+                    Availability::Unknown(format!(
+                        "arp: {addr} is not on a directly connected network, and ARP and \
+                         neighbour discovery reach only those; add icmp or tcp to the probes"
+                    )),
+                )];
             }
         }
         let icmp = async {
             match (&self.icmp, methods.contains(ProbeMethod::Icmp)) {
-                (_, false) => Availability::Free,
-                (Some(p), true) => p.check(addr).await,
-                (None, true) => not_open(ProbeMethod::Icmp),
+                (_, false) => None,
+                (Some(p), true) => Some(p.check(addr).await),
+                (None, true) => Some(not_open(ProbeMethod::Icmp)),
             }
         };
         let tcp = async {
             match (&self.tcp, methods.contains(ProbeMethod::Tcp)) {
-                (_, false) => Availability::Free,
-                (Some(p), true) => p.check(addr).await,
-                (None, true) => not_open(ProbeMethod::Tcp),
+                (_, false) => None,
+                (Some(p), true) => Some(p.check(addr).await),
+                (None, true) => Some(not_open(ProbeMethod::Tcp)),
             }
         };
         let (icmp, tcp) = tokio::join!(icmp, tcp);
-        Availability::of_all([tcp, icmp])
+        [
+            tcp.map(|a| (ProbeMethod::Tcp.as_str(), a)),
+            icmp.map(|a| (ProbeMethod::Icmp.as_str(), a)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 }
 
@@ -248,25 +263,41 @@ impl Prober {
     /// Checks `addr` with the script and the built-in `methods` (`None`: the configured
     /// ones).
     pub async fn check(&self, addr: IpAddr, methods: Option<&ProbeMethods>) -> Availability {
+        Self::verdict(self.answers(addr, methods).await)
+    }
+
+    /// Each method's answer about `addr` apart, the script's as `script`; none when no
+    /// method is configured.
+    pub async fn answers(
+        &self,
+        addr: IpAddr,
+        methods: Option<&ProbeMethods>,
+    ) -> Vec<(&'static str, Availability)> {
         let methods = methods.or(self.methods.as_ref());
-        if self.script.is_none() && methods.is_none() {
-            // Never free an address because nothing was asked.
-            return Availability::Unknown("no availability check is configured".into());
-        }
         let script = async {
             match &self.script {
-                Some(s) => s.check(addr).await,
-                None => Availability::Free,
+                Some(s) => Some(("script", s.check(addr).await)),
+                None => None,
             }
         };
         let probes = async {
             match methods {
-                Some(m) => self.probes.check(addr, m).await,
-                None => Availability::Free,
+                Some(m) => self.probes.answers(addr, m).await,
+                None => Vec::new(),
             }
         };
-        let (script, probes) = tokio::join!(script, probes);
-        Availability::of_all([probes, script])
+        let (script, mut answers) = tokio::join!(script, probes);
+        answers.extend(script);
+        answers
+    }
+
+    /// The availability the methods' `answers` make together.
+    pub fn verdict(answers: Vec<(&'static str, Availability)>) -> Availability {
+        if answers.is_empty() {
+            // Never free an address because nothing was asked.
+            return Availability::Unknown("no availability check is configured".into());
+        }
+        Availability::of_all(answers.into_iter().map(|(_, answer)| answer))
     }
 
     /// A configuration problem that makes availability checks inconclusive (a probe's

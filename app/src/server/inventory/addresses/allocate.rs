@@ -177,12 +177,8 @@ async fn checked_allocation(
             return Err(no_free(cidr, &failed));
         };
         from = last.saturating_add(1);
-        let verdicts = futures::future::join_all(
-            candidates
-                .iter()
-                .map(|&n| vet(state, &state.checks, net, n)),
-        )
-        .await;
+        let verdicts =
+            futures::future::join_all(candidates.iter().map(|&n| vet(state, net, n))).await;
         let mut passed = Vec::new();
         for (&n, verdict) in candidates.iter().zip(verdicts) {
             match verdict? {
