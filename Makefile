@@ -34,7 +34,7 @@ LINTED_BUILDS := lint unit integration contract e2e
 $(LINTED_BUILDS): export RUSTC_WORKSPACE_WRAPPER := $(CLIPPY_DRIVER)
 $(LINTED_BUILDS): export RUSTFLAGS := --cfg erase_components -D warnings
 
-.PHONY: run test tools build build-release unit integration contract e2e lint fmt bench
+.PHONY: run test tools build build-release unit integration contract e2e lint fmt bench deb package-test
 
 ## Build in release mode and serve on http://127.0.0.1:3000 with ./ipvet.db (SQLite).
 run: build-release
@@ -98,6 +98,18 @@ lint: tools
 
 fmt:
 	cargo fmt --all
+
+## A Debian package of the release build, in target/debian/ (README: "Installing from the
+## Debian package").
+deb: build-release
+	.ci/install-tools.sh deb >/dev/null
+	rm -rf target/debian
+	cargo deb -p server --no-build --output target/debian/
+
+## CI: installs the package on this machine (root), runs and signs in to the installed
+## server, removes the package. Not part of `make test`: it changes the machine.
+package-test: deb
+	.ci/package-test.sh target/debian/ipvet_*.deb
 
 ## Benchmarks (release build): the inventory at a million addresses, on SQLite and, when
 ## IPVET_TEST_POSTGRES is set, PostgreSQL; and the check engine over a /16 in network

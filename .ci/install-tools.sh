@@ -16,6 +16,8 @@ PYDNSBL_VERSION=1.1.7
 OPENAPI_VALIDATOR_VERSION=0.7.2
 # Runs the API against its OpenAPI document (server/tests/schemathesis.sh).
 SCHEMATHESIS_VERSION=4.32.5
+# Builds the Debian package (`make deb`).
+CARGO_DEB_VERSION=3.8.0
 # Prometheus' own parser reads /metrics in the integration tests.
 PROMETHEUS_CLIENT_VERSION=0.26.0
 mkdir -p "$TOOLS"
@@ -65,6 +67,16 @@ install_wasm_bindgen() {
   cargo install -q --path "$work/src" --locked --root "$root.partial" --bin wasm-bindgen
   mv "$root.partial" "$root"
   rm -rf "$work"
+}
+
+install_cargo_deb() {
+  local root="$TOOLS/cargo-deb-$CARGO_DEB_VERSION"
+  if [ -x "$root/bin/cargo-deb" ]; then return; fi
+  log "building cargo-deb $CARGO_DEB_VERSION"
+  rm -rf "$root.partial"
+  # Without its default lzma feature, which builds liblzma from C source.
+  cargo install -q cargo-deb --version "$CARGO_DEB_VERSION" --locked --no-default-features --root "$root.partial"
+  mv "$root.partial" "$root"
 }
 
 install_binaryen() {
@@ -138,7 +150,7 @@ install_prometheus_client() {
 }
 
 tool_path() {
-  echo "$TOOLS/cargo-leptos-$CARGO_LEPTOS_VERSION-no-downloads/bin:$TOOLS/wasm-bindgen-$WASM_BINDGEN_VERSION/bin:$TOOLS/binaryen-$BINARYEN_VERSION/node_modules/.bin"
+  echo "$TOOLS/cargo-deb-$CARGO_DEB_VERSION/bin:$TOOLS/cargo-leptos-$CARGO_LEPTOS_VERSION-no-downloads/bin:$TOOLS/wasm-bindgen-$WASM_BINDGEN_VERSION/bin:$TOOLS/binaryen-$BINARYEN_VERSION/node_modules/.bin"
 }
 
 case "${1:-all}" in
@@ -148,6 +160,8 @@ case "${1:-all}" in
   # curl and iproute2 also serve server/tests/schemathesis.sh.
   test)  apt_install chromium iproute2 nftables curl; install_openapi_validator; install_schemathesis; install_prometheus_client ;;
   all)   "$0" build; "$0" test ;;
+  # `make deb`; dpkg-dev is not needed, adduser is what the package's postinst uses.
+  deb)   apt_install adduser; install_cargo_deb ;;
   # The check benchmark's peers: fping, nmap, the seeds' ping, pydnsbl (and nft for its
   # test network); wrk loads the web benchmark.
   bench) apt_install fping nmap iputils-ping iproute2 nftables wrk; install_pydnsbl ;;
@@ -157,5 +171,5 @@ case "${1:-all}" in
   schemathesis) schemathesis ;;
   # What to put first on PATH so these tools, and no others of the same name, are used.
   path)  tool_path ;;
-  *) echo "usage: $0 [build|test|all|bench|bench-python|openapi-validator|prometheus-python|schemathesis|path]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|test|all|deb|bench|bench-python|openapi-validator|prometheus-python|schemathesis|path]" >&2; exit 2 ;;
 esac
