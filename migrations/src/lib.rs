@@ -16,6 +16,7 @@ mod m20261202_000010_user_names_and_sessions;
 mod m20261206_000011_event_holder;
 mod m20261206_000012_lease_taken_at;
 mod m20261206_000013_search_indexes;
+mod m20261207_000014_alert_events;
 
 /// Address statuses, in the order the lifecycle introduces them. The schema constrains
 /// `addresses.status` to exactly these values on both backends.
@@ -26,6 +27,20 @@ pub const ADDRESS_STATUSES: [&str; 6] = [
     "being_checked",
     "used_in_network",
     "blocked_by_dnsbl",
+];
+
+/// What an alert event can be about; constrained in the schema like statuses, and spelled
+/// the same by `app::server::alerts::events::EventKind`.
+pub const ALERT_EVENT_KINDS: [&str; 9] = [
+    "problem",
+    "cleared",
+    "zone_failing",
+    "zone_healthy",
+    "cycle_failed",
+    "cycle_interrupted",
+    "cycle_overdue",
+    "prober_unusable",
+    "prober_usable",
 ];
 
 /// Roles a user can hold; constrained in the schema like statuses.
@@ -50,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000011_event_holder::Migration),
             Box::new(m20261206_000012_lease_taken_at::Migration),
             Box::new(m20261206_000013_search_indexes::Migration),
+            Box::new(m20261207_000014_alert_events::Migration),
         ]
     }
 }

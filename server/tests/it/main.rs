@@ -1,6 +1,7 @@
 //! Integration tests: one binary, the real application over HTTP.
 
 mod admin;
+mod alerts;
 mod api;
 mod auth;
 mod backup;

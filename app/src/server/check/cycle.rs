@@ -15,13 +15,14 @@ use futures::stream::{StreamExt, TryStreamExt};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, QuerySelect, Set,
 };
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, watch};
 
 use crate::error::AppError;
 use crate::model::{AddressStatus, RunCounts, Trigger};
+use crate::server::alerts::events::{self as alert_events, Event};
 use crate::server::auth::guard::Caller;
 use crate::server::check::claim::{self, Worker};
 use crate::server::check::verdict::{self, Applied};
@@ -130,6 +131,25 @@ pub async fn close_interrupted(
     silent_for: Duration,
 ) -> Result<u64, AppError> {
     let cutoff = OffsetDateTime::now_utc() - silent_for;
+    let silent = sea_orm::Condition::any()
+        .add(check_run::Column::HeartbeatAt.lt(cutoff))
+        .add(
+            sea_orm::Condition::all()
+                .add(check_run::Column::HeartbeatAt.is_null())
+                .add(check_run::Column::StartedAt.lt(cutoff)),
+        );
+    let txn = db::begin_write(db).await?;
+    let found: Vec<i64> = check_run::Entity::find()
+        .select_only()
+        .column(check_run::Column::Id)
+        .filter(check_run::Column::FinishedAt.is_null())
+        .filter(silent.clone())
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    if found.is_empty() {
+        return Ok(0);
+    }
     let closed = check_run::Entity::update_many()
         .col_expr(
             check_run::Column::FinishedAt,
@@ -140,18 +160,24 @@ pub async fn close_interrupted(
             .into(),
         )
         .col_expr(check_run::Column::Error, Expr::value(INTERRUPTED))
+        .filter(check_run::Column::Id.is_in(found.iter().copied()))
         .filter(check_run::Column::FinishedAt.is_null())
-        .filter(
-            sea_orm::Condition::any()
-                .add(check_run::Column::HeartbeatAt.lt(cutoff))
-                .add(
-                    sea_orm::Condition::all()
-                        .add(check_run::Column::HeartbeatAt.is_null())
-                        .add(check_run::Column::StartedAt.lt(cutoff)),
-                ),
-        )
-        .exec(db)
+        .filter(silent)
+        .exec(&txn)
         .await?;
+    // The write lock (SQLite) or the rows' locks (PostgreSQL) keep the runs found those
+    // closed; a run that came back to life meanwhile was not closed and is not told.
+    if closed.rows_affected == found.len() as u64 {
+        let told: Vec<Event> = found
+            .into_iter()
+            .map(|id| Event::cycle(id, true, INTERRUPTED))
+            .collect();
+        alert_events::record(&txn, told).await?;
+        txn.commit().await?;
+    } else {
+        txn.rollback().await?;
+        return Ok(0);
+    }
     if closed.rows_affected > 0 {
         claim::close_ended(db).await?;
     }
@@ -232,17 +258,32 @@ pub async fn run(
     let run_id = started.run_id;
     let result = own(state, engine, run_id, &mut progress).await;
     let error = result.as_ref().err().map(|e| e.to_string());
-    // Conditional: a cycle another instance closed as interrupted keeps that ending.
-    check_run::Entity::update_many()
+    // Conditional: a cycle another instance closed as interrupted keeps that ending (and
+    // that instance told of it).
+    let txn = db::begin_write(&state.db).await?;
+    let ended = check_run::Entity::update_many()
         .col_expr(
             check_run::Column::FinishedAt,
             Expr::value(OffsetDateTime::now_utc()),
         )
-        .col_expr(check_run::Column::Error, Expr::value(error))
+        .col_expr(check_run::Column::Error, Expr::value(error.clone()))
         .filter(check_run::Column::Id.eq(run_id))
         .filter(check_run::Column::FinishedAt.is_null())
-        .exec(&state.db)
-        .await?;
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 1;
+    if let (true, Some(error)) = (ended, &error) {
+        // A cancelled cycle ends with the cancel as its error; that is no failure.
+        let cancelled = check_run::Entity::find_by_id(run_id)
+            .one(&txn)
+            .await?
+            .is_some_and(|r| r.cancelled_by.is_some());
+        if !cancelled {
+            alert_events::record(&txn, [Event::cycle(run_id, false, error)]).await?;
+        }
+    }
+    txn.commit().await?;
     claim::close(&state.db, run_id).await?;
     if let Err(e) = problem_days::record_today(&state.db).await {
         tracing::warn!(run = run_id, cause = ?e, "recording today's problem count failed");

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, TransactionTrait};
 
 use crate::error::AppError;
 use crate::server::config::Config;
@@ -202,7 +202,7 @@ impl Engine {
     /// Self-tests every enabled zone now, records the result and keeps it.
     pub async fn refresh_zones(
         &self,
-        db: &impl ConnectionTrait,
+        db: &(impl ConnectionTrait + TransactionTrait),
     ) -> Result<Arc<dnsbl::Zones>, AppError> {
         let mut kept = self.zones.lock().await;
         let zones = Arc::new(dnsbl::Zones::load_and_test(db, &self.checker().dnsbl).await?);
@@ -213,7 +213,7 @@ impl Engine {
     /// The zones as last self-tested, tested again if that was over a minute ago.
     pub async fn recent_zones(
         &self,
-        db: &impl ConnectionTrait,
+        db: &(impl ConnectionTrait + TransactionTrait),
     ) -> Result<Arc<dnsbl::Zones>, AppError> {
         {
             let kept = self.zones.lock().await;

@@ -13,11 +13,13 @@ use time::OffsetDateTime;
 
 use crate::error::AppError;
 use crate::model::AddressStatus;
+use crate::server::alerts::events::{self as alert_events, Event};
 use crate::server::check::claim::{self, Worker};
 use crate::server::entities::address_rows::freed;
 use crate::server::entities::{address, address_event};
 use crate::server::inventory::lifecycle::{verdict, Finding};
-use crate::server::{db, inventory::networks, AppState};
+use crate::server::inventory::{ip, networks};
+use crate::server::{db, AppState};
 
 /// The name history shows for the check engine.
 pub const CHECKER: &str = "checker";
@@ -140,6 +142,7 @@ pub async fn write(
         .collect();
     let mut moved: BTreeMap<(i64, AddressStatus), i64> = BTreeMap::new();
     let mut events = Vec::with_capacity(judged.len());
+    let mut alerts = Vec::new();
     for ((row, finding), outcome) in judged.iter().zip(&applied) {
         let to = match outcome {
             Applied::Now(to) => *to,
@@ -152,6 +155,19 @@ pub async fn write(
             *moved.entry((row.network_id, to)).or_default() += 1;
         }
         let (_, reason, evidence) = set_for(row, finding, to, now);
+        if to != from {
+            let shown = ip::from_bytes(&row.ip)
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            alerts.extend(Event::of_change(
+                row.network_id,
+                &shown,
+                from,
+                to,
+                evidence.as_deref().unwrap_or(&reason),
+                worker.map(|w| w.run_id),
+            ));
+        }
         // A freed address's holder leaves the row; the history keeps it.
         let cleared = |field: &String| {
             Set(if to == AddressStatus::Free {
@@ -185,6 +201,7 @@ pub async fn write(
         let chunk: Vec<_> = events.by_ref().take(EVENTS_PER_INSERT).collect();
         address_event::Entity::insert_many(chunk).exec(txn).await?;
     }
+    alert_events::record(txn, alerts).await?;
     Ok(applied)
 }
 

@@ -4,6 +4,7 @@
 pub mod address;
 pub mod address_event;
 pub mod address_rows;
+pub mod alert_event;
 pub mod api_token;
 pub mod audit_log;
 pub mod check_run;

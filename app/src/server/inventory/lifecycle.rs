@@ -44,6 +44,17 @@ impl Action {
         }
     }
 
+    /// What the action did, as an alert tells it ("force-freed by admin").
+    pub fn done(self) -> &'static str {
+        match self {
+            Action::Allocate => "allocated",
+            Action::Release => "released",
+            Action::Reserve => "reserved",
+            Action::Unreserve => "unreserved",
+            Action::ForceFree => "force-freed",
+        }
+    }
+
     /// Statuses the action applies to.
     pub fn from(self) -> &'static [AddressStatus] {
         match self {

@@ -10,12 +10,15 @@ pub mod zones;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
 use time::OffsetDateTime;
 
 use super::counters::CheckCounters;
 use crate::error::AppError;
 use crate::model::ZoneHealth;
+use crate::server::alerts::events::{self as alert_events, Event};
 use crate::server::entities::dnsbl_zone;
 use crate::server::inventory::lifecycle::Finding;
 use resolver::{Answer, Client};
@@ -144,10 +147,13 @@ impl Health {
         Health { v4, v6 }
     }
 
-    /// Writes the result on the zone's row for the DNSBL page.
+    /// Writes the result on the zone's row for the DNSBL page, and an alert event when
+    /// the zone's health changed (a new zone that passes is no news), in one transaction.
+    /// The change is judged against the health the row has when it is written, so of
+    /// several instances testing the zone at once only the first to write a change tells.
     pub async fn record(
         &self,
-        db: &impl ConnectionTrait,
+        db: &(impl ConnectionTrait + TransactionTrait),
         row: &dnsbl_zone::Model,
     ) -> Result<(), AppError> {
         let (health, error) = match &self.v4 {
@@ -157,18 +163,48 @@ impl Health {
                 (ZoneHealth::Failing, Some(e.clone()))
             }
         };
-        dnsbl_zone::Entity::update_many()
-            .col_expr(dnsbl_zone::Column::Health, Expr::value(health))
-            .col_expr(dnsbl_zone::Column::LastError, Expr::value(error))
-            .col_expr(
-                dnsbl_zone::Column::LastTestedAt,
-                Expr::value(OffsetDateTime::now_utc()),
-            )
-            .col_expr(dnsbl_zone::Column::Ipv6, Expr::value(self.v6))
-            .filter(dnsbl_zone::Column::Id.eq(row.id))
-            .exec(db)
-            .await?;
-        Ok(())
+        let txn = db.begin().await?;
+        // Another instance may write between the read and the update; then read again.
+        for _ in 0..3 {
+            let Some(was) = dnsbl_zone::Entity::find_by_id(row.id).one(&txn).await? else {
+                // Deleted meanwhile: nothing to record.
+                return Ok(());
+            };
+            let written = dnsbl_zone::Entity::update_many()
+                .col_expr(dnsbl_zone::Column::Health, Expr::value(health))
+                .col_expr(dnsbl_zone::Column::LastError, Expr::value(error.clone()))
+                .col_expr(
+                    dnsbl_zone::Column::LastTestedAt,
+                    Expr::value(OffsetDateTime::now_utc()),
+                )
+                .col_expr(dnsbl_zone::Column::Ipv6, Expr::value(self.v6))
+                .filter(dnsbl_zone::Column::Id.eq(row.id))
+                .filter(dnsbl_zone::Column::Health.eq(was.health))
+                .exec(&txn)
+                .await?;
+            if written.rows_affected == 1 {
+                let news = was.health != health
+                    && !(was.health == ZoneHealth::NeverTested && health == ZoneHealth::Healthy);
+                if news {
+                    let detail = error.as_deref().unwrap_or("passed its self-test again");
+                    alert_events::record(
+                        &txn,
+                        [Event::zone(
+                            &row.zone,
+                            health == ZoneHealth::Healthy,
+                            detail,
+                        )],
+                    )
+                    .await?;
+                }
+                txn.commit().await?;
+                return Ok(());
+            }
+        }
+        Err(AppError::Conflict(format!(
+            "The zone {} changed while its self-test was recorded; test it again.",
+            row.zone
+        )))
     }
 }
 
@@ -190,7 +226,7 @@ struct TestedZone {
 impl Zones {
     /// Self-tests every enabled zone and records each one's health.
     pub async fn load_and_test(
-        db: &impl ConnectionTrait,
+        db: &(impl ConnectionTrait + TransactionTrait),
         client: &Client,
     ) -> Result<Zones, AppError> {
         let rows = dnsbl_zone::Entity::find()

@@ -31,8 +31,10 @@ pub async fn run_forever(
         lease::SCHEDULER,
         state.config().scheduler_lease,
     );
+    let leader = kept.held.clone();
     tokio::select! {
         _ = schedule(&state, &engine, &mut kept.held) => {}
+        _ = super::overdue::watch(&state, leader) => {}
         _ = stop => {}
     }
     kept.release().await;

@@ -29,6 +29,7 @@ use time::OffsetDateTime;
 use crate::error::AppError;
 use crate::model::{AddressStatus, AddressView};
 use crate::server::admin::audit;
+use crate::server::alerts::events::{self as alert_events, Event};
 use crate::server::auth::guard::Caller;
 use crate::server::entities::address_rows::freed;
 use crate::server::entities::{address, address_event, network};
@@ -252,6 +253,16 @@ async fn apply(
         ..Default::default()
     }
     .insert(txn)
+    .await?;
+    let how = if reason.is_empty() {
+        format!("{} by {}", action.done(), actor.user.name)
+    } else {
+        format!("{} by {}: {reason}", action.done(), actor.user.name)
+    };
+    alert_events::record(
+        txn,
+        Event::of_change(net.id, &shown.to_string(), from, to, &how, None),
+    )
     .await?;
     if action == Action::ForceFree {
         audit::record(
