@@ -39,6 +39,20 @@ impl EventKind {
         EventKind::ProberUsable,
     ];
 
+    /// Whether an address's change from `from` to `to` is news, and which: into a problem
+    /// status (or from one problem status to the other), or out of one. Asked for every
+    /// verdict of a cycle, so it allocates nothing.
+    pub fn of_change(from: AddressStatus, to: AddressStatus) -> Option<EventKind> {
+        let problem = |s: AddressStatus| AddressStatus::PROBLEMS.contains(&s);
+        if problem(to) && to != from {
+            Some(EventKind::Problem)
+        } else if problem(from) && !problem(to) {
+            Some(EventKind::Cleared)
+        } else {
+            None
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::Problem => "problem",
@@ -66,33 +80,24 @@ pub struct Event {
 }
 
 impl Event {
-    /// The event the change of an address from `from` to `to` makes, if it makes one:
-    /// into a problem status (or from one problem status to the other), or out of one.
-    /// `detail` says why: the evidence of a problem, how it cleared.
-    pub fn of_change(
+    /// The event of an address's change to `to` that [`EventKind::of_change`] found news,
+    /// `detail` saying why: the evidence of a problem, how it cleared.
+    pub fn of_address(
+        kind: EventKind,
         network_id: i64,
-        address: &str,
-        from: AddressStatus,
+        address: String,
         to: AddressStatus,
         detail: &str,
         run_id: Option<i64>,
-    ) -> Option<Event> {
-        let problem = |s: AddressStatus| AddressStatus::PROBLEMS.contains(&s);
-        let kind = if problem(to) && to != from {
-            EventKind::Problem
-        } else if problem(from) && !problem(to) {
-            EventKind::Cleared
-        } else {
-            return None;
-        };
-        Some(Event {
+    ) -> Event {
+        Event {
             kind,
             network_id: Some(network_id),
-            address: Some(address.to_string()),
+            address: Some(address),
             status: Some(to),
             detail: detail.to_string(),
             run_id,
-        })
+        }
     }
 
     /// A DNSBL zone whose self-test verdict changed.
@@ -182,7 +187,7 @@ mod tests {
 
     #[test]
     fn only_entering_leaving_or_switching_a_problem_is_an_event() {
-        let kind = |from, to| Event::of_change(1, "198.18.0.1", from, to, "", None).map(|e| e.kind);
+        let kind = EventKind::of_change;
         assert_eq!(kind(BeingChecked, UsedInNetwork), Some(EventKind::Problem));
         assert_eq!(kind(Free, BlockedByDnsbl), Some(EventKind::Problem));
         assert_eq!(

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 
 use crate::error::AppError;
 use crate::model::AddressStatus;
-use crate::server::alerts::events::{self as alert_events, Event};
+use crate::server::alerts::events::{self as alert_events, Event, EventKind};
 use crate::server::check::claim::{self, Worker};
 use crate::server::entities::address_rows::freed;
 use crate::server::entities::{address, address_event};
@@ -155,14 +155,11 @@ pub async fn write(
             *moved.entry((row.network_id, to)).or_default() += 1;
         }
         let (_, reason, evidence) = set_for(row, finding, to, now);
-        if to != from {
-            let shown = ip::from_bytes(&row.ip)
-                .map(|a| a.to_string())
-                .unwrap_or_default();
-            alerts.extend(Event::of_change(
+        if let Some(kind) = EventKind::of_change(from, to) {
+            alerts.push(Event::of_address(
+                kind,
                 row.network_id,
-                &shown,
-                from,
+                ip::from_bytes(&row.ip).map_or_else(String::new, |a| a.to_string()),
                 to,
                 evidence.as_deref().unwrap_or(&reason),
                 worker.map(|w| w.run_id),

@@ -29,7 +29,7 @@ use time::OffsetDateTime;
 use crate::error::AppError;
 use crate::model::{AddressStatus, AddressView};
 use crate::server::admin::audit;
-use crate::server::alerts::events::{self as alert_events, Event};
+use crate::server::alerts::events::{self as alert_events, Event, EventKind};
 use crate::server::auth::guard::Caller;
 use crate::server::entities::address_rows::freed;
 use crate::server::entities::{address, address_event, network};
@@ -254,16 +254,15 @@ async fn apply(
     }
     .insert(txn)
     .await?;
-    let how = if reason.is_empty() {
-        format!("{} by {}", action.done(), actor.user.name)
-    } else {
-        format!("{} by {}: {reason}", action.done(), actor.user.name)
-    };
-    alert_events::record(
-        txn,
-        Event::of_change(net.id, &shown.to_string(), from, to, &how, None),
-    )
-    .await?;
+    if let Some(kind) = EventKind::of_change(from, to) {
+        let how = if reason.is_empty() {
+            format!("{} by {}", action.done(), actor.user.name)
+        } else {
+            format!("{} by {}: {reason}", action.done(), actor.user.name)
+        };
+        let event = Event::of_address(kind, net.id, shown.to_string(), to, &how, None);
+        alert_events::record(txn, [event]).await?;
+    }
     if action == Action::ForceFree {
         audit::record(
             txn,
