@@ -26,6 +26,7 @@ enum AlertEvents {
     Status,
     Detail,
     RunId,
+    Source,
 }
 
 #[async_trait::async_trait]
@@ -62,6 +63,8 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(AlertEvents::Status).string_len(32).null())
                     .col(ColumnDef::new(AlertEvents::Detail).text().not_null())
                     .col(ColumnDef::new(AlertEvents::RunId).big_integer().null())
+                    // The host an instance's own event is about (its prober's).
+                    .col(ColumnDef::new(AlertEvents::Source).text().null())
                     .to_owned(),
             )
             .await

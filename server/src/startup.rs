@@ -264,6 +264,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let listen = config.listen;
         let state = prepare(config).await?;
+        app::server::admin::settings::tell_prober(&state).await;
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;

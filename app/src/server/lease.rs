@@ -28,11 +28,18 @@ pub const SCHEDULER: &str = "scheduler";
 pub fn instance_id() -> &'static str {
     static ID: OnceLock<String> = OnceLock::new();
     ID.get_or_init(|| {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_string())
-            .unwrap_or_else(|_| "host".into());
         let tag: u32 = rand::random();
-        format!("{host}:{}:{tag:08x}", std::process::id())
+        format!("{}:{}:{tag:08x}", host(), std::process::id())
+    })
+}
+
+/// This machine's host name.
+pub fn host() -> &'static str {
+    static HOST: OnceLock<String> = OnceLock::new();
+    HOST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "host".into())
     })
 }
 

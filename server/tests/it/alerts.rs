@@ -8,6 +8,8 @@ use std::time::Duration;
 use app::model::Role;
 use app::server::check::cycle;
 use app::server::check::jobs::overdue;
+use app::server::check::probe::{Prober, Probes};
+use app::server::check::prober_watch;
 use app::server::config::Config;
 use app::server::entities::{alert_event, check_run};
 use hickory_proto::rr::RecordType;
@@ -270,4 +272,42 @@ async fn cycles_that_stopped_ending_are_told_once_until_one_ends_again() {
     assert!(!overdue::tell_if_overdue(db, half).await.unwrap());
     assert!(overdue::tell_if_overdue(db, Duration::ZERO).await.unwrap());
     assert_eq!(events(&app).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_prober_that_stops_or_starts_working_is_told_once_each_time_for_its_host() {
+    // Started as root, the server's probes work: nothing to tell.
+    let app = TestApp::spawn().await;
+    assert_eq!(events(&app).await, vec![]);
+    // Probes opened by a thread without CAP_NET_RAW, as an unprivileged ipvet opens them.
+    let runtime = tokio::runtime::Handle::current();
+    let unprivileged = std::thread::spawn(move || {
+        crate::probes::drop_net_raw();
+        let _entered = runtime.enter();
+        Probes::open(&crate::probes::methods("icmp tcp arp"), &Config::default())
+    })
+    .join()
+    .unwrap();
+    let problem = Prober::built_in(unprivileged)
+        .problem()
+        .expect("the probes say they cannot work");
+    let db = &app.state.db;
+    assert!(prober_watch::tell_for(db, "edge-7", Some(&problem))
+        .await
+        .unwrap());
+    assert!(!prober_watch::tell_for(db, "edge-7", Some(&problem))
+        .await
+        .unwrap());
+    // Each host has its own state: another host whose probes work has nothing to tell.
+    assert!(!prober_watch::tell_for(db, "core-1", None).await.unwrap());
+    assert!(prober_watch::tell_for(db, "edge-7", None).await.unwrap());
+    let told = events(&app).await;
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert_eq!(told[0].0, "prober_unusable");
+    assert!(told[0].3.starts_with("edge-7: "), "{told:?}");
+    assert!(told[0].3.contains("CAP_NET_RAW"), "{told:?}");
+    assert_eq!(
+        (told[1].0.as_str(), told[1].3.as_str()),
+        ("prober_usable", "edge-7: the probes work again")
+    );
 }

@@ -68,7 +68,7 @@ fn hosts() -> TestNet {
     net
 }
 
-fn methods(words: &str) -> ProbeMethods {
+pub(crate) fn methods(words: &str) -> ProbeMethods {
     ProbeMethods::parse_value(words).unwrap()
 }
 
@@ -162,7 +162,7 @@ async fn hosts_that_drop_ping_are_found_by_tcp_and_arp_and_silence_is_free() {
 
 /// Drops CAP_NET_RAW from the calling thread's capabilities (threads hold their own), as
 /// an unprivileged ipvet would run.
-fn drop_net_raw() {
+pub(crate) fn drop_net_raw() {
     #[repr(C)]
     struct Header {
         version: u32,

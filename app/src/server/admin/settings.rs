@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 use crate::error::AppError;
 use crate::model::SettingView;
 use crate::server::auth::guard::Caller;
+use crate::server::check::prober_watch;
 use crate::server::config::{Config, Source, DIRECTIVES};
 use crate::server::entities::setting;
 use crate::server::time_fmt::show;
@@ -234,6 +235,7 @@ pub async fn reset(caller: &Caller, key: &str) -> Result<Vec<SettingView>, AppEr
 pub async fn reload(state: &crate::server::AppState) -> Result<Vec<SettingView>, AppError> {
     let rows = setting::Entity::find().all(&state.db).await?;
     put_into_effect(state, state.settings.with_saved(&rows));
+    tell_prober(state).await;
     Ok(views(&state.config()))
 }
 
@@ -241,6 +243,15 @@ fn put_into_effect(state: &crate::server::AppState, config: Config) {
     state.checks.reconfigure(&config);
     state.settings.install(config);
     state.settings.changed.notify_one();
+}
+
+/// Tells when the prober, as the settings in effect open it, stopped or started being
+/// able to work; a failure to tell is logged, the settings stay in effect.
+pub async fn tell_prober(state: &crate::server::AppState) {
+    let problem = state.checks.checker().prober.problem();
+    if let Err(e) = prober_watch::tell(&state.db, problem.as_deref()).await {
+        tracing::warn!(cause = %e, "cannot record whether the prober works");
+    }
 }
 
 /// How often an instance looks for settings saved through another instance.
@@ -259,6 +270,7 @@ pub async fn follow_forever(state: crate::server::AppState) {
                 if views(&state.settings.current()) != views(&config) {
                     tracing::info!("settings saved through another instance put into effect");
                     put_into_effect(&state, config);
+                    tell_prober(&state).await;
                 }
             }
             Err(e) => tracing::warn!(cause = %e, "reading the saved settings failed"),

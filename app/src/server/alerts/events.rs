@@ -77,6 +77,8 @@ pub struct Event {
     pub status: Option<AddressStatus>,
     pub detail: String,
     pub run_id: Option<i64>,
+    /// The host of an instance's own event.
+    pub source: Option<String>,
 }
 
 impl Event {
@@ -97,6 +99,7 @@ impl Event {
             status: Some(to),
             detail: detail.to_string(),
             run_id,
+            source: None,
         }
     }
 
@@ -113,6 +116,7 @@ impl Event {
             status: None,
             detail: format!("{zone}: {detail}"),
             run_id: None,
+            source: None,
         }
     }
 
@@ -125,6 +129,28 @@ impl Event {
             status: None,
             detail: detail.to_string(),
             run_id: None,
+            source: None,
+        }
+    }
+
+    /// The prober of the instance on `host` stopped being able to work (`problem` says
+    /// why) or works again.
+    pub fn prober(host: &str, problem: Option<&str>) -> Event {
+        Event {
+            kind: if problem.is_some() {
+                EventKind::ProberUnusable
+            } else {
+                EventKind::ProberUsable
+            },
+            network_id: None,
+            address: None,
+            status: None,
+            detail: match problem {
+                Some(why) => format!("{host}: {why}"),
+                None => format!("{host}: the probes work again"),
+            },
+            run_id: None,
+            source: Some(host.to_string()),
         }
     }
 
@@ -141,6 +167,7 @@ impl Event {
             status: None,
             detail: error.to_string(),
             run_id: Some(run_id),
+            source: None,
         }
     }
 }
@@ -164,6 +191,7 @@ pub async fn record(
             status: Set(e.status.map(|s| s.as_str().to_string())),
             detail: Set(e.detail),
             run_id: Set(e.run_id),
+            source: Set(e.source),
             ..Default::default()
         })
         .peekable();

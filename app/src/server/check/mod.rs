@@ -16,6 +16,7 @@ pub mod cycle;
 pub mod dnsbl;
 pub mod jobs;
 pub mod probe;
+pub mod prober_watch;
 pub mod problem_days;
 pub mod problems;
 pub mod runs;

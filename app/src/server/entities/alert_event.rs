@@ -19,6 +19,8 @@ pub struct Model {
     pub detail: String,
     /// The check cycle it happened in, if one.
     pub run_id: Option<i64>,
+    /// The host an instance's own event is about (its prober's).
+    pub source: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
