@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use std::sync::atomic::Ordering;
 
 use app::model::{AddressStatus, Role};
-use app::server::entities::{address, check_run};
+use app::server::entities::{address, alert_event, check_run};
 use app::server::lease;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Statement};
 use serde_json::{json, Value};
@@ -90,8 +90,8 @@ fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
 }
 
 /// Statements a scrape may run: the token, the networks and their counts, the cycles, the
-/// zones, the scheduler lease, the sessions.
-const SCRAPE_STATEMENTS: u64 = 8;
+/// zones, the alert events, the scheduler lease, the sessions.
+const SCRAPE_STATEMENTS: u64 = 9;
 
 async fn scrape(app: &TestApp, token: &str) -> Vec<Sample> {
     let before = app.state.statements.load(Ordering::Relaxed);
@@ -425,6 +425,20 @@ async fn metrics_are_read_by_prometheus_and_match_the_database() {
         );
     }
     assert_eq!(value(&samples, "ipvet_prober_ready", &[]), 1.0);
+    // The alerts' outbox: .3 became a problem (and .4 did not: inconclusive), none cleared.
+    for (kind, n) in [("problem", 1.0), ("cleared", 0.0), ("zone_failing", 0.0)] {
+        let recorded = alert_event::Entity::find()
+            .filter(alert_event::Column::Kind.eq(kind))
+            .count(db)
+            .await
+            .unwrap() as f64;
+        assert_eq!(recorded, n, "{kind}");
+        assert_eq!(
+            value(&samples, "ipvet_alert_events_total", &[("kind", kind)]),
+            recorded,
+            "{kind}"
+        );
+    }
 
     // Requests by route template, never by the path asked for.
     assert_eq!(

@@ -19,14 +19,16 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QuerySelect, Statement};
 use std::sync::atomic::AtomicU64;
 use time::OffsetDateTime;
 
 use crate::error::AppError;
 use crate::model::{AddressStatus, Role, ZoneHealth};
+use crate::server::alerts::events::EventKind;
 use crate::server::check::{cycle, runs};
-use crate::server::entities::{check_run, dnsbl_zone};
+use crate::server::entities::{alert_event, check_run, dnsbl_zone};
 use crate::server::inventory::networks;
 use crate::server::lease::{self, Standing};
 use crate::server::rest::auth::Bearer;
@@ -59,6 +61,11 @@ struct NetworkStatus {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabel {
     outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -104,6 +111,7 @@ pub async fn exposition(state: &AppState) -> Result<String, AppError> {
     addresses(&state.db, &mut registry).await?;
     cycles(&state.db, &mut registry).await?;
     zones(&state.db, &mut registry).await?;
+    alert_events(&state.db, &mut registry).await?;
     instance(state, &mut registry).await?;
     let mut text = String::new();
     prometheus_text::encode(&mut text, &registry).map_err(|e| {
@@ -214,6 +222,37 @@ async fn zones(db: &impl ConnectionTrait, registry: &mut Registry) -> Result<(),
         "dnsbl_zone_healthy",
         "Enabled DNSBL zones: 1 when the zone passed its last self-test",
         healthy,
+    );
+    Ok(())
+}
+
+/// The alerts' outbox by kind: how many times addresses became problems, problems cleared,
+/// zones or cycles failed, as recorded (each change once, whichever instance made it).
+async fn alert_events(db: &impl ConnectionTrait, registry: &mut Registry) -> Result<(), AppError> {
+    let counted: Vec<(String, i64)> = alert_event::Entity::find()
+        .select_only()
+        .column(alert_event::Column::Kind)
+        .column_as(Expr::col(alert_event::Column::Id).count(), "n")
+        .group_by(alert_event::Column::Kind)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let recorded = Family::<KindLabel, Counter>::default();
+    for kind in EventKind::ALL {
+        let n = counted
+            .iter()
+            .find(|(k, _)| k == kind.as_str())
+            .map_or(0, |(_, n)| *n);
+        recorded
+            .get_or_create(&KindLabel {
+                kind: kind.as_str(),
+            })
+            .inc_by(n.max(0) as u64);
+    }
+    registry.register(
+        "alert_events",
+        "Changes alerts tell of, recorded so far, by kind",
+        recorded,
     );
     Ok(())
 }
