@@ -60,11 +60,4 @@ impl CheckCounters {
             })
             .inc();
     }
-
-    /// How many answers of `method` had `outcome` so far.
-    pub fn count(&self, method: &'static str, outcome: &'static str) -> u64 {
-        self.checks
-            .get(&CheckLabels { method, outcome })
-            .map_or(0, |c| c.get())
-    }
 }

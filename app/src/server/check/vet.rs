@@ -82,11 +82,9 @@ impl Landing {
 
 impl Drop for Landing {
     fn drop(&mut self) {
+        // Dropped unfinished: nothing passed.
         if !self.landed {
-            let mut flights = self.engine.vets.lock();
-            if matches!(flights.get(&self.key), Some(Flight::Running(id, _)) if *id == self.id) {
-                flights.remove(&self.key);
-            }
+            self.land(false);
         }
     }
 }

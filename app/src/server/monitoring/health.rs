@@ -8,7 +8,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use serde::Serialize;
 
 use crate::server::lease;
@@ -35,7 +35,7 @@ pub struct Readiness {
 /// Reads what [`Readiness`] reports: a ping, the migrations table and the lease, each
 /// failure logged in full here and only named in the answer.
 pub async fn readiness(db: &DatabaseConnection) -> Readiness {
-    let database = match db.execute_unprepared("SELECT 1").await {
+    let database = match db.ping().await {
         Ok(_) => "reachable",
         Err(e) => {
             tracing::warn!(cause = %e, "readiness: the database does not answer");
