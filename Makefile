@@ -66,6 +66,7 @@ unit: tools
 integration: tools
 	export IPVET_OPENAPI_VALIDATOR="$$(.ci/install-tools.sh openapi-validator)"
 	export IPVET_PROMETHEUS_PYTHON="$$(.ci/install-tools.sh prometheus-python)"
+	export IPVET_SMTP_PYTHON="$$(.ci/install-tools.sh smtp-python)"
 	echo "== integration tests on SQLite"
 	env -u IPVET_TEST_POSTGRES cargo test $(TEST_BUILD) --test it
 	if [ -n "$${IPVET_TEST_POSTGRES:-}" ]; then

@@ -20,6 +20,7 @@ SCHEMATHESIS_VERSION=4.32.5
 CARGO_DEB_VERSION=3.8.0
 # Prometheus' own parser reads /metrics in the integration tests.
 PROMETHEUS_CLIENT_VERSION=0.26.0
+AIOSMTPD_VERSION=1.4.6
 mkdir -p "$TOOLS"
 
 log() { printf '[install-tools] %s\n' "$*" >&2; }
@@ -149,6 +150,16 @@ install_prometheus_client() {
     "prometheus-client==$PROMETHEUS_CLIENT_VERSION" "$(prometheus_python)" -c 'import prometheus_client'
 }
 
+smtp_python() {
+  echo "$TOOLS/aiosmtpd-$AIOSMTPD_VERSION/bin/python"
+}
+
+# The alert tests' SMTP server (server/tests/fixtures/smtp_receiver.py).
+install_aiosmtpd() {
+  install_venv "$TOOLS/aiosmtpd-$AIOSMTPD_VERSION" \
+    "aiosmtpd==$AIOSMTPD_VERSION" "$(smtp_python)" -c 'import aiosmtpd'
+}
+
 tool_path() {
   echo "$TOOLS/cargo-deb-$CARGO_DEB_VERSION/bin:$TOOLS/cargo-leptos-$CARGO_LEPTOS_VERSION-no-downloads/bin:$TOOLS/wasm-bindgen-$WASM_BINDGEN_VERSION/bin:$TOOLS/binaryen-$BINARYEN_VERSION/node_modules/.bin"
 }
@@ -158,7 +169,7 @@ case "${1:-all}" in
          rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
          install_cargo_leptos; install_wasm_bindgen; install_binaryen ;;
   # curl and iproute2 also serve server/tests/schemathesis.sh.
-  test)  apt_install chromium iproute2 nftables curl; install_openapi_validator; install_schemathesis; install_prometheus_client ;;
+  test)  apt_install chromium iproute2 nftables curl; install_openapi_validator; install_schemathesis; install_prometheus_client; install_aiosmtpd ;;
   all)   "$0" build; "$0" test ;;
   # `make deb`; dpkg-dev is not needed, adduser is what the package's postinst uses.
   deb)   apt_install adduser; install_cargo_deb ;;
@@ -168,8 +179,9 @@ case "${1:-all}" in
   bench-python) bench_python ;;
   openapi-validator) openapi_validator ;;
   prometheus-python) prometheus_python ;;
+  smtp-python) smtp_python ;;
   schemathesis) schemathesis ;;
   # What to put first on PATH so these tools, and no others of the same name, are used.
   path)  tool_path ;;
-  *) echo "usage: $0 [build|test|all|deb|bench|bench-python|openapi-validator|prometheus-python|schemathesis|path]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|test|all|deb|bench|bench-python|openapi-validator|prometheus-python|smtp-python|schemathesis|path]" >&2; exit 2 ;;
 esac

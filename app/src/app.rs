@@ -52,6 +52,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("checks/:id") view={Lazy::<on_demand::CheckRun>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("settings") view={Lazy::<on_demand::Settings>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("users") view={Lazy::<on_demand::Users>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("alerts") view={Lazy::<on_demand::Alerts>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("audit") view={Lazy::<on_demand::Audit>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("tokens") view={Lazy::<on_demand::Tokens>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("api") view={Lazy::<on_demand::ApiReference>::new()} ssr=SsrMode::Async/>

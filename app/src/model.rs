@@ -830,6 +830,116 @@ pub struct NewTokenView {
     pub secret: String,
 }
 
+/// What alert targets can be told about, with the words the Alerts page uses; spelled as
+/// the schema holds them (`migrations::ALERT_EVENT_KINDS`).
+pub const ALERT_EVENTS: [(&str, &str); 9] = [
+    ("problem", "An address became a problem"),
+    ("cleared", "A problem cleared"),
+    ("zone_failing", "A DNSBL zone started failing"),
+    ("zone_healthy", "A DNSBL zone passes again"),
+    ("cycle_failed", "A check cycle failed"),
+    ("cycle_interrupted", "A check cycle was interrupted"),
+    (
+        "cycle_overdue",
+        "No check cycle ended for twice CheckPeriod",
+    ),
+    ("prober_unusable", "An instance's probes cannot work"),
+    ("prober_usable", "An instance's probes work again"),
+];
+
+/// An alert target as the Alerts page shows it; its signing secret, SMTP password and the
+/// path of its URL (a chat webhook's path is its key) are never part of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertTargetView {
+    pub id: i64,
+    pub name: String,
+    /// `webhook`, `chat` or `email`.
+    pub kind: String,
+    /// Where it goes, without secrets: a URL's origin, or recipients and SMTP server.
+    pub destination: String,
+    /// Event kinds it is told of; empty: all.
+    pub events: Vec<String>,
+    /// Networks whose address events it is told of, as (id, CIDR); empty: all.
+    pub networks: Vec<(i64, String)>,
+    pub enabled: bool,
+    pub created_at: String,
+    pub created_by: String,
+    /// Events handed to it and not yet delivered.
+    pub waiting: u64,
+    /// Its deliveries, newest first (a bounded number).
+    pub deliveries: Vec<AlertDeliveryView>,
+}
+
+/// A new alert target as typed, not yet checked: the Alerts page's form as posted
+/// (`target[name]`, `target[events][]` …), and what the API's bodies become. Fields that do
+/// not belong to its kind stay empty. Its `Debug` leaves the secret and password out.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct AlertTargetForm {
+    pub name: String,
+    pub kind: String,
+    pub url: Option<String>,
+    pub secret: Option<String>,
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<String>,
+    pub smtp_security: Option<String>,
+    pub smtp_user: Option<String>,
+    pub smtp_password: Option<String>,
+    pub mail_from: Option<String>,
+    /// Recipients, comma-separated.
+    pub mail_to: Option<String>,
+    /// Event kinds; none: all.
+    pub events: Option<Vec<String>>,
+    /// Network ids; none: all.
+    pub networks: Option<Vec<String>>,
+}
+
+/// Written out with its secret and password left out.
+impl std::fmt::Debug for AlertTargetForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |s: &Option<String>| s.as_ref().map(|_| "(hidden)");
+        f.debug_struct("AlertTargetForm")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("url", &self.url.as_ref().map(|_| "(hidden: may be a key)"))
+            .field("secret", &hidden(&self.secret))
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_security", &self.smtp_security)
+            .field("smtp_user", &self.smtp_user)
+            .field("smtp_password", &hidden(&self.smtp_password))
+            .field("mail_from", &self.mail_from)
+            .field("mail_to", &self.mail_to)
+            .field("events", &self.events)
+            .field("networks", &self.networks)
+            .finish()
+    }
+}
+
+/// One delivery in a target's log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertDeliveryView {
+    pub id: i64,
+    pub created_at: String,
+    pub test: bool,
+    pub events: u64,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: u32,
+    pub last_attempt_at: Option<String>,
+    /// For a pending delivery: when it is tried next.
+    pub next_attempt_at: Option<String>,
+    pub delivered_at: Option<String>,
+    pub last_error: Option<String>,
+}
+
+/// A target just made; `secret` is the webhook signing secret ipvet made for it, shown
+/// this once (none when the admin typed one, or for chat and e-mail targets).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAlertTargetView {
+    pub target: AlertTargetView,
+    pub secret: Option<String>,
+}
+
 /// The API page: read from the generated OpenAPI document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiReference {

@@ -17,6 +17,7 @@ mod m20261206_000011_event_holder;
 mod m20261206_000012_lease_taken_at;
 mod m20261206_000013_search_indexes;
 mod m20261207_000014_alert_events;
+mod m20261207_000015_alert_targets;
 
 /// Address statuses, in the order the lifecycle introduces them. The schema constrains
 /// `addresses.status` to exactly these values on both backends.
@@ -43,6 +44,16 @@ pub const ALERT_EVENT_KINDS: [&str; 9] = [
     "prober_usable",
 ];
 
+/// Where alerts go: a signed JSON webhook, a chat webhook (Slack's and Teams' `{"text"}`
+/// shape), e-mail. Spelled the same by `app::model::AlertTargetKind`.
+pub const ALERT_TARGET_KINDS: [&str; 3] = ["webhook", "chat", "email"];
+
+/// How an e-mail target's SMTP connection is protected.
+pub const SMTP_SECURITY: [&str; 3] = ["starttls", "tls", "none"];
+
+/// A delivery's state: waiting (or retrying), delivered, or given up after its last try.
+pub const ALERT_DELIVERY_STATUSES: [&str; 3] = ["pending", "delivered", "failed"];
+
 /// Roles a user can hold; constrained in the schema like statuses.
 pub const ROLES: [&str; 3] = ["admin", "operator", "viewer"];
 
@@ -66,6 +77,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000012_lease_taken_at::Migration),
             Box::new(m20261206_000013_search_indexes::Migration),
             Box::new(m20261207_000014_alert_events::Migration),
+            Box::new(m20261207_000015_alert_targets::Migration),
         ]
     }
 }

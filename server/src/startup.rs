@@ -302,7 +302,13 @@ impl Application {
             self.state.clone(),
             self.state.checks.clone(),
         ));
+        let alerts = tokio::spawn(app::server::alerts::delivery::deliver_forever(
+            self.state.clone(),
+        ));
         let result = serve_connections(self.listener, router(self.state), shutdown).await;
+        // Dropping the job lets its lease go; a delivery it was sending is taken up again
+        // once its claim runs out.
+        alerts.abort();
         cleaner.abort();
         keys.abort();
         settings.abort();

@@ -2,6 +2,7 @@
 //! permission-matrix test enumerates every registered function to prove it.
 
 pub mod addresses;
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod checks;

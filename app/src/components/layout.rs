@@ -106,6 +106,7 @@ fn Nav(user: CurrentUser) -> impl IntoView {
                             view! {
                                 <li><A href="/settings">"Settings"</A></li>
                                 <li><A href="/users">"Users"</A></li>
+                                <li><A href="/alerts">"Alerts"</A></li>
                                 <li><A href="/audit">"Audit log"</A></li>
                             }
                         })}

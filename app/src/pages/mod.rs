@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod address;
+pub mod alerts;
 pub mod api_reference;
 pub mod audit;
 pub mod checks;

@@ -9,10 +9,11 @@ use leptos_router::{lazy_route, LazyRoute};
 
 use crate::components::layout::AdminOnly;
 use crate::pages::{
-    account::AccountPage, address::AddressPage, api_reference::ApiReferencePage, audit::AuditPage,
-    checks::CheckRunPage, checks::CheckRunsPage, dnsbl::DnsblPage, login::LoginPage,
-    network::NetworkPage, networks::NetworksPage, problems::ProblemsPage, search::SearchPage,
-    settings::SettingsPage, tokens::TokensPage, users::UsersPage,
+    account::AccountPage, address::AddressPage, alerts::AlertsPage,
+    api_reference::ApiReferencePage, audit::AuditPage, checks::CheckRunPage, checks::CheckRunsPage,
+    dnsbl::DnsblPage, login::LoginPage, network::NetworkPage, networks::NetworksPage,
+    problems::ProblemsPage, search::SearchPage, settings::SettingsPage, tokens::TokensPage,
+    users::UsersPage,
 };
 
 /// A route whose page is loaded on demand: `$route` draws `$page`.
@@ -44,6 +45,7 @@ on_demand!(CheckRun, view! { <CheckRunPage/> });
 on_demand!(Settings, view! { <AdminOnly><SettingsPage/></AdminOnly> });
 on_demand!(Users, view! { <AdminOnly><UsersPage/></AdminOnly> });
 on_demand!(Audit, view! { <AdminOnly><AuditPage/></AdminOnly> });
+on_demand!(Alerts, view! { <AdminOnly><AlertsPage/></AdminOnly> });
 on_demand!(Tokens, view! { <TokensPage/> });
 on_demand!(ApiReference, view! { <ApiReferencePage/> });
 on_demand!(Account, view! { <AccountPage/> });

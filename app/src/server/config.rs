@@ -104,6 +104,11 @@ const DURATION_BOUNDS: &[(&str, Duration, Duration)] = &[
         Duration::from_secs(3),
         Duration::from_secs(10 * 60),
     ),
+    (
+        "AlertRetry",
+        Duration::from_millis(100),
+        Duration::from_secs(60 * 60),
+    ),
 ];
 const MINUTE: Duration = Duration::from_secs(60);
 const DAY: u64 = 24 * 60 * 60;
@@ -400,6 +405,17 @@ impl PublicUrl {
         })
     }
 
+    /// `scheme://host`, and `:port` when it is not the scheme's default: the start of a
+    /// link to a page, for messages read outside the browser.
+    pub fn origin(&self) -> String {
+        let default_port = if self.scheme == "https" { 443 } else { 80 };
+        if self.port == default_port {
+            format!("{}://{}", self.scheme, self.host)
+        } else {
+            format!("{}://{}:{}", self.scheme, self.host, self.port)
+        }
+    }
+
     /// The host and port as a `Host` header would name them for this scheme.
     pub fn is_host(&self, host: &str) -> bool {
         let Ok(authority) = host.parse::<http::uri::Authority>() else {
@@ -616,6 +632,8 @@ directives! {
     request_timeout: Duration = "RequestTimeout", Duration::from_secs(60);
     /// Of several instances on one database, one schedules the check cycles and renews its lease three times this period; if it dies, another takes over within this period.
     scheduler_lease: Duration = "SchedulerLease", Duration::from_secs(15);
+    /// How long an alert delivery that failed waits before its next try; each further failure waits twice as long (at most an hour), and a delivery is given up after 10 tries.
+    alert_retry: Duration = "AlertRetry", Duration::from_secs(30);
 }
 
 /// The environment variable that overrides a directive: `IPVET_` and the name in upper
@@ -888,6 +906,13 @@ mod tests {
             c.public_url.as_ref().map(ConfigValue::show).as_deref(),
             Some("https://ipam.example.net:8443")
         );
+        // Links in alerts start with it, the scheme's default port left out.
+        assert_eq!(
+            c.public_url.as_ref().map(PublicUrl::origin).as_deref(),
+            Some("https://ipam.example.net:8443")
+        );
+        let default_port = PublicUrl::parse_origin("HTTPS://IPAM.example.net:443").unwrap();
+        assert_eq!(default_port.origin(), "https://ipam.example.net");
     }
 
     #[test]

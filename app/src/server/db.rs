@@ -67,7 +67,9 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// deferred transaction that reads before it writes fails with SQLITE_BUSY_SNAPSHOT when
 /// another connection writes in between, where waiting (the busy timeout) is the right
 /// answer. On PostgreSQL it is a plain transaction.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+pub async fn begin_write(
+    db: &(impl TransactionTrait + ConnectionTrait),
+) -> Result<DatabaseTransaction, DbErr> {
     let txn = db.begin().await?;
     if db.get_database_backend() == DbBackend::Sqlite {
         // Any UPDATE starts SQLite's write transaction, even one that matches no row.

@@ -169,7 +169,7 @@ impl Kept {
 /// lease period, until the [`Kept`] is released or dropped; then lets it go.
 pub fn keep(db: DatabaseConnection, name: &'static str, ttl: Duration) -> Kept {
     let (tx, rx) = watch::channel(false);
-    let task = tokio::spawn(async move {
+    let task = tokio::spawn(crate::server::background::in_background(async move {
         let me = instance_id();
         let mut tick = tokio::time::interval(ttl / 3);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -216,6 +216,6 @@ pub fn keep(db: DatabaseConnection, name: &'static str, ttl: Duration) -> Kept {
         if let Err(e) = give_up(&db, name, me).await {
             tracing::warn!(lease = name, cause = %e, "cannot let a lease go");
         }
-    });
+    }));
     Kept { held: rx, task }
 }

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod alerts;
 pub mod auth;
+pub mod background;
 pub mod check;
 pub mod compression;
 pub mod config;

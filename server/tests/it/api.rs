@@ -1072,6 +1072,8 @@ async fn openapi_lists_exactly_the_routes_the_router_serves_and_validates() {
         "ErrorBody",
         "Network",
         "Zone",
+        "AlertTarget",
+        "AlertDelivery",
     ] {
         assert!(schemas.contains_key(name), "{name} missing from components");
     }
@@ -1120,7 +1122,8 @@ async fn the_document_states_the_limits_the_server_enforces() {
             }
         }
     }
-    assert_eq!(ids, 6, "every id parameter was seen");
+    // Networks (3), checks, zones, and alert targets (3).
+    assert_eq!(ids, 9, "every id parameter was seen");
     let checks = &doc["paths"]["/api/v1/checks"]["post"]["requestBody"];
     assert_ne!(
         checks["required"], true,

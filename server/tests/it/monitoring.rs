@@ -90,8 +90,8 @@ fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
 }
 
 /// Statements a scrape may run: the token, the networks and their counts, the cycles, the
-/// zones, the alert events, the scheduler lease, the sessions.
-const SCRAPE_STATEMENTS: u64 = 9;
+/// zones, the alert events, the alert deliveries, the scheduler lease, the sessions.
+const SCRAPE_STATEMENTS: u64 = 10;
 
 async fn scrape(app: &TestApp, token: &str) -> Vec<Sample> {
     let before = app.state.statements.load(Ordering::Relaxed);

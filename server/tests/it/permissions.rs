@@ -257,6 +257,31 @@ const MATRIX: &[(&str, Access, Args)] = &[
         &[("token_id", "{token}")],
     ),
     ("/api/api_reference", AtLeast(Role::Viewer), &[]),
+    ("/api/alerts/list", AtLeast(Role::Admin), &[]),
+    (
+        "/api/alerts/add",
+        AtLeast(Role::Admin),
+        &[
+            ("target[name]", "matrix hook"),
+            ("target[kind]", "webhook"),
+            ("target[url]", "http://127.0.0.1:9/hook"),
+        ],
+    ),
+    (
+        "/api/alerts/set_enabled",
+        AtLeast(Role::Admin),
+        &[("target_id", "{alert}"), ("enabled", "false")],
+    ),
+    (
+        "/api/alerts/test",
+        AtLeast(Role::Admin),
+        &[("target_id", "{alert}")],
+    ),
+    (
+        "/api/alerts/delete",
+        AtLeast(Role::Admin),
+        &[("target_id", "{spare_alert}")],
+    ),
     ("/api/settings/list", AtLeast(Role::Admin), &[]),
     (
         "/api/settings/save",
@@ -336,6 +361,8 @@ async fn each_function_checks_the_role_first() {
         .id
         .to_string();
     app.wait_for_run(run.parse().unwrap()).await;
+    let alert = alert_target(&app, admin, "matrix alert").await;
+    let spare_alert = alert_target(&app, admin, "spare matrix alert").await;
 
     for (path, access, args) in MATRIX {
         let args: Vec<(&str, String)> = args
@@ -344,6 +371,8 @@ async fn each_function_checks_the_role_first() {
                 (
                     *k,
                     v.replace("{target}", &target_id)
+                        .replace("{spare_alert}", &spare_alert)
+                        .replace("{alert}", &alert)
                         .replace("{net}", &net)
                         .replace("{spare_zone}", &spare_zone)
                         .replace("{spare}", &spare)
@@ -391,4 +420,21 @@ async fn disabled_zone(app: &TestApp, admin: &reqwest::Client, zone: &str) -> St
         .await;
     assert_eq!(status, 200, "{body}");
     body["id"].to_string()
+}
+
+/// Adds a webhook alert target named `name` through the server function; returns its id.
+async fn alert_target(app: &TestApp, admin: &reqwest::Client, name: &str) -> String {
+    let (status, body) = app
+        .call_fn(
+            admin,
+            "/api/alerts/add",
+            &[
+                ("target[name]", name),
+                ("target[kind]", "webhook"),
+                ("target[url]", "http://127.0.0.1:9/hook"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["target"]["id"].to_string()
 }

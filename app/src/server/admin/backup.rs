@@ -15,7 +15,7 @@ use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    SqlxSqliteConnector, Statement,
+    QueryOrder, SqlxSqliteConnector, Statement,
 };
 use time::OffsetDateTime;
 
@@ -541,9 +541,12 @@ async fn idle(path: &Path) -> Result<Option<String>, BackupError> {
     };
     let user = async {
         let now = OffsetDateTime::now_utc();
+        // Any live lease means a server runs; of several, the message names one by a
+        // stable order (the scheduler's before the alerts').
         let held = lease::Entity::find()
             .filter(lease::Column::Holder.ne(""))
             .filter(lease::Column::ExpiresAt.gt(now))
+            .order_by_desc(lease::Column::Name)
             .one(&db)
             .await?;
         if let Some(l) = held {

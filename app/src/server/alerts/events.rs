@@ -53,6 +53,11 @@ impl EventKind {
         }
     }
 
+    /// The kind spelled `s`, as [`EventKind::as_str`] spells it.
+    pub fn parse(s: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::Problem => "problem",
@@ -211,6 +216,9 @@ mod tests {
     fn kinds_are_spelled_as_the_schema_holds_them() {
         let spelled: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(spelled, migrations::ALERT_EVENT_KINDS);
+        let shown: Vec<&str> = crate::model::ALERT_EVENTS.iter().map(|(k, _)| *k).collect();
+        assert_eq!(shown, spelled, "the Alerts page offers every kind");
+        assert!(spelled.iter().all(|k| EventKind::parse(k).is_some()));
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub struct Model {
     pub run_id: Option<i64>,
     /// The host an instance's own event is about (its prober's).
     pub source: Option<String>,
+    /// Handed out to the alert targets it matches (`alerts::delivery`).
+    pub dispatched: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

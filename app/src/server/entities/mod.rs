@@ -4,7 +4,10 @@
 pub mod address;
 pub mod address_event;
 pub mod address_rows;
+pub mod alert_delivery;
 pub mod alert_event;
+pub mod alert_pending;
+pub mod alert_target;
 pub mod api_token;
 pub mod audit_log;
 pub mod check_run;

@@ -28,7 +28,7 @@ use crate::error::AppError;
 use crate::model::{AddressStatus, Role, ZoneHealth};
 use crate::server::alerts::events::EventKind;
 use crate::server::check::{cycle, runs};
-use crate::server::entities::{alert_event, check_run, dnsbl_zone};
+use crate::server::entities::{alert_delivery, alert_event, check_run, dnsbl_zone};
 use crate::server::inventory::networks;
 use crate::server::lease::{self, Standing};
 use crate::server::rest::auth::Bearer;
@@ -253,6 +253,35 @@ async fn alert_events(db: &impl ConnectionTrait, registry: &mut Registry) -> Res
         "alert_events",
         "Changes alerts tell of, recorded so far, by kind",
         recorded,
+    );
+    alert_deliveries(db, registry).await
+}
+
+/// Alert deliveries by status, tests included: waiting to be (re)tried, delivered, given up.
+async fn alert_deliveries(
+    db: &impl ConnectionTrait,
+    registry: &mut Registry,
+) -> Result<(), AppError> {
+    let counted: Vec<(String, i64)> = alert_delivery::Entity::find()
+        .select_only()
+        .column(alert_delivery::Column::Status)
+        .column_as(Expr::col(alert_delivery::Column::Id).count(), "n")
+        .group_by(alert_delivery::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let deliveries = Family::<StatusLabel, Gauge>::default();
+    for status in migrations::ALERT_DELIVERY_STATUSES {
+        let n = counted
+            .iter()
+            .find(|(s, _)| s == status)
+            .map_or(0, |(_, n)| *n);
+        deliveries.get_or_create(&StatusLabel { status }).set(n);
+    }
+    registry.register(
+        "alert_deliveries",
+        "Alert deliveries by status: pending (waiting for a try), delivered, failed (given up)",
+        deliveries,
     );
     Ok(())
 }

@@ -133,6 +133,93 @@ fn text(max: usize) -> ObjectBuilder {
     string().max_length(Some(max))
 }
 
+/// Characters a one-line text may hold: none of C0, DEL or C1 (`char::is_control`).
+const LINE_CHAR: &str = r"[^\x00-\x1f\x7f-\x9f]";
+
+/// An alert target's name: 1 to `alerts::targets::NAME_MAX` characters, not blank.
+pub fn alert_target_name() -> ObjectBuilder {
+    use crate::server::alerts::targets::NAME_MAX;
+    string()
+        .min_length(Some(1))
+        .max_length(Some(NAME_MAX))
+        .pattern(Some(format!(
+            r"^{LINE_CHAR}*[^\s\x00-\x1f\x7f-\x9f]{LINE_CHAR}*$"
+        )))
+}
+
+/// A DNS host name whose last label starts with a letter (so no URL parser reads it as a
+/// number), or a dotted-quad IPv4 address.
+fn host_pattern() -> String {
+    let label = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+    let last = "[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+    format!("(?:(?:{label}\\.)*{last}|{IPV4})")
+}
+
+/// A webhook URL: http or https, a host, an optional port, path and query of plain
+/// characters; no user or password.
+pub fn webhook_url() -> ObjectBuilder {
+    use crate::server::alerts::targets::URL_MAX;
+    string().max_length(Some(URL_MAX)).pattern(Some(format!(
+        r"^https?://{}(?::[1-9][0-9]{{0,3}})?(?:/[A-Za-z0-9._~/-]*)?(?:\?[A-Za-z0-9._~=&-]*)?$",
+        host_pattern()
+    )))
+}
+
+/// A webhook's signing secret as typed: visible ASCII, no spaces.
+pub fn signing_secret() -> Schema {
+    use crate::server::alerts::targets::{SECRET_MAX, SECRET_MIN};
+    nullable(
+        string()
+            .min_length(Some(SECRET_MIN))
+            .max_length(Some(SECRET_MAX))
+            .pattern(Some("^[!-~]+$")),
+    )
+}
+
+/// An SMTP server's host name or IPv4 address.
+pub fn smtp_host() -> ObjectBuilder {
+    string()
+        .max_length(Some(253))
+        .pattern(Some(format!("^{}$", host_pattern())))
+}
+
+/// An e-mail address of plain characters.
+pub fn email_address() -> ObjectBuilder {
+    let label = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+    string().max_length(Some(200)).pattern(Some(format!(
+        "^[A-Za-z0-9_%+-]{{1,32}}(?:\\.[A-Za-z0-9_%+-]{{1,32}}){{0,3}}@(?:{label}\\.){{1,4}}[A-Za-z](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?$"
+    )))
+}
+
+/// An e-mail target's recipients.
+pub fn recipients() -> ArrayBuilder {
+    use crate::server::alerts::targets::RECIPIENTS_MAX;
+    ArrayBuilder::new()
+        .items(email_address())
+        .min_items(Some(1))
+        .max_items(Some(RECIPIENTS_MAX))
+}
+
+/// A target's event filter: event kinds; absent or empty, every kind.
+pub fn event_kinds() -> Schema {
+    use crate::server::alerts::events::EventKind;
+    nullable(
+        ArrayBuilder::new()
+            .items(string().enum_values(Some(EventKind::ALL.map(|k| k.as_str()))))
+            .max_items(Some(EventKind::ALL.len())),
+    )
+}
+
+/// A target's network filter: network ids; absent or empty, every network.
+pub fn network_ids() -> Schema {
+    use crate::server::alerts::targets::NETWORKS_MAX;
+    nullable(
+        ArrayBuilder::new()
+            .items(id())
+            .max_items(Some(NETWORKS_MAX)),
+    )
+}
+
 /// A network's name: 1 to `limits::NAME` characters.
 pub fn network_name() -> ObjectBuilder {
     text(limits::NAME).min_length(Some(1))

@@ -39,12 +39,35 @@ pub fn json_and_canonical<T: DeserializeOwned>(
     if !value.is_object() {
         return Err(ApiError::bad("body", "send a JSON object."));
     }
+    whole_numbers_as_integers(&mut value);
     let t = serde_path_to_error::deserialize(&value).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." { "body" } else { path.as_str() };
         ApiError::bad(field, without_position(e.inner()))
     })?;
     Ok((t, value.to_string()))
+}
+
+/// JSON Schema's `integer` counts `1776.0` as an integer and clients may send one (a
+/// JavaScript number printed by some libraries), where serde's integers refuse a float:
+/// every whole number in range becomes an integer before the body is read.
+fn whole_numbers_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
+                // Beyond ±2^63 a float has no integer of its own; it stays a float.
+                if f.fract() == 0.0
+                    && (-9.223_372_036_854_775e18..9.223_372_036_854_775e18).contains(&f)
+                {
+                    *n = serde_json::Number::from(f as i64);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
+    }
 }
 
 /// serde_json's message without its position: noise for one-line bodies, where the field
@@ -95,5 +118,21 @@ pub fn blame(field: &'static str) -> impl Fn(AppError) -> ApiError {
     move |err| match err {
         AppError::BadRequest(message) => ApiError::bad(field, message),
         other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_floats_read_as_integers_and_others_stay() {
+        let mut v =
+            serde_json::json!({"port": 1776.0, "ids": [3.0, 4], "ratio": 0.5, "huge": 1e30});
+        whole_numbers_as_integers(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({"port": 1776, "ids": [3, 4], "ratio": 0.5, "huge": 1e30})
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! document generated from these handlers at `/api/v1/openapi.json`.
 
 pub mod addresses;
+pub mod alerts;
 pub mod auth;
 pub mod checks;
 pub mod dnsbl;
@@ -44,6 +45,8 @@ pub const MAX_BODY: usize = 64 * 1024;
         problems::list,
         checks::start, checks::get,
         dnsbl::list, dnsbl::create, dnsbl::delete,
+        alerts::list, alerts::create_webhook, alerts::create_chat, alerts::create_email,
+        alerts::get, alerts::delete, alerts::test,
         openapi_json,
     ),
     modifiers(&BearerScheme),
@@ -53,6 +56,7 @@ pub const MAX_BODY: usize = 64 * 1024;
         (name = "problems", description = "Addresses the checks hold back"),
         (name = "checks", description = "Check cycles"),
         (name = "dnsbl", description = "DNS blacklists"),
+        (name = "alerts", description = "Where ipvet tells of new problems, failing zones and cycles"),
         (name = "meta", description = "This document"),
     )
 )]
@@ -140,6 +144,13 @@ fn routes() -> Routes {
     .add(Method::GET, "/dnsbl/zones", dnsbl::list)
     .add(Method::POST, "/dnsbl/zones", dnsbl::create)
     .add(Method::DELETE, "/dnsbl/zones/{id}", dnsbl::delete)
+    .add(Method::GET, "/alerts/targets", alerts::list)
+    .add(Method::POST, "/alerts/webhooks", alerts::create_webhook)
+    .add(Method::POST, "/alerts/chats", alerts::create_chat)
+    .add(Method::POST, "/alerts/emails", alerts::create_email)
+    .add(Method::GET, "/alerts/targets/{id}", alerts::get)
+    .add(Method::DELETE, "/alerts/targets/{id}", alerts::delete)
+    .add(Method::POST, "/alerts/targets/{id}/test", alerts::test)
     .add(Method::GET, "/openapi.json", openapi_json)
 }
 

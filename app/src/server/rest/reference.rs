@@ -67,6 +67,7 @@ pub fn build() -> ApiReference {
             "problems",
             "checks",
             "dnsbl",
+            "alerts",
             "meta",
         ]
         .iter()

@@ -472,7 +472,7 @@ fn query(name: &str, description: &str, schema: impl Into<RefOr<Schema>>) -> Par
         .build()
 }
 
-fn path(name: &str, description: &str, schema: impl Into<RefOr<Schema>>) -> Parameter {
+pub(crate) fn path(name: &str, description: &str, schema: impl Into<RefOr<Schema>>) -> Parameter {
     ParameterBuilder::new()
         .name(name)
         .parameter_in(ParameterIn::Path)

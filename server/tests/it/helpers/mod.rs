@@ -10,6 +10,7 @@
 pub mod dns;
 pub mod netns;
 pub mod process;
+pub mod receivers;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

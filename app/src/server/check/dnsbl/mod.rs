@@ -163,7 +163,9 @@ impl Health {
                 (ZoneHealth::Failing, Some(e.clone()))
             }
         };
-        let txn = db.begin().await?;
+        // Holding SQLite's write lock from the start: a read followed by a write would
+        // fail at once if another connection wrote in between.
+        let txn = crate::server::db::begin_write(db).await?;
         // Another instance may write between the read and the update; then read again.
         for _ in 0..3 {
             let Some(was) = dnsbl_zone::Entity::find_by_id(row.id).one(&txn).await? else {
