@@ -93,6 +93,7 @@ const PAGES: [string, string][] = [
   ['/dnsbl', 'DNSBL blacklists'],
   ['/checks', 'Check runs'],
   ['/settings', 'Settings'],
+  ['/alerts', 'Alerts'],
   ['/audit', 'Audit log'],
 ];
 

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use app::model::{AddressStatus, Role};
-use app::server::alerts::events::{self as alert_events, Event, EventKind};
+use app::model::Role;
+use app::server::alerts::events::{self as alert_events, Event};
 use app::server::alerts::targets::{self, TargetInput};
 use app::server::config::Config;
 use app::server::entities::alert_delivery;
@@ -211,9 +211,27 @@ async fn a_failing_receiver_is_retried_with_back_off_until_it_takes_the_message(
 
 #[tokio::test]
 async fn a_cycle_of_two_thousand_problems_is_one_bounded_digest() {
-    let app = TestApp::spawn().await;
-    app.add_user("admin", Role::Admin).await;
+    // Every address answers.
+    let checker = script("echo \"reply from $1\"");
+    let path = checker.path.clone();
+    let app = TestApp::spawn_with(move |c: &mut Config| {
+        c.ip_checker_script = Some(path);
+        c.disable_ip_allocation_checking = true;
+    })
+    .await;
+    let admin = app.signed_in("admin", Role::Admin).await;
     let token = app.token_of("admin").await;
+    let net = app.new_network(&admin, "198.18.64.0/21").await;
+    let csv: String = (0..2000)
+        .map(|i| {
+            format!(
+                "198.18.{}.{},being_checked,,,\n",
+                64 + (i + 1) / 256,
+                (i + 1) % 256
+            )
+        })
+        .collect();
+    app.import_csv(&admin, &net, &csv).await;
     let receiver = WebhookReceiver::start(SECRET, 0).await;
     let res = api(
         &app,
@@ -226,25 +244,9 @@ async fn a_cycle_of_two_thousand_problems_is_one_bounded_digest() {
     )
     .await;
     assert_eq!(res.status(), 201);
-    // As a cycle's verdicts write them: in the transactions of their changes.
-    let txn = app::server::db::begin_write(&app.state.db).await.unwrap();
-    alert_events::record(
-        &txn,
-        (0..2000).map(|i| {
-            Event::of_address(
-                EventKind::Problem,
-                1,
-                format!("198.18.{}.{}", 60 + i / 256, i % 256),
-                AddressStatus::UsedInNetwork,
-                "icmp: echo reply",
-                Some(1),
-            )
-        }),
-    )
-    .await
-    .unwrap();
-    txn.commit().await.unwrap();
 
+    let run = app.run_cycle(&admin).await;
+    assert_eq!((run.total, run.still_used), (2000, 2000), "{run:?}");
     let got = receiver.wait_accepted(1, WAIT).await;
     assert_eq!(got.len(), 1);
     let body = &got[0].body;
@@ -255,6 +257,11 @@ async fn a_cycle_of_two_thousand_problems_is_one_bounded_digest() {
     );
     assert_eq!(body["omitted"], 2000 - app::server::alerts::message::LISTED);
     assert_eq!(body["summary"], "ipvet: 2000 new problem addresses");
+    assert!(body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["run_id"] == run.id));
     // Nothing else follows.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(receiver.got().len(), 1);
@@ -460,4 +467,87 @@ async fn a_delivery_survives_a_restart_and_two_instances_deliver_it_once() {
     b.kill().await.unwrap();
     let _ = (a.wait().await, b.wait().await);
     drop(db);
+}
+
+#[tokio::test]
+async fn a_chat_target_gets_the_digest_as_text_and_never_shows_its_url_key() {
+    let app = TestApp::spawn().await;
+    app.add_user("admin", Role::Admin).await;
+    let token = app.token_of("admin").await;
+    let receiver = WebhookReceiver::start(SECRET, 0).await;
+    // A chat webhook's URL is its key: the path here stands for one.
+    let url = format!("{}?key=chat-key-0123456789", receiver.url);
+    let res = api(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        "/alerts/chats",
+        Some(json!({
+            "name": "ops channel", "url": url,
+        })),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let made: Value = res.json().await.unwrap();
+    assert_eq!(
+        made["secret"],
+        Value::Null,
+        "a chat target has no signing secret"
+    );
+    let shown = api(&app, &token, reqwest::Method::GET, "/alerts/targets", None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !shown.contains("chat-key") && !shown.contains("/hook"),
+        "{shown}"
+    );
+    // A chat target takes no secret; and names are unique.
+    let res = api(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        "/alerts/chats",
+        Some(json!({
+            "name": "other", "url": url, "secret": "0123456789abcdef0123",
+        })),
+    )
+    .await;
+    let (status, body) = error_of(res).await;
+    assert_eq!(status, 400);
+    assert!(body.to_string().contains("secret"), "{body}");
+    let res = api(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        "/alerts/webhooks",
+        Some(json!({
+            "name": "ops channel", "url": url,
+        })),
+    )
+    .await;
+    assert_eq!(res.status(), 409, "names are unique");
+
+    let txn = app::server::db::begin_write(&app.state.db).await.unwrap();
+    alert_events::record(&txn, [Event::zone("dnsbl.example.org", false, "SERVFAIL")])
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    let got = receiver.wait_accepted(1, WAIT).await;
+    assert_eq!(got.len(), 1);
+    assert!(!got[0].signed, "chat messages carry no signature");
+    let text = got[0].body["text"]
+        .as_str()
+        .expect("Slack's and Teams' shape: {\"text\"}");
+    assert!(text.starts_with("ipvet: 1 DNSBL zone failing\n"), "{text}");
+    assert!(
+        text.contains("- zone failing: dnsbl.example.org: SERVFAIL"),
+        "{text}"
+    );
+    assert_eq!(
+        got[0].body.as_object().unwrap().len(),
+        1,
+        "nothing but text"
+    );
 }

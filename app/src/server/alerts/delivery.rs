@@ -6,7 +6,8 @@
 //!    try. A flag, not a cursor over ids: PostgreSQL hands out ids before their
 //!    transactions commit, so a cursor could pass an event still being written.
 //! 2. **Gather**: a target with pending rows and no delivery under way gets one delivery
-//!    that takes all of them: a cycle with 2,000 problems is one message per target.
+//!    that takes all of them, but those of a cycle still running (at most
+//!    [`HOLD_FOR_CYCLE`]): a cycle with 2,000 problems is one message per target.
 //! 3. **Send** each due delivery: claimed first by a conditional update (so one instance
 //!    sends it), then sent; a failure waits `AlertRetry`, then twice that for each further
 //!    failure (at most an hour) and is given up after [`MAX_ATTEMPTS`] tries. Everything
@@ -17,8 +18,8 @@ use std::time::Duration;
 
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use time::OffsetDateTime;
 
@@ -29,7 +30,9 @@ use crate::server::alerts::message::{self, Digest, Line, LISTED};
 use crate::server::alerts::send::{self, SEND_TIMEOUT};
 use crate::server::alerts::targets::{self, delivery_view};
 use crate::server::auth::guard::Caller;
-use crate::server::entities::{alert_delivery, alert_event, alert_pending, alert_target};
+use crate::server::entities::{
+    alert_delivery, alert_event, alert_pending, alert_target, check_run,
+};
 use crate::server::{db, lease, AppState};
 
 /// The lease of the instance that delivers alerts.
@@ -49,6 +52,9 @@ const DISPATCH_BATCH: u64 = 1000;
 const DISPATCH_ROUNDS: usize = 50;
 /// Deliveries tried per look, at once.
 const SENDS_PER_LOOK: u64 = 32;
+/// Longest the events of a running cycle wait for it to end before they are sent: a cycle
+/// over a large space may run for hours, and its news should not wait that long.
+pub const HOLD_FOR_CYCLE: Duration = Duration::from_secs(10 * 60);
 /// Rows per insert, under every backend's limit on bound parameters.
 const ROWS_PER_INSERT: usize = 500;
 
@@ -139,13 +145,42 @@ pub async fn dispatch(db: &DatabaseConnection) -> Result<u64, AppError> {
     Ok(handed)
 }
 
+/// The pending rows a delivery may take now: not those of a cycle still running (for at
+/// most [`HOLD_FOR_CYCLE`] since it started), so that what one cycle finds arrives as one
+/// message, however many transactions its verdicts were written in.
+async fn ready(db: &DatabaseConnection) -> Result<Condition, AppError> {
+    let since = OffsetDateTime::now_utc() - HOLD_FOR_CYCLE;
+    let running: Vec<i64> = check_run::Entity::find()
+        .select_only()
+        .column(check_run::Column::Id)
+        .filter(check_run::Column::FinishedAt.is_null())
+        .filter(check_run::Column::StartedAt.gt(since))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut ready = Condition::all().add(alert_pending::Column::DeliveryId.is_null());
+    if !running.is_empty() {
+        ready = ready.add(
+            alert_pending::Column::EventId.not_in_subquery(
+                Query::select()
+                    .column(alert_event::Column::Id)
+                    .from(alert_event::Entity)
+                    .and_where(alert_event::Column::RunId.is_in(running))
+                    .to_owned(),
+            ),
+        );
+    }
+    Ok(ready)
+}
+
 /// Gives each target with pending events and no delivery under way one delivery holding
-/// all of them.
+/// all of them that are [`ready`].
 pub async fn gather(db: &DatabaseConnection) -> Result<(), AppError> {
+    let ready = ready(db).await?;
     let waiting: Vec<i64> = alert_pending::Entity::find()
         .select_only()
         .column(alert_pending::Column::TargetId)
-        .filter(alert_pending::Column::DeliveryId.is_null())
+        .filter(ready.clone())
         .distinct()
         .into_tuple()
         .all(db)
@@ -186,7 +221,7 @@ pub async fn gather(db: &DatabaseConnection) -> Result<(), AppError> {
         let taken = alert_pending::Entity::update_many()
             .col_expr(alert_pending::Column::DeliveryId, Expr::value(delivery.id))
             .filter(alert_pending::Column::TargetId.eq(target))
-            .filter(alert_pending::Column::DeliveryId.is_null())
+            .filter(ready.clone())
             .exec(&txn)
             .await?;
         if taken.rows_affected == 0 {
