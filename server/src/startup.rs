@@ -302,26 +302,34 @@ impl Application {
             self.state.clone(),
             self.state.checks.clone(),
         ));
-        let alerts = tokio::spawn(app::server::alerts::delivery::deliver_forever(
+        let (stop_alerts, alerts_stopped) = tokio::sync::oneshot::channel::<()>();
+        let mut alerts = tokio::spawn(app::server::alerts::delivery::deliver_forever(
             self.state.clone(),
+            async {
+                let _ = alerts_stopped.await;
+            },
         ));
         let result = serve_connections(self.listener, router(self.state), shutdown).await;
-        // Dropping the job lets its lease go; a delivery it was sending is taken up again
-        // once its claim runs out.
-        alerts.abort();
         cleaner.abort();
         keys.abort();
         settings.abort();
         helper.abort();
-        // Stopped rather than aborted, so that it lets the scheduler lease go: another
-        // instance, or `ipvet restore`, need not wait for the lease to run out.
+        // Stopped rather than aborted, so that they let their leases go: another instance,
+        // or `ipvet restore`, need not wait for the leases to run out. A delivery being
+        // sent is taken up again once its claim runs out.
         let _ = stop_checks.send(());
-        if tokio::time::timeout(LEASE_RELEASE_GRACE, &mut checks)
-            .await
-            .is_err()
-        {
+        let _ = stop_alerts.send(());
+        let (checks_done, alerts_done) = tokio::join!(
+            tokio::time::timeout(LEASE_RELEASE_GRACE, &mut checks),
+            tokio::time::timeout(LEASE_RELEASE_GRACE, &mut alerts),
+        );
+        if checks_done.is_err() {
             tracing::warn!("the scheduler lease was not let go in time; it runs out by itself");
             checks.abort();
+        }
+        if alerts_done.is_err() {
+            tracing::warn!("the alerts lease was not let go in time; it runs out by itself");
+            alerts.abort();
         }
         result.context("the server failed")
     }

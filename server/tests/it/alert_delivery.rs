@@ -427,8 +427,13 @@ async fn a_delivery_survives_a_restart_and_two_instances_deliver_it_once() {
     txn.commit().await.unwrap();
 
     // The first instance tries once (refused), and dies before its next try.
+    // No cycle is due for an hour: a cycle that the kill interrupted would be news too.
     let retry = std::ffi::OsString::from("2s");
-    let mut first = server_with(&url, &[("IPVET_ALERT_RETRY", retry.as_os_str())]);
+    let settings = [
+        ("IPVET_ALERT_RETRY", retry.as_os_str()),
+        ("IPVET_CHECK_PERIOD", "1h".as_ref()),
+    ];
+    let mut first = server_with(&url, &settings);
     // Killed once its refused try is recorded (killed mid-try, the delivery would wait for
     // its claim to run out instead).
     let tried = crate::helpers::poll(WAIT, Duration::from_millis(100), async || {
@@ -446,8 +451,8 @@ async fn a_delivery_survives_a_restart_and_two_instances_deliver_it_once() {
     assert!(receiver.accepted().is_empty());
 
     // Two instances now: the delivery is made once, by whichever holds the lease.
-    let mut a = server_with(&url, &[("IPVET_ALERT_RETRY", retry.as_os_str())]);
-    let mut b = server_with(&url, &[("IPVET_ALERT_RETRY", retry.as_os_str())]);
+    let mut a = server_with(&url, &settings);
+    let mut b = server_with(&url, &settings);
     let got = receiver.wait_accepted(1, WAIT).await;
     assert_eq!(got.len(), 1);
     tokio::time::sleep(Duration::from_secs(4)).await;

@@ -456,19 +456,26 @@ pub async fn look(state: &AppState) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Delivers alerts while this instance holds the `alerts` lease, until the task is
-/// dropped; then lets the lease go.
-pub async fn deliver_forever(state: AppState) {
+/// Delivers alerts while this instance holds the `alerts` lease, until `stop` resolves;
+/// then lets the lease go, so another instance takes over at once.
+pub async fn deliver_forever(state: AppState, stop: impl std::future::Future<Output = ()>) {
     let kept = lease::keep(state.db.clone(), LEASE, state.config().scheduler_lease);
     let held = kept.held.clone();
-    // Kept for the task's life; dropping it lets the lease go.
-    let _kept = kept;
+    tokio::select! {
+        _ = deliver(&state, held) => {}
+        _ = stop => {}
+    }
+    kept.release().await;
+}
+
+/// Looks every [`POLL`] while `held` says this instance holds the lease.
+async fn deliver(state: &AppState, held: tokio::sync::watch::Receiver<bool>) {
     loop {
         tokio::time::sleep(POLL).await;
         if !*held.borrow() {
             continue;
         }
-        if let Err(e) = crate::server::background::in_background(look(&state)).await {
+        if let Err(e) = crate::server::background::in_background(look(state)).await {
             tracing::warn!(cause = %e, "cannot deliver alerts");
         }
     }
