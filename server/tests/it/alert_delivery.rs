@@ -37,6 +37,27 @@ async fn api(
     req.send().await.unwrap()
 }
 
+/// Adds a webhook target through the API (201 expected); its answer.
+async fn add_webhook(app: &TestApp, token: &str, body: Value) -> Value {
+    let res = api(
+        app,
+        token,
+        reqwest::Method::POST,
+        "/alerts/webhooks",
+        Some(body),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    res.json().await.unwrap()
+}
+
+/// Records `events` in one transaction, as the changes they tell of do.
+async fn record(db: &sea_orm::DatabaseConnection, events: impl IntoIterator<Item = Event>) {
+    let txn = app::server::db::begin_write(db).await.unwrap();
+    alert_events::record(&txn, events).await.unwrap();
+    txn.commit().await.unwrap();
+}
+
 #[tokio::test]
 async fn each_target_gets_one_signed_digest_per_cycle_as_its_filters_choose() {
     let dir = tempfile::tempdir().unwrap();
@@ -66,35 +87,28 @@ async fn each_target_gets_one_signed_digest_per_cycle_as_its_filters_choose() {
 
     let everything = WebhookReceiver::start(SECRET, 0).await;
     let problems_of_second = WebhookReceiver::start(SECRET, 0).await;
-    let res = api(
+    let made = add_webhook(
         &app,
         &token,
-        reqwest::Method::POST,
-        "/alerts/webhooks",
-        Some(json!({
+        json!({
             "name": "everything", "url": everything.url, "secret": SECRET,
-        })),
+        }),
     )
     .await;
-    assert_eq!(res.status(), 201);
-    let made: Value = res.json().await.unwrap();
     assert_eq!(
         made["secret"],
         Value::Null,
         "a typed secret is not answered back"
     );
-    let res = api(
+    add_webhook(
         &app,
         &token,
-        reqwest::Method::POST,
-        "/alerts/webhooks",
-        Some(json!({
+        json!({
             "name": "second's problems", "url": problems_of_second.url, "secret": SECRET,
             "events": ["problem"], "network_ids": [second.parse::<i64>().unwrap()],
-        })),
+        }),
     )
     .await;
-    assert_eq!(res.status(), 201);
     let listed = api(&app, &token, reqwest::Method::GET, "/alerts/targets", None)
         .await
         .text()
@@ -165,22 +179,19 @@ async fn a_failing_receiver_is_retried_with_back_off_until_it_takes_the_message(
     app.add_user("admin", Role::Admin).await;
     let token = app.token_of("admin").await;
     let receiver = WebhookReceiver::start(SECRET, 2).await;
-    let res = api(
+    add_webhook(
         &app,
         &token,
-        reqwest::Method::POST,
-        "/alerts/webhooks",
-        Some(json!({
+        json!({
             "name": "flaky", "url": receiver.url, "secret": SECRET,
-        })),
+        }),
     )
     .await;
-    assert_eq!(res.status(), 201);
-    let txn = app::server::db::begin_write(&app.state.db).await.unwrap();
-    alert_events::record(&txn, [Event::zone("dnsbl.example.org", false, "timed out")])
-        .await
-        .unwrap();
-    txn.commit().await.unwrap();
+    record(
+        &app.state.db,
+        [Event::zone("dnsbl.example.org", false, "timed out")],
+    )
+    .await;
 
     let got = receiver.wait_accepted(1, WAIT).await;
     assert_eq!(got.len(), 1);
@@ -200,10 +211,15 @@ async fn a_failing_receiver_is_retried_with_back_off_until_it_takes_the_message(
         second_wait >= Duration::from_millis(3000),
         "{second_wait:?}"
     );
-    let log = app::server::alerts::targets::log(&app.state.db, 1, 10)
-        .await
-        .unwrap();
-    assert_eq!(log.len(), 1);
+    // The receiver answered before the server wrote down that it did: wait for that.
+    let log = crate::helpers::poll(WAIT, Duration::from_millis(50), async || {
+        let log = app::server::alerts::targets::log(&app.state.db, 1, 10)
+            .await
+            .unwrap();
+        (log.len() == 1 && log[0].status != "pending").then_some(log)
+    })
+    .await
+    .expect("the delivery is recorded as ended");
     assert_eq!(log[0].status, "delivered");
     assert_eq!(log[0].attempts, 3);
     assert_eq!(log[0].last_error, None);
@@ -233,17 +249,14 @@ async fn a_cycle_of_two_thousand_problems_is_one_bounded_digest() {
         .collect();
     app.import_csv(&admin, &net, &csv).await;
     let receiver = WebhookReceiver::start(SECRET, 0).await;
-    let res = api(
+    add_webhook(
         &app,
         &token,
-        reqwest::Method::POST,
-        "/alerts/webhooks",
-        Some(json!({
+        json!({
             "name": "noc", "url": receiver.url, "secret": SECRET,
-        })),
+        }),
     )
     .await;
-    assert_eq!(res.status(), 201);
 
     let run = app.run_cycle(&admin).await;
     assert_eq!((run.total, run.still_used), (2000, 2000), "{run:?}");
@@ -318,21 +331,14 @@ async fn an_email_target_gets_its_test_and_its_digests_by_smtp() {
     );
 
     // Filtered to failed cycles: a zone's failure is not mailed, a failed cycle is.
-    let txn = app::server::db::begin_write(&app.state.db).await.unwrap();
-    alert_events::record(&txn, [Event::zone("dnsbl.example.org", false, "timed out")])
-        .await
-        .unwrap();
-    alert_events::record(
-        &txn,
-        [Event::cycle(
-            7,
-            false,
-            "the database refused the cycle's end",
-        )],
+    record(
+        &app.state.db,
+        [
+            Event::zone("dnsbl.example.org", false, "timed out"),
+            Event::cycle(7, false, "the database refused the cycle's end"),
+        ],
     )
-    .await
-    .unwrap();
-    txn.commit().await.unwrap();
+    .await;
     let mails = smtp.wait_mails(2, WAIT).await;
     assert_eq!(mails.len(), 2);
     assert_eq!(mails[1].subject, "ipvet: 1 check cycle failed");
@@ -415,16 +421,11 @@ async fn a_delivery_survives_a_restart_and_two_instances_deliver_it_once() {
     )
     .await
     .unwrap();
-    let txn = app::server::db::begin_write(&caller.state.db)
-        .await
-        .unwrap();
-    alert_events::record(
-        &txn,
+    record(
+        &caller.state.db,
         [Event::overdue("no check cycle has ended since noon")],
     )
-    .await
-    .unwrap();
-    txn.commit().await.unwrap();
+    .await;
 
     // The first instance tries once (refused), and dies before its next try.
     // No cycle is due for an hour: a cycle that the kill interrupted would be news too.
@@ -534,11 +535,11 @@ async fn a_chat_target_gets_the_digest_as_text_and_never_shows_its_url_key() {
     .await;
     assert_eq!(res.status(), 409, "names are unique");
 
-    let txn = app::server::db::begin_write(&app.state.db).await.unwrap();
-    alert_events::record(&txn, [Event::zone("dnsbl.example.org", false, "SERVFAIL")])
-        .await
-        .unwrap();
-    txn.commit().await.unwrap();
+    record(
+        &app.state.db,
+        [Event::zone("dnsbl.example.org", false, "SERVFAIL")],
+    )
+    .await;
     let got = receiver.wait_accepted(1, WAIT).await;
     assert_eq!(got.len(), 1);
     assert!(!got[0].signed, "chat messages carry no signature");
