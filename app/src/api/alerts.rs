@@ -64,7 +64,8 @@ pub async fn test_alert_target(target_id: i64) -> Result<AlertDeliveryView, AppE
     use crate::server::{alerts::delivery, auth::guard::require, respond};
     respond(async {
         let caller = require(Role::Admin).await?;
-        delivery::send_test(&caller, target_id).await
+        let tried = delivery::send_test(&caller, target_id).await?;
+        Ok(crate::server::alerts::targets::delivery_view(tried))
     })
     .await
 }

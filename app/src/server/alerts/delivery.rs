@@ -24,11 +24,10 @@ use sea_orm::{
 use time::OffsetDateTime;
 
 use crate::error::AppError;
-use crate::model::AlertDeliveryView;
 use crate::server::alerts::events::EventKind;
 use crate::server::alerts::message::{self, Digest, Line, LISTED};
 use crate::server::alerts::send::{self, SEND_TIMEOUT};
-use crate::server::alerts::targets::{self, delivery_view};
+use crate::server::alerts::targets;
 use crate::server::auth::guard::Caller;
 use crate::server::entities::{
     alert_delivery, alert_event, alert_pending, alert_target, check_run,
@@ -483,7 +482,7 @@ async fn deliver(state: &AppState, held: tokio::sync::watch::Receiver<bool>) {
 
 /// Sends a test message to target `id` now, and logs it in the target's deliveries (a
 /// test is not tried again).
-pub async fn send_test(caller: &Caller, id: i64) -> Result<AlertDeliveryView, AppError> {
+pub async fn send_test(caller: &Caller, id: i64) -> Result<alert_delivery::Model, AppError> {
     let db = &caller.state.db;
     let target = targets::get(db, id).await?;
     let now = OffsetDateTime::now_utc();
@@ -528,8 +527,7 @@ pub async fn send_test(caller: &Caller, id: i64) -> Result<AlertDeliveryView, Ap
             row.last_error = Set(Some(e.clone()));
         }
     }
-    let row = row.update(db).await?;
-    Ok(delivery_view(row))
+    Ok(row.update(db).await?)
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::Json;
 use http::StatusCode;
-use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::{IntoParams, ToSchema};
@@ -445,9 +444,5 @@ pub async fn test(bearer: Bearer, Path(id): Path<String>) -> Result<Json<AlertDe
     let caller = bearer.require(Role::Admin)?;
     let id = input::id(&id, "id")?;
     let tried = delivery::send_test(&caller, id).await?;
-    let row = alert_delivery::Entity::find_by_id(tried.id)
-        .one(&caller.state.db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("The target was deleted meanwhile."))?;
-    Ok(Json(delivery_shape(row)))
+    Ok(Json(delivery_shape(tried)))
 }
