@@ -50,6 +50,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("dnsbl") view={Lazy::<on_demand::Dnsbl>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("checks") view={Lazy::<on_demand::CheckRuns>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("checks/:id") view={Lazy::<on_demand::CheckRun>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("sites") view={Lazy::<on_demand::Sites>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("settings") view={Lazy::<on_demand::Settings>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("users") view={Lazy::<on_demand::Users>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("alerts") view={Lazy::<on_demand::Alerts>::new()} ssr=SsrMode::Async/>

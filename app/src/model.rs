@@ -303,6 +303,10 @@ pub struct ChecksSummary {
     pub unhealthy_zones: Vec<(String, String)>,
     /// No healthy enabled zone covers IPv6 (see [`ipv6_uncovered`]).
     pub ipv6_uncovered: bool,
+    /// Sites with networks but no live agent, and since when: their addresses are not
+    /// checked meanwhile.
+    #[serde(default)]
+    pub sites_without_agent: Vec<(String, String)>,
 }
 
 /// Why a check cycle started; shown in the list of runs.
@@ -427,10 +431,11 @@ pub struct VerdictView {
     pub evidence: Option<String>,
 }
 
-/// An instance's part in a cycle: several instances on one database share a cycle.
+/// An instance's or an agent's part in a cycle: several instances on one database, and the
+/// agents of sites, share a cycle.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckWorkerView {
-    /// The instance: host, process id and a tag.
+    /// The instance (host, process id and a tag), or the agent and its site.
     pub runner: String,
     pub joined_at: String,
     /// Absent while it works.
@@ -472,6 +477,8 @@ pub struct NetworkView {
     pub probes: String,
     /// Whether the DNSBL half of the check applies to this network.
     pub dnsbl: bool,
+    /// The site whose agents check it; `None`: `local`, the ipvet instances themselves.
+    pub site_id: Option<i64>,
 }
 
 /// One address as the lists and the detail page show it.
@@ -517,6 +524,8 @@ pub struct AddressPage {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NetworkPage {
     pub network: NetworkView,
+    /// The name of the site whose agents check it; `None`: `local`.
+    pub site: Option<String>,
     pub addresses: AddressPage,
     pub map: SubnetMap,
 }
@@ -821,6 +830,48 @@ pub struct TokenView {
     pub created_at: String,
     pub last_used_at: Option<String>,
     pub revoked_at: Option<String>,
+}
+
+/// A site as the Sites page shows it: `local` (id `None`) is the ipvet instances
+/// themselves; every other site is checked by its agents.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteView {
+    pub id: Option<i64>,
+    pub name: String,
+    pub description: String,
+    /// Its networks, by CIDR, in address order.
+    pub networks: Vec<(i64, String)>,
+    pub agents: Vec<AgentView>,
+    /// For a site other than `local` with no live agent: since when (the last time one
+    /// was seen, or when the site was made, if none ever was).
+    pub no_live_agent_since: Option<String>,
+}
+
+/// A probe agent as admins see it; its token's secret is never part of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentView {
+    pub id: i64,
+    pub site_id: i64,
+    pub name: String,
+    pub created_at: String,
+    pub created_by: String,
+    pub revoked_at: Option<String>,
+    pub last_seen_at: Option<String>,
+    /// Asked the server within the last half minute, and not revoked.
+    pub live: bool,
+    pub version: Option<String>,
+    pub address: Option<String>,
+    /// The built-in probe methods it can run, as words.
+    pub methods: Option<String>,
+    pub raw_sockets: Option<bool>,
+    pub script: Option<bool>,
+}
+
+/// An agent just made, with its token's secret: the one time the secret is shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAgentView {
+    pub agent: AgentView,
+    pub secret: String,
 }
 
 /// A token just made, with its secret: the one time the secret is shown.

@@ -14,7 +14,7 @@ test('every page passes axe (WCAG 2 A and AA)', async ({ page }) => {
   await expect(page.getByRole('status').filter({ hasText: 'Allocated 198.18.46.1 to Axe.' })).toBeVisible();
   const paths = [
     '/', '/networks', networkPath, '/address?ip=198.18.46.1', '/problems', '/dnsbl', '/checks',
-    '/tokens', '/api', '/settings', '/users', '/alerts', '/audit', '/account', '/search?q=axe',
+    '/sites', '/tokens', '/api', '/settings', '/users', '/alerts', '/audit', '/account', '/search?q=axe',
   ];
   const found: string[] = [];
   for (const path of paths) {

@@ -92,6 +92,7 @@ const PAGES: [string, string][] = [
   ['/problems', 'Problem IPs'],
   ['/dnsbl', 'DNSBL blacklists'],
   ['/checks', 'Check runs'],
+  ['/sites', 'Sites'],
   ['/settings', 'Settings'],
   ['/alerts', 'Alerts'],
   ['/audit', 'Audit log'],

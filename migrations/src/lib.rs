@@ -18,6 +18,7 @@ mod m20261206_000012_lease_taken_at;
 mod m20261206_000013_search_indexes;
 mod m20261207_000014_alert_events;
 mod m20261207_000015_alert_targets;
+mod m20261207_000016_sites_agents;
 
 /// Address statuses, in the order the lifecycle introduces them. The schema constrains
 /// `addresses.status` to exactly these values on both backends.
@@ -78,6 +79,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000013_search_indexes::Migration),
             Box::new(m20261207_000014_alert_events::Migration),
             Box::new(m20261207_000015_alert_targets::Migration),
+            Box::new(m20261207_000016_sites_agents::Migration),
         ]
     }
 }

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context};
 use app::model::Role;
+use app::server::agents::{client, registry};
 use app::server::config::Config;
+use app::server::inventory::sites;
 use app::server::{admin::backup, admin::users, auth::tokens, db};
 use clap::{Parser, Subcommand};
 use server::startup::Application;
@@ -56,21 +58,49 @@ enum Command {
         #[command(subcommand)]
         action: UserCommand,
     },
-    /// Manage API tokens.
+    /// Manage API tokens and agent tokens.
     Token {
         #[command(subcommand)]
         action: TokenCommand,
+    },
+    /// Run as a probe agent of a site: ask SERVER for the site's addresses to check,
+    /// probe them here (with this host's config: Probes, IpCheckerScript, concurrency,
+    /// ProbeRate) and send back what answered.
+    Agent {
+        /// The ipvet server's URL: https://, or http:// to loopback (or with --allow-http).
+        #[arg(long, value_name = "URL")]
+        server: String,
+        /// The agent token (made on the Sites page or with `ipvet token create --agent
+        /// SITE`); better passed in IPVET_AGENT_TOKEN, out of the process list.
+        #[arg(
+            long,
+            env = "IPVET_AGENT_TOKEN",
+            hide_env_values = true,
+            value_name = "TOKEN"
+        )]
+        token: String,
+        /// Allow plain HTTP to a server that is not on loopback.
+        #[arg(long)]
+        allow_http: bool,
+        /// Trust only this CA certificate (PEM) for the server, instead of the system's.
+        #[arg(long, value_name = "PATH")]
+        ca_file: Option<PathBuf>,
     },
 }
 
 #[derive(Subcommand)]
 enum TokenCommand {
-    /// Make an API token for a user, carrying the user's role; its secret is printed once.
+    /// Make an API token for a user, carrying the user's role, or with --agent SITE an
+    /// agent token of a site; its secret is printed once.
     Create {
-        user: String,
-        /// What will use it ("billing", "panel-2").
-        #[arg(long, default_value = "command line")]
-        name: String,
+        #[arg(required_unless_present = "agent", conflicts_with = "agent")]
+        user: Option<String>,
+        /// Make an agent token of this site instead (for `ipvet agent`).
+        #[arg(long, value_name = "SITE")]
+        agent: Option<String>,
+        /// What will use it ("billing", "panel-2"); for an agent, where it runs.
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 
@@ -158,6 +188,22 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::User { action } => user_command(action, config).await,
         Command::Token { action } => token_command(action, config).await,
         Command::Check => check_command(config).await,
+        Command::Agent {
+            server,
+            token,
+            allow_http,
+            ca_file,
+        } => {
+            let options = client::Options {
+                server,
+                token,
+                allow_http,
+                ca_file,
+            };
+            client::run(options, &config, shutdown_signal())
+                .await
+                .map_err(|e| anyhow!("{e}"))
+        }
     }
 }
 
@@ -281,7 +327,28 @@ async fn user_command(action: UserCommand, config: Config) -> anyhow::Result<()>
 async fn token_command(action: TokenCommand, config: Config) -> anyhow::Result<()> {
     let conn = db::open(&config.database).await?;
     match action {
-        TokenCommand::Create { user, name } => {
+        TokenCommand::Create {
+            agent: Some(site),
+            name,
+            ..
+        } => {
+            let domain = |e: app::error::AppError| anyhow!("{e}");
+            let Some(site) = sites::by_name(&conn, &site).await.map_err(domain)? else {
+                bail!("the site `local` is checked by the ipvet instances themselves; it takes no agents");
+            };
+            let name = name.unwrap_or_else(registry::default_name);
+            let made = registry::create(&conn, &site, &name, "command line")
+                .await
+                .map_err(domain)?;
+            eprintln!(
+                "Agent '{}' of site '{}'; its token below is shown this once:",
+                made.agent.name, site.name
+            );
+            println!("{}", made.secret);
+        }
+        TokenCommand::Create { user, name, .. } => {
+            let user = user.unwrap_or_default();
+            let name = name.unwrap_or_else(|| "command line".to_string());
             let owner = users::find_by_name(&conn, &user)
                 .await
                 .map_err(|e| anyhow!("{e}"))?;

@@ -263,11 +263,17 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let listen = config.listen;
-        let state = prepare(config).await?;
-        app::server::admin::settings::tell_prober(&state).await;
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
+        Self::build_on(config, listener).await
+    }
+
+    /// The application on a listener bound elsewhere (in another network namespace, say)
+    /// instead of `Listen`.
+    pub async fn build_on(config: Config, listener: TcpListener) -> anyhow::Result<Application> {
+        let state = prepare(config).await?;
+        app::server::admin::settings::tell_prober(&state).await;
         let addr = listener.local_addr()?;
         Ok(Application {
             addr,
@@ -309,6 +315,11 @@ impl Application {
                 let _ = alerts_stopped.await;
             },
         ));
+        let stopping = self.state.stopping.clone();
+        let shutdown = async move {
+            shutdown.await;
+            stopping.send_replace(true);
+        };
         let result = serve_connections(self.listener, router(self.state), shutdown).await;
         cleaner.abort();
         keys.abort();

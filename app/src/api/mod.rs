@@ -12,5 +12,6 @@ pub mod networks;
 pub mod problems;
 pub mod search;
 pub mod settings;
+pub mod sites;
 pub mod tokens;
 pub mod users;

@@ -99,6 +99,7 @@ fn Nav(user: CurrentUser) -> impl IntoView {
                     <li><A href="/problems">"Problem IPs"</A></li>
                     <li><A href="/dnsbl">"DNSBL"</A></li>
                     <li><A href="/checks">"Check runs"</A></li>
+                    <li><A href="/sites">"Sites"</A></li>
                     <li><A href="/tokens">"Tokens"</A></li>
                     <li><A href="/api">"API"</A></li>
                     {admin

@@ -149,10 +149,10 @@ pub fn CheckRunPage() -> impl IntoView {
                             }}</p>
                             <section class="card"><RunProgress run=d.run.clone() on_settled/></section>
                             {(!d.workers.is_empty()).then(|| view! {
-                                <h2>"Instances"</h2>
+                                <h2>"Instances and agents"</h2>
                                 <table class="workers">
                                     <thead>
-                                        <tr><th>"Instance"</th><th>"Joined"</th><th>"Left"</th><th class="num">"Verdicts"</th></tr>
+                                        <tr><th>"Instance or agent"</th><th>"Joined"</th><th>"Left"</th><th class="num">"Verdicts"</th></tr>
                                     </thead>
                                     <tbody>
                                         {d
@@ -160,7 +160,7 @@ pub fn CheckRunPage() -> impl IntoView {
                                             .iter()
                                             .map(|w| {
                                                 view! {
-                                                    <tr>
+                                                    <tr data-runner=w.runner.clone()>
                                                         <td class="ip">{w.runner.clone()}</td>
                                                         <td>{w.joined_at.clone()}</td>
                                                         <td>{w.left_at.clone().unwrap_or_else(|| "working".into())}</td>

@@ -7,6 +7,7 @@ use crate::components::cycle_watch::CycleWatch;
 use crate::components::problem_chart::ProblemChart;
 use crate::components::run_progress::{RunCheckNowButton, RunProgress};
 use crate::components::status_badge::StatusBadge;
+use crate::components::when::When;
 use crate::model::{AddressStatus, ChecksSummary};
 use crate::pages::networks::human_count;
 
@@ -124,6 +125,21 @@ fn Checks(checks: ChecksSummary, on_settled: Callback<i64>) -> impl IntoView {
                                     .unhealthy_zones
                                     .into_iter()
                                     .map(|(zone, why)| view! { <li><a href="/dnsbl">{zone}</a> ": " {why}</li> })
+                                    .collect_view()}
+                            </ul>
+                        </div>
+                    }
+                })}
+            {(!checks.sites_without_agent.is_empty())
+                .then(|| {
+                    view! {
+                        <div class="error sites-without-agent" role="alert">
+                            <p>"Sites without a live agent: their addresses are not checked, and none is freed, until one connects."</p>
+                            <ul>
+                                {checks
+                                    .sites_without_agent
+                                    .into_iter()
+                                    .map(|(site, since)| view! { <li><a href="/sites">{site}</a> " since " <When at=since/></li> })
                                     .collect_view()}
                             </ul>
                         </div>

@@ -15,5 +15,6 @@ pub mod on_demand;
 pub mod problems;
 pub mod search;
 pub mod settings;
+pub mod sites;
 pub mod tokens;
 pub mod users;

@@ -11,6 +11,7 @@ use crate::api::addresses::{
     ReserveAddress, UnreserveAddress,
 };
 use crate::api::networks::{network_page, EditNetwork, SetNetworkPolicy};
+use crate::api::sites::MoveNetwork;
 use crate::components::confirm::Confirm;
 use crate::components::html_text::DrawnHtml;
 use crate::components::outcome::{
@@ -39,6 +40,7 @@ pub fn NetworkPage() -> impl IntoView {
     let force_free = ServerAction::<ForceFreeAddress>::new();
     let edit = ServerAction::<EditNetwork>::new();
     let set_policy = ServerAction::<SetNetworkPolicy>::new();
+    let move_site = ServerAction::<MoveNetwork>::new();
     let import = ServerAction::<ImportAddresses>::new();
     // Bulk changes post a plain form (checkboxes across the table join it by id); these
     // actions only carry a failure back, through the page address, to be shown.
@@ -53,6 +55,7 @@ pub fn NetworkPage() -> impl IntoView {
         answering(force_free),
         answering(edit),
         answering(set_policy),
+        answering(move_site),
         answering(import),
     ];
     newest_answer_only(answers);
@@ -75,6 +78,7 @@ pub fn NetworkPage() -> impl IntoView {
         },
     );
     let net = move || async move { data.await.map(|d| d.network) };
+    let site = move || async move { data.await.map(|d| d.site) };
     // The filter part of the page address, kept by the paging links.
     let status_q = move || kept(&query.read(), &["status", "q"]);
 
@@ -136,8 +140,8 @@ pub fn NetworkPage() -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match net().await {
-                    Ok(n) => {
+                match data.await.map(|d| (d.network, d.site)) {
+                    Ok((n, d_site)) => {
                         view! {
                             <Title text=format!("{} · ipvet", n.cidr)/>
                             <h1>{n.cidr.clone()} " " <span class="muted">{n.name.clone()}</span></h1>
@@ -148,7 +152,11 @@ pub fn NetworkPage() -> impl IntoView {
                             <p class="check-policy">
                                 "Checked with "
                                 {if n.probes.is_empty() { "the configured probes".to_string() } else { format!("the probes {}", n.probes) }}
-                                {if n.dnsbl { " and the DNSBL zones." } else { "; DNSBL off." }}
+                                {if n.dnsbl { " and the DNSBL zones" } else { "; DNSBL off" }}
+                                {match &d_site {
+                                    Some(name) => view! { ", from the site " <a href="/sites">{name.clone()}</a> " (by its agents)." }.into_any(),
+                                    None => ".".into_any(),
+                                }}
                             </p>
                         }
                             .into_any()
@@ -164,6 +172,7 @@ pub fn NetworkPage() -> impl IntoView {
         {outcome_with(force_free.value(), |a: &AddressView| notice_text(&Notice::force_freed(a)))}
         {outcome(edit.value(), "Network updated.")}
         {outcome(set_policy.value(), "Check policy saved.")}
+        {outcome(move_site.value(), "Network moved; from its next claim on, that site's checkers check it.")}
         {outcome(bulk_release.value(), "Released.")}
         {outcome(bulk_force_free.value(), "Freed without checks.")}
         <Transition fallback=|| ()>
@@ -194,6 +203,28 @@ pub fn NetworkPage() -> impl IntoView {
                                             </ActionForm>
                                         }
                                     })
+                            })}
+                        </Transition>
+                    </details>
+                    <details class="card network-site-form">
+                        <summary>"Site"</summary>
+                        <Transition fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                let (Ok(n), Ok(at)) = (net().await, site().await) else { return None };
+                                Some(view! {
+                                    <ActionForm action=move_site>
+                                        <input type="hidden" name="network_id" value=n.id.to_string()/>
+                                        <label>
+                                            "Checked from the site"
+                                            <input type="text" name="site" required maxlength="63" autocomplete="off" value=at.unwrap_or_else(|| "local".into())/>
+                                        </label>
+                                        <p class="muted hint">
+                                            <code>"local"</code> ": this server. Any other site's agents check it from inside the network; "
+                                            <a href="/sites">"Sites"</a> " lists them."
+                                        </p>
+                                        <button type="submit">"Move"</button>
+                                    </ActionForm>
+                                })
                             })}
                         </Transition>
                     </details>
@@ -412,6 +443,7 @@ pub fn NetworkPage() -> impl IntoView {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Shown {
     network: NetworkView,
+    site: Option<String>,
     map: MapShown,
     rows: RowsShown,
 }
@@ -438,6 +470,7 @@ impl Shown {
         } = page.addresses;
         Self {
             network: page.network,
+            site: page.site,
             map: page.map.into(),
             rows: RowsShown {
                 count: rows.len(),

@@ -12,8 +12,8 @@ use crate::pages::{
     account::AccountPage, address::AddressPage, alerts::AlertsPage,
     api_reference::ApiReferencePage, audit::AuditPage, checks::CheckRunPage, checks::CheckRunsPage,
     dnsbl::DnsblPage, login::LoginPage, network::NetworkPage, networks::NetworksPage,
-    problems::ProblemsPage, search::SearchPage, settings::SettingsPage, tokens::TokensPage,
-    users::UsersPage,
+    problems::ProblemsPage, search::SearchPage, settings::SettingsPage, sites::SitesPage,
+    tokens::TokensPage, users::UsersPage,
 };
 
 /// A route whose page is loaded on demand: `$route` draws `$page`.
@@ -42,6 +42,7 @@ on_demand!(Problems, view! { <ProblemsPage/> });
 on_demand!(Dnsbl, view! { <DnsblPage/> });
 on_demand!(CheckRuns, view! { <CheckRunsPage/> });
 on_demand!(CheckRun, view! { <CheckRunPage/> });
+on_demand!(Sites, view! { <SitesPage/> });
 on_demand!(Settings, view! { <AdminOnly><SettingsPage/></AdminOnly> });
 on_demand!(Users, view! { <AdminOnly><UsersPage/></AdminOnly> });
 on_demand!(Audit, view! { <AdminOnly><AuditPage/></AdminOnly> });

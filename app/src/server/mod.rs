@@ -2,6 +2,7 @@
 //! operations behind the server functions. Compiled only with the `ssr` feature.
 
 pub mod admin;
+pub mod agents;
 pub mod alerts;
 pub mod auth;
 pub mod background;

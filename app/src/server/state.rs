@@ -30,6 +30,9 @@ pub struct AppState {
     pub statements: Arc<AtomicU64>,
     /// HTTP requests answered, for `/metrics`.
     pub requests: RequestCounters,
+    /// Set once the server is told to stop: requests held open (agents' long polls) answer
+    /// at once instead of holding up the shutdown.
+    pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -56,6 +59,7 @@ impl AppState {
             throttle: Arc::new(LoginThrottle::default()),
             password_checks: Arc::new(Verifier::default()),
             requests: RequestCounters::default(),
+            stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
     }
 

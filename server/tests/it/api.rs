@@ -409,7 +409,8 @@ async fn shapes_are_as_documented() {
             "id": net, "cidr": "198.18.42.0/29", "name": "shapes", "description": "d",
             "counts": {"free": 6, "allocated": 0, "reserved": 0, "being_checked": 0,
                        "used_in_network": 0, "blocked_by_dnsbl": 0},
-            "check_policy": {"probes": null, "dnsbl": true}
+            "check_policy": {"probes": null, "dnsbl": true},
+            "site_id": null
         })
     );
     let r = allocate(
@@ -1122,8 +1123,8 @@ async fn the_document_states_the_limits_the_server_enforces() {
             }
         }
     }
-    // Networks (3), checks, zones, and alert targets (3).
-    assert_eq!(ids, 9, "every id parameter was seen");
+    // Networks (4), checks, zones, alert targets (3) and sites.
+    assert_eq!(ids, 11, "every id parameter was seen");
     let checks = &doc["paths"]["/api/v1/checks"]["post"]["requestBody"];
     assert_ne!(
         checks["required"], true,

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, the real application over HTTP.
 
 mod admin;
+mod agents;
 mod alert_delivery;
 mod alerts;
 mod api;

@@ -282,6 +282,32 @@ const MATRIX: &[(&str, Access, Args)] = &[
         AtLeast(Role::Admin),
         &[("target_id", "{spare_alert}")],
     ),
+    ("/api/sites/list", AtLeast(Role::Viewer), &[]),
+    (
+        "/api/sites/add",
+        AtLeast(Role::Admin),
+        &[("name", "made-by-matrix"), ("description", "")],
+    ),
+    (
+        "/api/sites/delete",
+        AtLeast(Role::Admin),
+        &[("site_id", "{spare_site}")],
+    ),
+    (
+        "/api/sites/move_network",
+        AtLeast(Role::Admin),
+        &[("network_id", "{spare}"), ("site", "matrix")],
+    ),
+    (
+        "/api/sites/add_agent",
+        AtLeast(Role::Admin),
+        &[("site_id", "{site}"), ("name", "matrix-agent")],
+    ),
+    (
+        "/api/sites/revoke_agent",
+        AtLeast(Role::Admin),
+        &[("agent_id", "{agent}")],
+    ),
     ("/api/settings/list", AtLeast(Role::Admin), &[]),
     (
         "/api/settings/save",
@@ -363,6 +389,7 @@ async fn each_function_checks_the_role_first() {
     app.wait_for_run(run.parse().unwrap()).await;
     let alert = alert_target(&app, admin, "matrix alert").await;
     let spare_alert = alert_target(&app, admin, "spare matrix alert").await;
+    let (site, spare_site, agent) = matrix_sites(&app, admin).await;
 
     for (path, access, args) in MATRIX {
         let args: Vec<(&str, String)> = args
@@ -371,6 +398,9 @@ async fn each_function_checks_the_role_first() {
                 (
                     *k,
                     v.replace("{target}", &target_id)
+                        .replace("{spare_site}", &spare_site)
+                        .replace("{site}", &site)
+                        .replace("{agent}", &agent)
                         .replace("{spare_alert}", &spare_alert)
                         .replace("{alert}", &alert)
                         .replace("{net}", &net)
@@ -407,6 +437,38 @@ async fn each_function_checks_the_role_first() {
             }
         }
     }
+}
+
+/// The sites `matrix` (with an agent) and `spare-matrix`, made through the server
+/// function; their ids and the agent's.
+async fn matrix_sites(app: &TestApp, admin: &reqwest::Client) -> (String, String, String) {
+    use app::server::{agents::registry, inventory::sites};
+    for name in ["matrix", "spare-matrix"] {
+        let (status, body) = app
+            .call_fn(
+                admin,
+                "/api/sites/add",
+                &[("name", name), ("description", "")],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let site = sites::by_name(&app.state.db, "matrix")
+        .await
+        .unwrap()
+        .unwrap();
+    let spare = sites::by_name(&app.state.db, "spare-matrix")
+        .await
+        .unwrap()
+        .unwrap();
+    let agent = registry::create(&app.state.db, &site, "matrix-1", "tests")
+        .await
+        .unwrap();
+    (
+        site.id.to_string(),
+        spare.id.to_string(),
+        agent.agent.id.to_string(),
+    )
 }
 
 /// Adds the DNSBL zone `zone`, disabled, through the server function; returns its id.

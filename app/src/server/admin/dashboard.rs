@@ -4,6 +4,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::error::AppError;
 use crate::model::{ipv6_uncovered, ChecksSummary, DashboardSummary, ZoneHealth};
+use crate::server::agents::registry;
 use crate::server::check::jobs::schedule;
 use crate::server::entities::dnsbl_zone;
 use crate::server::inventory::networks::{self, COUNTED};
@@ -50,6 +51,17 @@ pub async fn summary(state: &AppState) -> Result<DashboardSummary, AppError> {
         .filter(|z| z.health == ZoneHealth::Failing)
         .map(|z| (z.zone, z.last_error.unwrap_or_default()))
         .collect();
+    // Read only where a site other than `local` has networks.
+    let sites_without_agent = if nets.iter().any(|n| n.site_id.is_some()) {
+        registry::site_views(db)
+            .await?
+            .into_iter()
+            .filter(|s| !s.networks.is_empty())
+            .filter_map(|s| s.no_live_agent_since.map(|since| (s.name, since)))
+            .collect()
+    } else {
+        Vec::new()
+    };
     nets.sort_by(|a, b| b.used_percent.total_cmp(&a.used_percent));
     nets.truncate(NEAREST_FULL);
     Ok(DashboardSummary {
@@ -64,6 +76,7 @@ pub async fn summary(state: &AppState) -> Result<DashboardSummary, AppError> {
             next_run_at: Some(show(next_run_at)),
             unhealthy_zones,
             ipv6_uncovered,
+            sites_without_agent,
         },
         problem_days: problem_days::recent(db).await?,
     })

@@ -33,8 +33,13 @@ pub fn hash(secret: &str) -> String {
 }
 
 fn new_secret() -> String {
+    secret_with(PREFIX)
+}
+
+/// A new secret of 256 random bits in hex after `prefix` (agent tokens have their own).
+pub(crate) fn secret_with(prefix: &str) -> String {
     let bytes: [u8; 32] = rand::random();
-    format!("{PREFIX}{}", hex::encode(bytes))
+    format!("{prefix}{}", hex::encode(bytes))
 }
 
 /// Makes a token for `owner`, named `name` (what it is for: "billing", "panel-2").

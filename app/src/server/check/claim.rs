@@ -27,32 +27,100 @@ use time::OffsetDateTime;
 
 use crate::error::AppError;
 use crate::model::AddressStatus;
-use crate::server::entities::{address, check_run, check_worker};
+use crate::server::entities::{address, check_run, check_worker, network};
 use crate::server::inventory::lifecycle::CHECKED;
 use crate::server::{db, lease};
 
-/// This instance's part in one cycle.
+/// One instance's or agent's part in one cycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Worker {
     /// The fencing token: the `check_workers` row's id.
     pub token: i64,
     pub run_id: i64,
+    /// Whose addresses it claims.
+    pub scope: Scope,
 }
 
-/// Joins the cycle `run_id` as a new worker, live for `ttl` unless renewed.
+/// Whose addresses a worker claims: an instance those of the `local` site's networks, an
+/// agent those of its own site's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Local,
+    Site(i64),
+}
+
+impl Scope {
+    /// The addresses of networks in this scope.
+    fn condition(self) -> Condition {
+        let site = match self {
+            Scope::Local => network::Column::SiteId.is_null(),
+            Scope::Site(id) => network::Column::SiteId.eq(id),
+        };
+        let networks = Query::select()
+            .column(network::Column::Id)
+            .from(network::Entity)
+            .and_where(site)
+            .to_owned();
+        Condition::all().add(address::Column::NetworkId.in_subquery(networks))
+    }
+}
+
+/// Joins the cycle `run_id` as a new worker of this instance, live for `ttl` unless
+/// renewed.
 pub async fn join(
     db: &impl ConnectionTrait,
     run_id: i64,
     ttl: Duration,
 ) -> Result<Worker, AppError> {
+    join_as(
+        db,
+        run_id,
+        ttl,
+        lease::instance_id().to_string(),
+        None,
+        Scope::Local,
+    )
+    .await
+}
+
+/// Joins the cycle `run_id` as a new worker standing for the agent `agent_id` of the site
+/// `site_id`, named `runner` on the pages.
+pub async fn join_agent(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+    ttl: Duration,
+    runner: String,
+    agent_id: i64,
+    site_id: i64,
+) -> Result<Worker, AppError> {
+    join_as(
+        db,
+        run_id,
+        ttl,
+        runner,
+        Some(agent_id),
+        Scope::Site(site_id),
+    )
+    .await
+}
+
+async fn join_as(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+    ttl: Duration,
+    runner: String,
+    agent_id: Option<i64>,
+    scope: Scope,
+) -> Result<Worker, AppError> {
     let now = OffsetDateTime::now_utc();
     let row = check_worker::ActiveModel {
         run_id: Set(run_id),
-        runner: Set(lease::instance_id().to_string()),
+        runner: Set(runner),
         joined_at: Set(now),
         expires_at: Set(now + ttl),
         left_at: Set(None),
         done: Set(0),
+        agent_id: Set(agent_id),
         ..Default::default()
     }
     .insert(db)
@@ -60,7 +128,52 @@ pub async fn join(
     Ok(Worker {
         token: row.id,
         run_id,
+        scope,
     })
+}
+
+/// The worker whose token is `token`, if it stands for the agent `agent_id`.
+pub async fn of_agent(
+    db: &impl ConnectionTrait,
+    token: i64,
+    agent_id: i64,
+    site_id: i64,
+) -> Result<Option<Worker>, AppError> {
+    Ok(check_worker::Entity::find_by_id(token)
+        .filter(check_worker::Column::AgentId.eq(agent_id))
+        .one(db)
+        .await?
+        .map(|row| Worker {
+            token: row.id,
+            run_id: row.run_id,
+            scope: Scope::Site(site_id),
+        }))
+}
+
+/// How many addresses the worker holds now.
+pub async fn holding(db: &impl ConnectionTrait, worker: &Worker) -> Result<u64, AppError> {
+    Ok(address::Entity::find()
+        .filter(address::Column::Claim.eq(worker.token))
+        .count(db)
+        .await?)
+}
+
+/// How many addresses of the site `site_id` the cycle `run_id` has yet to judge.
+pub async fn pending_in_site(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+    site_id: i64,
+) -> Result<u64, AppError> {
+    Ok(address::Entity::find()
+        .filter(address::Column::Status.is_in(CHECKED))
+        .filter(Scope::Site(site_id).condition())
+        .filter(
+            Condition::any()
+                .add(address::Column::CheckedRun.is_null())
+                .add(address::Column::CheckedRun.ne(run_id)),
+        )
+        .count(db)
+        .await?)
 }
 
 /// Keeps the worker live for another `ttl`. False once it has run out or left: its claims
@@ -102,6 +215,15 @@ pub async fn leave(db: &impl ConnectionTrait, worker: &Worker) -> Result<(), App
     mark_left(
         db,
         Condition::all().add(check_worker::Column::Id.eq(worker.token)),
+    )
+    .await
+}
+
+/// Marks every worker standing for the agent `agent_id` as gone (its token was revoked).
+pub async fn leave_agent(db: &impl ConnectionTrait, agent_id: i64) -> Result<(), AppError> {
+    mark_left(
+        db,
+        Condition::all().add(check_worker::Column::AgentId.eq(agent_id)),
     )
     .await
 }
@@ -192,6 +314,7 @@ pub async fn claim_batch(
     let now = OffsetDateTime::now_utc();
     let mut wanted = address::Entity::find()
         .filter(address::Column::Status.eq(status))
+        .filter(worker.scope.condition())
         .filter(claimable(worker.run_id, now));
     if let Some(after) = after {
         wanted = wanted.filter(address::Column::Ip.gt(after.to_vec()));

@@ -22,6 +22,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::error::AppError;
 use crate::model::{AddressStatus, RunCounts, Trigger};
+use crate::server::agents::registry;
 use crate::server::alerts::events::{self as alert_events, Event};
 use crate::server::auth::guard::Caller;
 use crate::server::check::claim::{self, Worker};
@@ -30,6 +31,7 @@ use crate::server::check::{dnsbl, SharedEngine};
 use crate::server::entities::{address, check_run};
 use crate::server::inventory::lifecycle::{Finding, CHECKED};
 use crate::server::inventory::networks::Policies;
+use crate::server::inventory::sites;
 use crate::server::{admin::audit, check::problem_days, db, lease, AppState};
 
 /// Verdicts written per transaction at most, and addresses claimed at once at most.
@@ -336,11 +338,12 @@ async fn own(
                 break;
             }
             if claimed == 0 {
-                if others == 0 {
+                if others == 0 && settle_sites(state, &worker).await? == Sites::Settled {
                     return Ok(());
                 }
-                // Others are still checking what they claimed. Should one of them die,
-                // its claims run out and the next sweep takes its addresses.
+                // Others are still checking what they claimed, or a site's agents have
+                // yet to take its addresses. Should a worker die, its claims run out and
+                // the next sweep takes its addresses.
                 pause(stopped.clone()).await;
             }
         }
@@ -368,6 +371,60 @@ async fn own(
         tracing::warn!(run = run_id, cause = %e, "leaving the cycle failed");
     }
     result
+}
+
+/// Where the sites other than `local` stand in a cycle, once the instances have judged
+/// every address of their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sites {
+    /// Every site's addresses are judged, or recorded as not checkable.
+    Settled,
+    /// A site with a live agent still has addresses to judge.
+    Waiting,
+}
+
+/// Records the addresses of every site that has no live agent as inconclusive for this
+/// cycle, with the reason ("site dc-2 has no live agent"): their status stays, and the
+/// next cycle tries again. Nobody could look, so nothing is freed. Answers whether a site
+/// with a live agent still has addresses to judge.
+async fn settle_sites(state: &AppState, owner: &Worker) -> Result<Sites, AppError> {
+    let mut waiting = false;
+    for site in sites::list(&state.db).await? {
+        if claim::pending_in_site(&state.db, owner.run_id, site.id).await? == 0 {
+            continue;
+        }
+        let agents = registry::of_site(&state.db, site.id).await?;
+        let now = OffsetDateTime::now_utc();
+        if agents.iter().any(|a| registry::live_at(a, now)) {
+            waiting = true;
+            continue;
+        }
+        let reason = registry::no_live_agent(&site, &agents);
+        // Claimed with the owner's token, as the owner's own addresses are.
+        let stand_in = Worker {
+            scope: claim::Scope::Site(site.id),
+            ..*owner
+        };
+        for status in CHECKED {
+            loop {
+                let rows =
+                    claim::claim_batch(&state.db, &stand_in, status, None, BATCH as u64).await?;
+                if rows.is_empty() {
+                    break;
+                }
+                let batch: Vec<(address::Model, Finding)> = rows
+                    .into_iter()
+                    .map(|row| (row, Finding::Inconclusive(reason.clone())))
+                    .collect();
+                write_batch(state, &stand_in, &batch).await?;
+            }
+        }
+    }
+    Ok(if waiting {
+        Sites::Waiting
+    } else {
+        Sites::Settled
+    })
 }
 
 /// Joins the running cycle `run_id` of another instance as a worker and checks addresses
@@ -500,7 +557,7 @@ async fn sweep(
 /// Writes a batch of a worker's verdicts and adds them to the run's counts, in one
 /// transaction. Refused whole once the cycle has ended (closed as interrupted, say): the
 /// verdicts would belong to no running cycle, and the next cycle checks the addresses.
-async fn write_batch(
+pub async fn write_batch(
     state: &AppState,
     worker: &Worker,
     batch: &[(address::Model, Finding)],

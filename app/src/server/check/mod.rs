@@ -61,22 +61,63 @@ impl Checker {
     /// Both checks of `addr` as its network's `policy` says: its probe methods, and
     /// whether the DNSBL half applies.
     pub async fn check(&self, addr: IpAddr, zones: &dnsbl::Zones, policy: &CheckPolicy) -> Finding {
-        if addr.is_ipv6() && self.disable_ipv6 {
-            return Finding::Clear(
-                "IPv6 checking is disabled (DisableIPv6Checking): freed without checks".into(),
-            );
+        if let Some(skipped) = self.skipped(addr) {
+            return skipped;
         }
-        let listing = async {
-            if policy.dnsbl {
-                zones.judge(&self.dnsbl, addr, &self.counters).await
-            } else {
-                Finding::Clear(DNSBL_OFF.into())
-            }
-        };
         // Both checks at once: a silent address's ping costs a whole timeout, which its
         // DNSBL queries need not wait out. Availability still decides first.
-        let (answers, listing) =
-            tokio::join!(self.prober.answers(addr, policy.probes.as_ref()), listing);
+        let (answers, listing) = tokio::join!(
+            self.prober.answers(addr, policy.probes.as_ref()),
+            self.listing(addr, zones, policy)
+        );
+        self.decide(answers, listing)
+    }
+
+    /// Both checks of `addr` where an agent made the availability half elsewhere and sent
+    /// its methods' `answers`: the DNSBL half is made here (where a check is made does not
+    /// matter to DNS), and the verdict as [`Checker::check`] makes it. The DNSBL half is
+    /// skipped when the answers already decide.
+    pub async fn judge_answers(
+        &self,
+        addr: IpAddr,
+        zones: &dnsbl::Zones,
+        policy: &CheckPolicy,
+        answers: Vec<(&'static str, Availability)>,
+    ) -> Finding {
+        if let Some(skipped) = self.skipped(addr) {
+            return skipped;
+        }
+        let decided = answers
+            .iter()
+            .any(|(_, a)| !matches!(a, Availability::Free))
+            || answers.is_empty();
+        let listing = if decided {
+            Finding::Clear(String::new())
+        } else {
+            self.listing(addr, zones, policy).await
+        };
+        self.decide(answers, listing)
+    }
+
+    fn skipped(&self, addr: IpAddr) -> Option<Finding> {
+        (addr.is_ipv6() && self.disable_ipv6).then(|| {
+            Finding::Clear(
+                "IPv6 checking is disabled (DisableIPv6Checking): freed without checks".into(),
+            )
+        })
+    }
+
+    async fn listing(&self, addr: IpAddr, zones: &dnsbl::Zones, policy: &CheckPolicy) -> Finding {
+        if policy.dnsbl {
+            zones.judge(&self.dnsbl, addr, &self.counters).await
+        } else {
+            Finding::Clear(DNSBL_OFF.into())
+        }
+    }
+
+    /// The verdict from the availability `answers` (counted by method) and the DNSBL
+    /// `listing`: availability decides first.
+    fn decide(&self, answers: Vec<(&'static str, Availability)>, listing: Finding) -> Finding {
         for (method, answer) in &answers {
             self.counters.availability(method, answer);
         }

@@ -14,6 +14,7 @@ use super::verdict::apply;
 use super::SharedEngine;
 use crate::error::AppError;
 use crate::model::AddressStatus;
+use crate::server::agents::vet as agent_vet;
 use crate::server::entities::{address, network};
 use crate::server::inventory::lifecycle::Finding;
 use crate::server::inventory::{ip, networks};
@@ -158,7 +159,26 @@ async fn check_candidate(
     let addr: IpAddr = ip::from_u128(n);
     let zones = engine.recent_zones(&state.db).await?;
     let policy = networks::policy_of(net);
-    let finding = engine.checker().check(addr, &zones, &policy).await;
+    let finding = match net.site_id {
+        None => engine.checker().check(addr, &zones, &policy).await,
+        // Made by the site's agents, from inside the network; the DNSBL half here.
+        Some(site_id) => {
+            match agent_vet::ask(state, site_id, addr, policy.probes.as_ref()).await? {
+                Some(answers) => {
+                    engine
+                        .checker()
+                        .judge_answers(addr, &zones, &policy, answers)
+                        .await
+                }
+                None => Finding::Inconclusive(format!(
+                    "the agents of the address's site did not answer within {}s",
+                    agent_vet::WAIT
+                        .min(state.config().allocation_timeout / 2)
+                        .as_secs()
+                )),
+            }
+        }
+    };
     let evidence = match &finding {
         Finding::Clear(_) => return Ok(Vetted::Passed),
         Finding::Inconclusive(e) => return Ok(Vetted::Inconclusive(e.clone())),

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-/// One instance working on one check cycle. Its id is the fencing token its claims on
+/// One instance or agent working on one check cycle. Its id is the fencing token its claims on
 /// addresses carry; it is live while it renews `expires_at` and has not left.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "check_workers")]
@@ -15,6 +15,8 @@ pub struct Model {
     pub left_at: Option<TimeDateTimeWithTimeZone>,
     /// Verdicts this worker wrote for the cycle.
     pub done: i64,
+    /// The agent this worker stands for; `None`: an ipvet instance.
+    pub agent_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,6 +4,8 @@
 pub mod address;
 pub mod address_event;
 pub mod address_rows;
+pub mod agent;
+pub mod agent_probe;
 pub mod alert_delivery;
 pub mod alert_event;
 pub mod alert_pending;
@@ -19,4 +21,5 @@ pub mod network;
 pub mod network_count;
 pub mod problem_day;
 pub mod setting;
+pub mod site;
 pub mod user;

@@ -24,6 +24,8 @@ pub struct Model {
     pub probes: Option<String>,
     /// Whether the DNSBL half of the check applies to this network's addresses.
     pub dnsbl: bool,
+    /// The site whose agents check it; `None`: `local`, the ipvet instances themselves.
+    pub site_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

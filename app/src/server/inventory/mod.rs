@@ -1,5 +1,6 @@
 //! The inventory: networks and their addresses, the lifecycle an address moves through,
-//! and the ways addresses come in and go out (allocation with idempotency keys, CSV).
+//! the ways addresses come in and go out (allocation with idempotency keys, CSV), and the
+//! sites networks belong to.
 
 pub mod addresses;
 pub mod csv;
@@ -10,3 +11,4 @@ pub mod map;
 pub mod network_page;
 pub mod networks;
 pub mod search;
+pub mod sites;

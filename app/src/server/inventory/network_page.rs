@@ -6,7 +6,7 @@
 use sea_orm::ConnectionTrait;
 
 use super::addresses::{self, ListQuery};
-use super::{map, networks};
+use super::{map, networks, sites};
 use crate::error::AppError;
 use crate::model::NetworkPage;
 
@@ -19,6 +19,11 @@ pub async fn read(
     block: Option<&str>,
 ) -> Result<NetworkPage, AppError> {
     let (net, addresses) = addresses::page_with_network(db, network_id, list).await?;
+    // One more read, only for a network checked by a site's agents.
+    let site = match net.site_id {
+        Some(id) => Some(sites::find(db, id).await?.name),
+        None => None,
+    };
     let (map, counts) = map::map_of(db, &net, block).await?;
     let network = match counts {
         Some(counts) => networks::view_counted(net, &counts)?,
@@ -27,6 +32,7 @@ pub async fn read(
     };
     Ok(NetworkPage {
         network,
+        site,
         addresses,
         map,
     })

@@ -167,6 +167,7 @@ pub fn view_counted(
         free: free.to_string(),
         in_use,
         used_percent: (used as f64 / allocatable as f64 * 100.0).clamp(0.0, 100.0),
+        site_id: net.site_id,
     })
 }
 

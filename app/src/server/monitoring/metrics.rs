@@ -76,7 +76,7 @@ struct ZoneLabel {
 /// The metrics, for a bearer token of any role.
 pub async fn metrics(bearer: Bearer, State(state): State<AppState>) -> Response {
     if let Err(refused) = bearer.require(Role::Viewer) {
-        return ApiError::from(refused).into_response();
+        return refused.into_response();
     }
     match exposition(&state).await {
         Ok(text) => (

@@ -3,6 +3,7 @@
 //! document generated from these handlers at `/api/v1/openapi.json`.
 
 pub mod addresses;
+pub mod agent;
 pub mod alerts;
 pub mod auth;
 pub mod checks;
@@ -14,6 +15,7 @@ pub mod networks;
 pub mod problems;
 pub mod reference;
 pub mod shapes;
+pub mod sites;
 
 use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
@@ -47,6 +49,8 @@ pub const MAX_BODY: usize = 64 * 1024;
         dnsbl::list, dnsbl::create, dnsbl::delete,
         alerts::list, alerts::create_webhook, alerts::create_chat, alerts::create_email,
         alerts::get, alerts::delete, alerts::test,
+        sites::list, sites::create, sites::delete, sites::set_network_site,
+        agent::hello, agent::take_work, agent::results,
         openapi_json,
     ),
     modifiers(&BearerScheme),
@@ -57,6 +61,8 @@ pub const MAX_BODY: usize = 64 * 1024;
         (name = "checks", description = "Check cycles"),
         (name = "dnsbl", description = "DNS blacklists"),
         (name = "alerts", description = "Where ipvet tells of new problems, failing zones and cycles"),
+        (name = "sites", description = "Where networks are checked from, and their probe agents"),
+        (name = "agent", description = "For probe agents (`ipvet agent`) only, with an agent token"),
         (name = "meta", description = "This document"),
     )
 )]
@@ -151,6 +157,13 @@ fn routes() -> Routes {
     .add(Method::GET, "/alerts/targets/{id}", alerts::get)
     .add(Method::DELETE, "/alerts/targets/{id}", alerts::delete)
     .add(Method::POST, "/alerts/targets/{id}/test", alerts::test)
+    .add(Method::GET, "/sites", sites::list)
+    .add(Method::POST, "/sites", sites::create)
+    .add(Method::DELETE, "/sites/{id}", sites::delete)
+    .add(Method::PUT, "/networks/{id}/site", sites::set_network_site)
+    .add(Method::POST, "/agent/hello", agent::hello)
+    .add(Method::POST, "/agent/work", agent::take_work)
+    .add(Method::POST, "/agent/results", agent::results)
     .add(Method::GET, "/openapi.json", openapi_json)
 }
 

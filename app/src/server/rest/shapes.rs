@@ -49,6 +49,9 @@ pub struct Network {
     pub description: String,
     pub counts: StatusCounts,
     pub check_policy: CheckPolicy,
+    /// The site whose agents check it (see `/api/v1/sites`); null: `local`, the ipvet
+    /// instances themselves.
+    pub site_id: Option<i64>,
 }
 
 /// How a network's addresses are checked.
@@ -101,6 +104,7 @@ impl From<NetworkView> for Network {
             cidr: v.cidr,
             name: v.name,
             description: v.description,
+            site_id: v.site_id,
         }
     }
 }
@@ -488,6 +492,15 @@ pub struct NetworkPath;
 impl IntoParams for NetworkPath {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
         vec![path("id", "The network's id", formats::id())]
+    }
+}
+
+/// `{id}` of a site.
+pub struct SitePath;
+
+impl IntoParams for SitePath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![path("id", "The site's id", formats::id())]
     }
 }
 

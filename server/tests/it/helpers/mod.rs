@@ -11,6 +11,7 @@ pub mod dns;
 pub mod netns;
 pub mod process;
 pub mod receivers;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -284,7 +285,7 @@ pub struct TestApp {
     pub state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
-    _db: TestDb,
+    db: Option<TestDb>,
 }
 
 impl TestApp {
@@ -299,8 +300,22 @@ impl TestApp {
 
     /// Starts the app on the database `db` (from [`TestDb`]), which it keeps and removes
     /// when it stops.
-    pub async fn spawn_on(
+    pub async fn spawn_on(db: (TestDb, DatabaseUrl), tweak: impl FnOnce(&mut Config)) -> TestApp {
+        Self::spawn_listening(db, None, tweak).await
+    }
+
+    /// Starts the app on a fresh database, serving on `listener` (bound in another network
+    /// namespace, say).
+    pub async fn spawn_on_listener(
+        listener: std::net::TcpListener,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestApp {
+        Self::spawn_listening(TestDb::new().await, Some(listener), tweak).await
+    }
+
+    async fn spawn_listening(
         (db, url): (TestDb, DatabaseUrl),
+        listener: Option<std::net::TcpListener>,
         tweak: impl FnOnce(&mut Config),
     ) -> TestApp {
         log_when_asked();
@@ -317,9 +332,15 @@ impl TestApp {
             ..Default::default()
         };
         tweak(&mut config);
-        let app = Application::build(config)
-            .await
-            .expect("application starts");
+        let app = match listener {
+            None => Application::build(config).await,
+            Some(listener) => {
+                listener.set_nonblocking(true).unwrap();
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                Application::build_on(config, listener).await
+            }
+        }
+        .expect("application starts");
         let addr = app.addr;
         let state = app.state.clone();
         let (tx, rx) = oneshot::channel::<()>();
@@ -336,8 +357,28 @@ impl TestApp {
             state,
             shutdown: Some(tx),
             server: Some(server),
-            _db: db,
+            db: Some(db),
         }
+    }
+
+    /// Stops the server as a service manager would (in-flight requests get to finish) and
+    /// starts it again on the same database, serving on what `listen` binds once the old
+    /// server is gone (its port, say), configured by `tweak`. What it ran in the
+    /// background outside the server (a cycle) is not stopped.
+    pub async fn restart_on(
+        mut self,
+        listen: impl FnOnce() -> std::net::TcpListener,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestApp {
+        let url = self.state.config().database.clone();
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("the server stops");
+        }
+        let db = self.db.take().expect("the app's database");
+        Self::spawn_listening((db, url), Some(listen()), tweak).await
     }
 
     /// Creates a user directly in the database and returns its password.

@@ -202,3 +202,131 @@ impl Drop for TestNet {
         }
     }
 }
+
+/// Three namespaces for agent tests: the server's (`srv`, 198.19.255.1/30, no route to
+/// the far network), an agent's (`agent`, 198.19.255.2/30 towards the server and
+/// 198.18.70.1/24 on the far network) and the far network's other side (`far`,
+/// 198.18.70.2/24, where a test adds the addresses that answer). All go when the value
+/// drops.
+pub struct SiteNet {
+    pub srv: String,
+    pub agent: String,
+    pub far: String,
+}
+
+/// The server's address in [`SiteNet`], as the agent reaches it.
+pub const SITE_SERVER: &str = "198.19.255.1";
+
+impl SiteNet {
+    pub fn create() -> SiteNet {
+        assert_eq!(
+            // SAFETY: geteuid has no preconditions.
+            unsafe { libc::geteuid() },
+            0,
+            "the agent tests make network namespaces and need root"
+        );
+        static N: AtomicU32 = AtomicU32::new(0);
+        let tag = format!(
+            "{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        let net = SiteNet {
+            srv: format!("ipvet-s-{tag}"),
+            agent: format!("ipvet-a-{tag}"),
+            far: format!("ipvet-f-{tag}"),
+        };
+        for ns in [&net.srv, &net.agent, &net.far] {
+            ip(&["netns", "add", ns]);
+            ip(&["-n", ns, "link", "set", "lo", "up"]);
+        }
+        for (a, a_dev, a_addr, b, b_dev, b_addr) in [
+            (
+                &net.srv,
+                "vsrv",
+                "198.19.255.1/30",
+                &net.agent,
+                "vup",
+                "198.19.255.2/30",
+            ),
+            (
+                &net.agent,
+                "vdown",
+                "198.18.70.1/24",
+                &net.far,
+                "vfar",
+                "198.18.70.2/24",
+            ),
+        ] {
+            ip(&[
+                "link", "add", a_dev, "netns", a, "type", "veth", "peer", "name", b_dev, "netns", b,
+            ]);
+            for (ns, dev, addr) in [(a, a_dev, a_addr), (b, b_dev, b_addr)] {
+                ip(&["-n", ns, "addr", "add", addr, "dev", dev]);
+                ip(&["-n", ns, "link", "set", dev, "up"]);
+            }
+        }
+        net
+    }
+
+    /// A listener on the server's address in its namespace, on a free port.
+    pub fn listen_in_server(&self) -> std::net::TcpListener {
+        self.listen_in_server_on(0)
+    }
+
+    /// A listener on the server's address in its namespace, on `port` (a restarted
+    /// server's, where its agents look for it).
+    pub fn listen_in_server_on(&self, port: u16) -> std::net::TcpListener {
+        let path = format!("/run/netns/{}", self.srv);
+        std::thread::spawn(move || {
+            let ns = std::fs::File::open(&path).expect("open the namespace");
+            // SAFETY: setns on a valid namespace fd changes only this thread's namespace.
+            let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+            std::net::TcpListener::bind((SITE_SERVER, port))
+                .expect("listen in the server's namespace")
+        })
+        .join()
+        .expect("the thread in the namespace")
+    }
+
+    /// Makes `addrs` (in 198.18.70.0/24) answer on the far side.
+    pub fn far_answers(&self, addrs: &[&str]) {
+        for addr in addrs {
+            ip(&[
+                "-n",
+                &self.far,
+                "addr",
+                "add",
+                &format!("{addr}/32"),
+                "dev",
+                "vfar",
+            ]);
+        }
+    }
+
+    /// `ipvet agent` in the agent's namespace, asking the server at `port` with `token`,
+    /// probing with ICMP (one echo, half a second); killed when dropped.
+    pub fn agent(&self, port: u16, token: &str) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new("ip");
+        cmd.args(["netns", "exec", &self.agent, super::process::BIN, "agent"])
+            .arg("--server")
+            .arg(format!("http://{SITE_SERVER}:{port}"))
+            .arg("--allow-http")
+            .env("IPVET_AGENT_TOKEN", token)
+            .env("IPVET_PROBES", "icmp")
+            .env("IPVET_PING_COUNT", "1")
+            .env("IPVET_PING_TIMEOUT", "500ms")
+            .env("RUST_LOG", "warn")
+            .kill_on_drop(true);
+        cmd
+    }
+}
+
+impl Drop for SiteNet {
+    fn drop(&mut self) {
+        for ns in [&self.srv, &self.agent, &self.far] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+    }
+}
