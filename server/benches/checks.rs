@@ -425,7 +425,26 @@ async fn inside() {
         ),
     );
 
+    // 1b. The same cycle with both networks at a site of their own, checked through one
+    // `ipvet agent` over loopback HTTP (default settings, in this namespace), the server
+    // adding the DNSBL half.
+    let local_median = times[CYCLES / 2];
+    let agent_time = cycle_through_agent(&app, &networks).await;
+    table.row(
+        &format!(
+            "the same full cycle through one agent (`ipvet agent` over loopback HTTP,              defaults), {} addresses",
+            all.len()
+        ),
+        secs(agent_time),
+        format!(
+            "local cycle (median above): {}; ratio agent / local: {}",
+            secs(local_median),
+            ratio(agent_time, local_median)
+        ),
+    );
+
     if std::env::var("IPVET_BENCH_ONLY").as_deref() == Ok("cycle") {
+        table.print_and_save();
         return;
     }
 
@@ -598,14 +617,21 @@ async fn inside() {
         String::new(),
     );
 
-    let mut md = String::from("| What | ipvet | Peer |\n|---|---:|---:|\n");
-    for (what, ours, peer) in &table.0 {
-        md.push_str(&format!("| {what} | {ours} | {peer} |\n"));
+    table.print_and_save();
+}
+
+impl Table {
+    /// Prints the table in Markdown and writes it to target/bench/checks.md.
+    fn print_and_save(&self) {
+        let mut md = String::from("| What | ipvet | Peer |\n|---|---:|---:|\n");
+        for (what, ours, peer) in &self.0 {
+            md.push_str(&format!("| {what} | {ours} | {peer} |\n"));
+        }
+        let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(out.join("checks.md"), &md).unwrap();
+        println!("\n{md}");
     }
-    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
-    std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(out.join("checks.md"), &md).unwrap();
-    println!("\n{md}");
 }
 
 /// CPU time this process and the whole machine spent, to tell a cycle that waits from one
@@ -651,6 +677,79 @@ impl Cpu {
             100.0 * busy as f64 / (busy + idle).max(1) as f64
         )
     }
+}
+
+/// Moves `networks` to a site of their own, runs one `ipvet agent` for it in this
+/// namespace, releases every address and times a cycle to its end; checks the result is
+/// exact, then moves the networks back. Answers the cycle's time.
+async fn cycle_through_agent(app: &TestApp, networks: &[i64]) -> Duration {
+    use app::server::agents::registry;
+    use app::server::auth::guard::Caller;
+    use app::server::inventory::sites;
+
+    let state = &app.state;
+    let admin = Caller {
+        user: app::server::admin::users::find_by_name(&state.db, "bench")
+            .await
+            .unwrap(),
+        state: state.clone(),
+        client_addr: "bench".into(),
+    };
+    let site = sites::create(&admin, "bench-agent", "").await.unwrap();
+    for id in networks {
+        sites::move_network(&admin, *id, Some(site.id))
+            .await
+            .unwrap();
+        release_all(&state.db, *id).await;
+    }
+    let token = registry::create(&state.db, &site, "bench", "bench")
+        .await
+        .unwrap()
+        .secret;
+    let mut agent = tokio::process::Command::new(helpers::process::BIN)
+        .args(["agent", "--server", &app.base])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("IPVET_AGENT_TOKEN", token)
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .expect("ipvet agent starts");
+    let live = helpers::poll(
+        Duration::from_secs(30),
+        Duration::from_millis(50),
+        async || {
+            registry::site_is_live(&state.db, site.id)
+                .await
+                .unwrap()
+                .then_some(())
+        },
+    )
+    .await;
+    assert!(live.is_some(), "the agent connects");
+    let t = Instant::now();
+    let cpu = Cpu::now();
+    let run_id = cycle::start_in_background(state, Trigger::Command)
+        .await
+        .unwrap();
+    let run = app
+        .wait_for_run_within(run_id, Duration::from_secs(600))
+        .await;
+    let took = t.elapsed();
+    eprintln!(
+        "cycle through an agent: {:.2} s, {}",
+        took.as_secs_f64(),
+        cpu.since()
+    );
+    assert_eq!(run.error, None);
+    assert_eq!(run.done as usize, hosts().count(), "{run:?}");
+    assert_eq!(run.unknown, 0, "{run:?}");
+    assert_exact(&state.db).await;
+    agent.kill().await.unwrap();
+    for id in networks {
+        sites::move_network(&admin, *id, None).await.unwrap();
+    }
+    took
 }
 
 /// The most memory this process has held, in KiB.

@@ -242,6 +242,24 @@ async fn an_agent_token_opens_only_its_own_sites_work() {
         bearer(&app, reqwest::Method::GET, "/sites", &user_token, None).await;
     assert_eq!(status, 200);
     assert_eq!(sites_seen.as_array().unwrap().len(), 3, "{sites_seen}");
+    assert_eq!(sites_seen[0]["name"], "local");
+    assert!(
+        sites_seen[0].get("id").is_none(),
+        "local has no id: {sites_seen}"
+    );
+    assert_eq!(sites_seen[1]["network_ids"], json!([a_net]));
+    // No agent has connected yet: since the site was made, in RFC 3339.
+    let since = sites_seen[1]["no_live_agent_since"].as_str().unwrap();
+    assert!(
+        time::OffsetDateTime::parse(since, &time::format_description::well_known::Rfc3339).is_ok(),
+        "{since}"
+    );
+    // A knock on another door does not make an agent live.
+    assert_eq!(
+        sites_seen[1]["agents"][0]["last_seen_at"],
+        Value::Null,
+        "{sites_seen}"
+    );
 
     let hello =
         json!({"version": "test", "methods": ["icmp"], "raw_sockets": false, "script": false});
@@ -662,4 +680,71 @@ async fn over_https_the_agent_trusts_only_a_certificate_it_can_verify() {
     let mut trusting = agent(Some(&front.ca_file));
     wait_live(&app, site.id).await;
     trusting.kill().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_agents_of_a_site_share_a_cycle() {
+    let net = SiteNet::create();
+    net.far_answers(&ANSWERING[1..]);
+    let app = TestApp::spawn_on_listener(net.listen_in_server(), |_| {}).await;
+    let admin = admin_of(&app).await;
+    let ips: Vec<String> = (2..=61).map(|n| format!("198.18.70.{n}")).collect();
+    let ip_refs: Vec<&str> = ips.iter().map(String::as_str).collect();
+    let network = released(&admin, "198.18.70.0/26", &ip_refs).await;
+    let far = sites::create(&admin, "far", "").await.unwrap();
+    sites::move_network(&admin, network, Some(far.id))
+        .await
+        .unwrap();
+    let mut agents = Vec::new();
+    for name in ["probe-1", "probe-2"] {
+        let token = registry::create(&app.state.db, &far, name, "tests")
+            .await
+            .unwrap()
+            .secret;
+        let mut cmd = net.agent(app.addr.port(), &token);
+        // Four at a time each: neither takes the whole cycle before the other asks.
+        cmd.env("IPVET_PROBE_CONCURRENCY", "4");
+        agents.push(cmd.spawn().unwrap());
+    }
+    let both = poll(
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        async || {
+            let now = time::OffsetDateTime::now_utc();
+            let seen = registry::of_site(&app.state.db, far.id).await.unwrap();
+            (seen.iter().filter(|a| registry::live_at(a, now)).count() == 2).then_some(())
+        },
+    )
+    .await;
+    assert!(both.is_some(), "both agents connect");
+
+    let run = cycle_of(&app).await;
+    assert_eq!(run.error, None);
+    assert_eq!(
+        (run.done, run.still_used, run.freed),
+        (60, 2, 58),
+        "{run:?}"
+    );
+    let judged = judged_in(&app, run.id).await;
+    assert_eq!(judged.len(), 60);
+    assert!(
+        judged.values().all(|&n| n == 1),
+        "none judged twice: {judged:?}"
+    );
+    let workers = check_worker::Entity::find()
+        .filter(check_worker::Column::RunId.eq(run.id))
+        .filter(check_worker::Column::AgentId.is_not_null())
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    let mut by_agent = std::collections::BTreeMap::new();
+    for w in &workers {
+        *by_agent.entry(w.agent_id).or_insert(0) += w.done;
+    }
+    assert_eq!(by_agent.len(), 2, "both agents worked: {workers:?}");
+    assert!(by_agent.values().all(|&done| done > 0), "{by_agent:?}");
+    assert_eq!(by_agent.values().sum::<i64>(), 60);
+    for mut agent in agents {
+        agent.kill().await.unwrap();
+    }
 }

@@ -172,6 +172,22 @@ pub async fn revoke_by(caller: &Caller, agent_id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The agent behind a secret if its token is live, without counting it as seen: an agent
+/// is live while it asks for work, not when its token knocks on another door.
+pub async fn lookup(
+    db: &impl ConnectionTrait,
+    secret: &str,
+) -> Result<Option<agent::Model>, AppError> {
+    if !is_agent_secret(secret) {
+        return Ok(None);
+    }
+    Ok(agent::Entity::find()
+        .filter(agent::Column::SecretHash.eq(hash(secret.trim())))
+        .filter(agent::Column::RevokedAt.is_null())
+        .one(db)
+        .await?)
+}
+
 /// The live agent behind a secret, if any. Counts as the agent being seen from
 /// `address` (written at most every couple of seconds).
 pub async fn authenticate(
@@ -179,19 +195,9 @@ pub async fn authenticate(
     secret: &str,
     address: &str,
 ) -> Result<Option<agent::Model>, AppError> {
-    if !is_agent_secret(secret) {
-        return Ok(None);
-    }
-    let Some(mut found) = agent::Entity::find()
-        .filter(agent::Column::SecretHash.eq(hash(secret.trim())))
-        .one(db)
-        .await?
-    else {
+    let Some(mut found) = lookup(db, secret).await? else {
         return Ok(None);
     };
-    if found.revoked_at.is_some() {
-        return Ok(None);
-    }
     let now = OffsetDateTime::now_utc();
     let stale = found
         .last_seen_at
@@ -288,13 +294,24 @@ pub fn view(agent: agent::Model, now: OffsetDateTime) -> AgentView {
     }
 }
 
-/// Every site with its networks and agents, `local` first: the Sites page. Three
-/// statements, however many sites.
-pub async fn site_views(db: &impl ConnectionTrait) -> Result<Vec<SiteView>, AppError> {
+/// A site with its networks and agents, as read: `site` `None` is `local`.
+pub struct SiteState {
+    pub site: Option<site::Model>,
+    /// Its networks, `(id, cidr)`, in address order.
+    pub networks: Vec<(i64, String)>,
+    pub agents: Vec<agent::Model>,
+    /// For a site other than `local` with no live agent: since when (its agents' last
+    /// contact, or the site's creation if none ever connected).
+    pub no_live_agent_since: Option<OffsetDateTime>,
+}
+
+/// Every site with its networks and agents, `local` first. Three statements, however
+/// many sites.
+pub async fn overview(db: &impl ConnectionTrait) -> Result<Vec<SiteState>, AppError> {
     let now = OffsetDateTime::now_utc();
     let all_sites = sites::list(db).await?;
     let networks = sites::networks_by_site(db).await?;
-    let agents = agent::Entity::find()
+    let mut agents = agent::Entity::find()
         .order_by_asc(agent::Column::Id)
         .all(db)
         .await?;
@@ -305,39 +322,54 @@ pub async fn site_views(db: &impl ConnectionTrait) -> Result<Vec<SiteView>, AppE
             .map(|(_, id, cidr)| (*id, cidr.clone()))
             .collect()
     };
-    let mut views = vec![SiteView {
-        id: None,
-        name: sites::LOCAL.to_string(),
-        description: String::new(),
+    let mut states = vec![SiteState {
+        site: None,
         networks: networks_of(None),
         agents: Vec::new(),
         no_live_agent_since: None,
     }];
     for site in all_sites {
-        let mine: Vec<agent::Model> = agents
-            .iter()
-            .filter(|a| a.site_id == site.id)
-            .cloned()
-            .collect();
+        let (mine, rest): (Vec<agent::Model>, Vec<agent::Model>) =
+            agents.into_iter().partition(|a| a.site_id == site.id);
+        agents = rest;
         let live = mine.iter().any(|a| live_at(a, now));
         let since = (!live).then(|| {
-            show(
-                mine.iter()
-                    .filter_map(|a| a.last_seen_at)
-                    .max()
-                    .unwrap_or(site.created_at),
-            )
+            mine.iter()
+                .filter_map(|a| a.last_seen_at)
+                .max()
+                .unwrap_or(site.created_at)
         });
-        views.push(SiteView {
+        states.push(SiteState {
             networks: networks_of(Some(site.id)),
-            agents: mine.into_iter().map(|a| view(a, now)).collect(),
+            agents: mine,
             no_live_agent_since: since,
-            id: Some(site.id),
-            name: site.name,
-            description: site.description,
+            site: Some(site),
         });
     }
-    Ok(views)
+    Ok(states)
+}
+
+/// Every site as the Sites page shows it, `local` first.
+pub async fn site_views(db: &impl ConnectionTrait) -> Result<Vec<SiteView>, AppError> {
+    let now = OffsetDateTime::now_utc();
+    Ok(overview(db)
+        .await?
+        .into_iter()
+        .map(|state| {
+            let (id, name, description) = match state.site {
+                Some(site) => (Some(site.id), site.name, site.description),
+                None => (None, sites::LOCAL.to_string(), String::new()),
+            };
+            SiteView {
+                id,
+                name,
+                description,
+                networks: state.networks,
+                agents: state.agents.into_iter().map(|a| view(a, now)).collect(),
+                no_live_agent_since: state.no_live_agent_since.map(show),
+            }
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -166,7 +166,7 @@ async fn take_now(
     let worker = match renewed {
         Some(worker) => worker,
         None => {
-            if claim::pending_in_site(&state.db, run.id, agent.site_id).await? == 0 {
+            if !claim::pending_in_site(&state.db, run.id, agent.site_id).await? {
                 return Ok(None);
             }
             let site = sites::find(&state.db, agent.site_id).await?;

@@ -158,13 +158,16 @@ pub async fn holding(db: &impl ConnectionTrait, worker: &Worker) -> Result<u64, 
         .await?)
 }
 
-/// How many addresses of the site `site_id` the cycle `run_id` has yet to judge.
+/// Whether the cycle `run_id` has yet to judge an address of the site `site_id`. Asked
+/// every second while a site's agents work, so it stops at the first one found.
 pub async fn pending_in_site(
     db: &impl ConnectionTrait,
     run_id: i64,
     site_id: i64,
-) -> Result<u64, AppError> {
+) -> Result<bool, AppError> {
     Ok(address::Entity::find()
+        .select_only()
+        .column(address::Column::Id)
         .filter(address::Column::Status.is_in(CHECKED))
         .filter(Scope::Site(site_id).condition())
         .filter(
@@ -172,8 +175,10 @@ pub async fn pending_in_site(
                 .add(address::Column::CheckedRun.is_null())
                 .add(address::Column::CheckedRun.ne(run_id)),
         )
-        .count(db)
-        .await?)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .is_some())
 }
 
 /// Keeps the worker live for another `ttl`. False once it has run out or left: its claims

@@ -390,7 +390,7 @@ enum Sites {
 async fn settle_sites(state: &AppState, owner: &Worker) -> Result<Sites, AppError> {
     let mut waiting = false;
     for site in sites::list(&state.db).await? {
-        if claim::pending_in_site(&state.db, owner.run_id, site.id).await? == 0 {
+        if !claim::pending_in_site(&state.db, owner.run_id, site.id).await? {
             continue;
         }
         let agents = registry::of_site(&state.db, site.id).await?;

@@ -116,8 +116,7 @@ impl FromRequestParts<AppState> for Bearer {
         };
         let client_addr = client_addr(parts);
         if registry::is_agent_secret(secret) {
-            // Seen as the agent, so it shows where its token was used.
-            let agent = registry::authenticate(&state.db, secret, &client_addr).await;
+            let agent = registry::lookup(&state.db, secret).await;
             return Ok(Bearer(match agent {
                 Ok(Some(_)) => Err(agent_token_elsewhere()),
                 Ok(None) => Ok(None),

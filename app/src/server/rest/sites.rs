@@ -7,15 +7,17 @@ use axum::extract::{Path, State};
 use axum::Json;
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::model::{AgentView, Role, SiteView};
-use crate::server::agents::registry;
+use crate::model::Role;
+use crate::server::agents::registry::{self, SiteState};
+use crate::server::entities::agent;
 use crate::server::inventory::{networks, sites};
 use crate::server::rest::auth::Bearer;
 use crate::server::rest::error::{ApiError, ErrorBody};
 use crate::server::rest::input;
-use crate::server::rest::shapes::{Network, NetworkPath, SitePath};
+use crate::server::rest::shapes::{rfc3339, Network, NetworkPath, SitePath};
 use crate::server::AppState;
 
 /// A site: `local`, without an id, is the ipvet instances themselves.
@@ -30,7 +32,8 @@ pub struct Site {
     pub network_ids: Vec<i64>,
     pub agents: Vec<Agent>,
     /// Set while a site other than `local` has no live agent: since when (its agents'
-    /// last contact, or the site's creation). Its addresses are not checked meanwhile.
+    /// last contact, or the site's creation; RFC 3339). Its addresses are not checked
+    /// meanwhile.
     pub no_live_agent_since: Option<String>,
 }
 
@@ -50,14 +53,14 @@ pub struct Agent {
     pub script: Option<bool>,
 }
 
-impl From<AgentView> for Agent {
-    fn from(a: AgentView) -> Self {
+impl Agent {
+    fn from_row(a: agent::Model, now: OffsetDateTime) -> Self {
         Agent {
+            live: registry::live_at(&a, now),
             id: a.id,
             name: a.name,
-            live: a.live,
             revoked: a.revoked_at.is_some(),
-            last_seen_at: a.last_seen_at,
+            last_seen_at: a.last_seen_at.map(rfc3339),
             address: a.address,
             version: a.version,
             methods: a
@@ -69,17 +72,35 @@ impl From<AgentView> for Agent {
     }
 }
 
-impl From<SiteView> for Site {
-    fn from(s: SiteView) -> Self {
+impl Site {
+    fn from_state(s: SiteState, now: OffsetDateTime) -> Self {
+        let (id, name, description) = match s.site {
+            Some(site) => (Some(site.id), site.name, site.description),
+            None => (None, sites::LOCAL.to_string(), String::new()),
+        };
         Site {
-            id: s.id,
-            name: s.name,
-            description: s.description,
+            id,
+            name,
+            description,
             network_ids: s.networks.into_iter().map(|(id, _)| id).collect(),
-            agents: s.agents.into_iter().map(Agent::from).collect(),
-            no_live_agent_since: s.no_live_agent_since,
+            agents: s
+                .agents
+                .into_iter()
+                .map(|a| Agent::from_row(a, now))
+                .collect(),
+            no_live_agent_since: s.no_live_agent_since.map(rfc3339),
         }
     }
+}
+
+/// Every site as the API shows it, `local` first.
+async fn all(state: &AppState) -> Result<Vec<Site>, ApiError> {
+    let now = OffsetDateTime::now_utc();
+    Ok(registry::overview(&state.db)
+        .await?
+        .into_iter()
+        .map(|s| Site::from_state(s, now))
+        .collect())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -105,12 +126,11 @@ pub struct NetworkSite {
     pub site: String,
 }
 
-async fn site_by_id(state: &AppState, id: Option<i64>) -> Result<Site, ApiError> {
-    registry::site_views(&state.db)
+async fn site_by_id(state: &AppState, id: i64) -> Result<Site, ApiError> {
+    all(state)
         .await?
         .into_iter()
-        .find(|s| s.id == id)
-        .map(Site::from)
+        .find(|s| s.id == Some(id))
         .ok_or_else(|| ApiError::not_found("There is no such site."))
 }
 
@@ -128,13 +148,7 @@ pub async fn list(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<Site>>, ApiError> {
     bearer.require(Role::Viewer)?;
-    Ok(Json(
-        registry::site_views(&state.db)
-            .await?
-            .into_iter()
-            .map(Site::from)
-            .collect(),
-    ))
+    Ok(Json(all(&state).await?))
 }
 
 /// Add a site. Its agents are made on the Sites page or with `ipvet token create --agent`.
@@ -161,7 +175,7 @@ pub async fn create(
         .map_err(input::blame("name"))?;
     Ok((
         StatusCode::CREATED,
-        Json(site_by_id(&caller.state, Some(made.id)).await?),
+        Json(site_by_id(&caller.state, made.id).await?),
     ))
 }
 
