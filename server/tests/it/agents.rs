@@ -742,6 +742,9 @@ async fn two_agents_of_a_site_share_a_cycle() {
         *by_agent.entry(w.agent_id).or_insert(0) += w.done;
     }
     assert_eq!(by_agent.len(), 2, "both agents worked: {workers:?}");
+    // One worker each: an agent with nothing left to claim does not join again and again
+    // while the other finishes.
+    assert_eq!(workers.len(), 2, "{workers:?}");
     assert!(by_agent.values().all(|&done| done > 0), "{by_agent:?}");
     assert_eq!(by_agent.values().sum::<i64>(), 60);
     for mut agent in agents {

@@ -70,8 +70,8 @@ const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// How long the server may hold a request for work open (it answers within 20 s).
 const WORK_WAIT: Duration = Duration::from_secs(20);
-/// Most addresses asked for at once.
-const BATCH_MAX: usize = 500;
+/// Most addresses asked for at once (the server's most).
+const BATCH_MAX: usize = crate::server::agents::work::MAX_BATCH as usize;
 /// How long a post of results is retried before it is given up (its claim lapses in
 /// about this time anyway).
 const POST_TRIES_FOR: Duration = Duration::from_secs(15);

@@ -124,6 +124,17 @@ pub async fn claim(
                     .add(agent_probe::Column::ClaimedAt.lt(now - CLAIM_FOR)),
             )
     };
+    // Asked on every look for work: the write lock only when there is something to take.
+    let waiting = agent_probe::Entity::find()
+        .select_only()
+        .column(agent_probe::Column::Id)
+        .filter(open())
+        .into_tuple::<i64>()
+        .one(db)
+        .await?;
+    if waiting.is_none() {
+        return Ok(Vec::new());
+    }
     let txn = db::begin_write(db).await?;
     let ids: Vec<i64> = agent_probe::Entity::find()
         .select_only()

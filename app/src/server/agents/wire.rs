@@ -36,7 +36,7 @@ pub struct Welcome {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkRequest {
-    #[schema(minimum = 1, maximum = 500)]
+    #[schema(minimum = 1, maximum = 2000)]
     pub max: u32,
     #[serde(default)]
     #[schema(minimum = 0, maximum = 20000)]
@@ -81,11 +81,11 @@ pub struct Results {
     #[serde(default)]
     pub claim: Option<i64>,
     #[serde(default)]
-    #[schema(max_items = 500)]
+    #[schema(max_items = 2000)]
     pub results: Vec<AddressResult>,
     /// Answers to the checks before allocation handed out as `vets`.
     #[serde(default)]
-    #[schema(max_items = 500)]
+    #[schema(max_items = 2000)]
     pub vets: Vec<AddressResult>,
 }
 

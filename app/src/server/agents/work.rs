@@ -23,8 +23,13 @@ use crate::server::inventory::networks::Policies;
 use crate::server::inventory::{ip, sites};
 use crate::server::AppState;
 
-/// Most addresses one request for work hands out, and most results one post carries.
-pub const MAX_BATCH: u32 = 500;
+/// Most addresses one request for work hands out, and most results one post carries: an
+/// agent checking a /16 asks about thirty times, not a hundred and forty (each ask costs a
+/// round trip and a claim's transaction).
+pub const MAX_BATCH: u32 = 2000;
+/// Largest body an agent may post: a full batch of results, every method answering at
+/// length, fits.
+pub const MAX_BODY: usize = 8 * 1024 * 1024;
 /// Longest text of one method's answer an agent may send.
 const DETAIL_MAX: usize = 500;
 /// How often a waiting request for work looks again (a cycle may start on any instance).
@@ -166,7 +171,7 @@ async fn take_now(
     let worker = match renewed {
         Some(worker) => worker,
         None => {
-            if !claim::pending_in_site(&state.db, run.id, agent.site_id).await? {
+            if !claim::claimable_in_site(&state.db, run.id, agent.site_id).await? {
                 return Ok(None);
             }
             let site = sites::find(&state.db, agent.site_id).await?;

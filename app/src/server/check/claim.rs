@@ -158,6 +158,26 @@ pub async fn holding(db: &impl ConnectionTrait, worker: &Worker) -> Result<u64, 
         .await?)
 }
 
+/// Whether the cycle `run_id` has an address of the site `site_id` that a new worker
+/// could claim now (not judged yet, held by no live worker): an agent joins the cycle
+/// only then, rather than joining and leaving again while others finish.
+pub async fn claimable_in_site(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+    site_id: i64,
+) -> Result<bool, AppError> {
+    Ok(address::Entity::find()
+        .select_only()
+        .column(address::Column::Id)
+        .filter(address::Column::Status.is_in(CHECKED))
+        .filter(Scope::Site(site_id).condition())
+        .filter(claimable(run_id, OffsetDateTime::now_utc()))
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .is_some())
+}
+
 /// Whether the cycle `run_id` has yet to judge an address of the site `site_id`. Asked
 /// every second while a site's agents work, so it stops at the first one found.
 pub async fn pending_in_site(

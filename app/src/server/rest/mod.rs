@@ -163,7 +163,12 @@ fn routes() -> Routes {
     .add(Method::PUT, "/networks/{id}/site", sites::set_network_site)
     .add(Method::POST, "/agent/hello", agent::hello)
     .add(Method::POST, "/agent/work", agent::take_work)
-    .add(Method::POST, "/agent/results", agent::results)
+    // A batch of an agent's results is larger than any other body the API takes.
+    .add(
+        Method::POST,
+        "/agent/results",
+        agent::results.layer(DefaultBodyLimit::max(crate::server::agents::work::MAX_BODY)),
+    )
     .add(Method::GET, "/openapi.json", openapi_json)
 }
 
