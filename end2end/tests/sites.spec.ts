@@ -66,11 +66,13 @@ test('an admin makes a site, gives it an agent and sees the agent judge its netw
     await moveForm.getByRole('button', { name: 'Move' }).click();
     await expect(page.getByRole('status').filter({ hasText: 'Network moved' })).toBeVisible();
     await expect(page.locator('p.check-policy')).toContainText(`from the site ${site}`);
+    await page.screenshot({ path: resolve(shots, 'network-at-site.png'), fullPage: true });
 
     // No agent yet: the dashboard says the site's addresses are not checked.
     await page.goto('/');
     await waitHydrated(page);
     await expect(page.locator('.sites-without-agent')).toContainText(site);
+    await page.screenshot({ path: resolve(shots, 'dashboard-site-without-agent.png'), fullPage: true });
 
     await page.goto('/sites');
     await waitHydrated(page);
