@@ -191,6 +191,51 @@ async fn bearer(
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
+/// Asks for work with the agent token `token` (at most 10 addresses, waiting up to 5 s):
+/// the answer, and the addresses it hands out.
+async fn ask_work(app: &TestApp, token: &str) -> (Value, Vec<String>) {
+    let (status, work) = bearer(
+        app,
+        reqwest::Method::POST,
+        "/agent/work",
+        token,
+        Some(json!({"max": 10, "wait_ms": 5000})),
+    )
+    .await;
+    assert_eq!(status, 200, "{work}");
+    let ips = work["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["ip"].as_str().unwrap().to_string())
+        .collect();
+    (work, ips)
+}
+
+/// The network 198.18.70.0/26 with its sixty addresses .2 to .61 released (being
+/// checked), moved to a new site `far`: the site and the network's id.
+async fn sixty_at_far(admin: &Caller) -> (app::server::entities::site::Model, i64) {
+    let ips: Vec<String> = (2..=61).map(|n| format!("198.18.70.{n}")).collect();
+    let ip_refs: Vec<&str> = ips.iter().map(String::as_str).collect();
+    let network = released(admin, "198.18.70.0/26", &ip_refs).await;
+    let far = sites::create(admin, "far", "").await.unwrap();
+    sites::move_network(admin, network, Some(far.id))
+        .await
+        .unwrap();
+    (far, network)
+}
+
+/// The workers that stood for agents in the cycle `run_id`.
+async fn agent_workers(app: &TestApp, run_id: i64) -> Vec<check_worker::Model> {
+    check_worker::Entity::find()
+        .filter(check_worker::Column::RunId.eq(run_id))
+        .filter(check_worker::Column::AgentId.is_not_null())
+        .order_by_asc(check_worker::Column::Id)
+        .all(&app.state.db)
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_agent_token_opens_only_its_own_sites_work() {
     // Claims of a worker that stops asking lapse within three seconds.
@@ -290,38 +335,10 @@ async fn an_agent_token_opens_only_its_own_sites_work() {
     let run = cycle::start_in_background(&app.state, Trigger::Manual)
         .await
         .unwrap();
-    let (status, work_a) = bearer(
-        &app,
-        reqwest::Method::POST,
-        "/agent/work",
-        &agent_a,
-        Some(json!({"max": 10, "wait_ms": 5000})),
-    )
-    .await;
-    assert_eq!(status, 200, "{work_a}");
-    let ips_a: Vec<&str> = work_a["addresses"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["ip"].as_str().unwrap())
-        .collect();
+    let (work_a, ips_a) = ask_work(&app, &agent_a).await;
     assert_eq!(ips_a, ["198.18.71.2", "198.18.71.3"]);
     assert_eq!(work_a["run_id"], run);
-    let (status, work_b) = bearer(
-        &app,
-        reqwest::Method::POST,
-        "/agent/work",
-        &agent_b,
-        Some(json!({"max": 10, "wait_ms": 5000})),
-    )
-    .await;
-    assert_eq!(status, 200, "{work_b}");
-    let ips_b: Vec<&str> = work_b["addresses"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["ip"].as_str().unwrap())
-        .collect();
+    let (_, ips_b) = ask_work(&app, &agent_b).await;
     assert_eq!(ips_b, ["198.18.72.2"]);
 
     // B cannot post under A's claim.
@@ -510,13 +527,7 @@ async fn an_agent_killed_mid_cycle_loses_nothing_and_rides_out_a_server_restart(
     let app = TestApp::spawn_on_listener(net.listen_in_server(), tweak).await;
     let port = app.addr.port();
     let admin = admin_of(&app).await;
-    let ips: Vec<String> = (2..=61).map(|n| format!("198.18.70.{n}")).collect();
-    let ip_refs: Vec<&str> = ips.iter().map(String::as_str).collect();
-    let network = released(&admin, "198.18.70.0/26", &ip_refs).await;
-    let far = sites::create(&admin, "far", "").await.unwrap();
-    sites::move_network(&admin, network, Some(far.id))
-        .await
-        .unwrap();
+    let (far, network) = sixty_at_far(&admin).await;
     let token = registry::create(&app.state.db, &far, "probe-1", "tests")
         .await
         .unwrap()
@@ -572,12 +583,7 @@ async fn an_agent_killed_mid_cycle_loses_nothing_and_rides_out_a_server_restart(
         judged.values().all(|&n| n == 1),
         "none judged twice: {judged:?}"
     );
-    let workers = check_worker::Entity::find()
-        .filter(check_worker::Column::RunId.eq(run_id))
-        .filter(check_worker::Column::AgentId.is_not_null())
-        .all(&app.state.db)
-        .await
-        .unwrap();
+    let workers = agent_workers(&app, run_id).await;
     assert!(
         workers.len() >= 2,
         "the dead agent's worker and the new one's: {workers:?}"
@@ -688,13 +694,7 @@ async fn two_agents_of_a_site_share_a_cycle() {
     net.far_answers(&ANSWERING[1..]);
     let app = TestApp::spawn_on_listener(net.listen_in_server(), |_| {}).await;
     let admin = admin_of(&app).await;
-    let ips: Vec<String> = (2..=61).map(|n| format!("198.18.70.{n}")).collect();
-    let ip_refs: Vec<&str> = ips.iter().map(String::as_str).collect();
-    let network = released(&admin, "198.18.70.0/26", &ip_refs).await;
-    let far = sites::create(&admin, "far", "").await.unwrap();
-    sites::move_network(&admin, network, Some(far.id))
-        .await
-        .unwrap();
+    let (far, _) = sixty_at_far(&admin).await;
     let mut agents = Vec::new();
     for name in ["probe-1", "probe-2"] {
         let token = registry::create(&app.state.db, &far, name, "tests")
@@ -731,12 +731,7 @@ async fn two_agents_of_a_site_share_a_cycle() {
         judged.values().all(|&n| n == 1),
         "none judged twice: {judged:?}"
     );
-    let workers = check_worker::Entity::find()
-        .filter(check_worker::Column::RunId.eq(run.id))
-        .filter(check_worker::Column::AgentId.is_not_null())
-        .all(&app.state.db)
-        .await
-        .unwrap();
+    let workers = agent_workers(&app, run.id).await;
     let mut by_agent = std::collections::BTreeMap::new();
     for w in &workers {
         *by_agent.entry(w.agent_id).or_insert(0) += w.done;
