@@ -364,24 +364,47 @@ async fn an_agent_token_opens_only_its_own_sites_work() {
         status_of(&app, "198.18.71.2").await.0,
         AddressStatus::BeingChecked
     );
-    // A's own results are written under its claim.
-    let results: Vec<Value> = work_a["addresses"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| json!({"id": a["id"], "answers": silent}))
-        .collect();
-    let (status, written) = bearer(
-        &app,
-        reqwest::Method::POST,
-        "/agent/results",
-        &agent_a,
-        Some(json!({"claim": claim_a, "results": results})),
-    )
-    .await;
+    // A's own result is written under its claim.
+    let post = |claim: i64, id: &Value| {
+        let body = json!({"claim": claim, "results": [{"id": id, "answers": silent}]});
+        bearer(
+            &app,
+            reqwest::Method::POST,
+            "/agent/results",
+            &agent_a,
+            Some(body),
+        )
+    };
+    let (status, written) = post(claim_a, &work_a["addresses"][0]["id"]).await;
     assert_eq!(status, 200, "{written}");
-    assert_eq!(written["written"], 2);
+    assert_eq!(
+        (written["written"].as_i64(), written["dropped"].as_i64()),
+        (Some(1), Some(0))
+    );
     assert_eq!(status_of(&app, "198.18.71.2").await.0, AddressStatus::Free);
+    // Silent past its claim's life (one SchedulerLease), its late result is refused whole,
+    // and nothing is written; asking again, it gets the address back under a new claim.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let (status, refused) = post(claim_a, &work_a["addresses"][1]["id"]).await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("has lapsed"),
+        "{refused}"
+    );
+    assert_eq!(
+        status_of(&app, "198.18.71.3").await.0,
+        AddressStatus::BeingChecked
+    );
+    let (again, ips) = ask_work(&app, &agent_a).await;
+    assert_eq!(ips, ["198.18.71.3"]);
+    let claim = again["claim"].as_i64().unwrap();
+    assert_ne!(claim, claim_a);
+    let (status, written) = post(claim, &again["addresses"][0]["id"]).await;
+    assert_eq!(status, 200, "{written}");
+    assert_eq!(status_of(&app, "198.18.71.3").await.0, AddressStatus::Free);
 
     // Revoked: refused at once, everywhere.
     let b_row = registry::of_site(&app.state.db, b.id)

@@ -250,3 +250,75 @@ async fn token_create_prints_a_secret_once_that_only_its_hash_is_kept_of() {
     assert!(stderr.contains("is disabled"), "{stderr}");
     drop(test_db);
 }
+
+#[tokio::test]
+async fn token_create_agent_makes_an_agent_of_a_site() {
+    use app::server::agents::registry;
+    use app::server::db;
+    use app::server::entities::{agent, site};
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+
+    let (test_db, url) = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let conn = db::connect(&url).await.unwrap();
+    db::migrate(&conn).await.unwrap();
+    site::ActiveModel {
+        name: Set("dc-2".into()),
+        description: Set(String::new()),
+        created_at: Set(time::OffsetDateTime::now_utc()),
+        created_by: Set("tests".into()),
+        ..Default::default()
+    }
+    .insert(&conn)
+    .await
+    .unwrap();
+
+    let mut cmd = ipvet(dir.path(), &url);
+    cmd.args(["token", "create", "--agent", "dc-2", "--name", "rack-14"]);
+    let (code, stdout, stderr) = run(cmd, "").await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("Agent 'rack-14' of site 'dc-2'"),
+        "{stderr}"
+    );
+    let secret = stdout.trim();
+    assert!(registry::is_agent_secret(secret), "{stdout}");
+    let rows = agent::Entity::find().all(&conn).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].name, "rack-14");
+    assert_eq!(rows[0].created_by, "command line");
+    assert_ne!(rows[0].secret_hash, secret);
+    assert_eq!(
+        registry::lookup(&conn, secret).await.unwrap().map(|a| a.id),
+        Some(rows[0].id)
+    );
+    // Without a name, one is made up; names are unique per site.
+    let mut cmd = ipvet(dir.path(), &url);
+    cmd.args(["token", "create", "--agent", "dc-2"]);
+    let (code, _, stderr) = run(cmd, "").await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("Agent 'agent-"), "{stderr}");
+    let mut cmd = ipvet(dir.path(), &url);
+    cmd.args(["token", "create", "--agent", "dc-2", "--name", "rack-14"]);
+    let (code, _, stderr) = run(cmd, "").await;
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("has an agent named `rack-14` already"),
+        "{stderr}"
+    );
+
+    // `local` takes no agents; an unknown site is named; a user and --agent at once is
+    // refused by the command line itself.
+    for (args, said) in [
+        (vec!["--agent", "local"], "takes no agents"),
+        (vec!["--agent", "dc-9"], "There is no site `dc-9`."),
+        (vec!["admin", "--agent", "dc-2"], "cannot be used with"),
+    ] {
+        let mut cmd = ipvet(dir.path(), &url);
+        cmd.args(["token", "create"]).args(&args);
+        let (code, _, stderr) = run(cmd, "").await;
+        assert_ne!(code, 0, "{args:?}");
+        assert!(stderr.contains(said), "{args:?}: {stderr}");
+    }
+    drop(test_db);
+}
