@@ -263,7 +263,7 @@ pub async fn site_is_live(db: &impl ConnectionTrait, site_id: i64) -> Result<boo
 
 /// Why a site's addresses cannot be checked now: it has no live agent, since when.
 pub fn no_live_agent(site: &site::Model, agents: &[agent::Model]) -> String {
-    match agents.iter().filter_map(|a| a.last_seen_at).max() {
+    match last_seen(agents) {
         Some(seen) => format!(
             "site {} has no live agent (last seen {})",
             site.name,
@@ -305,6 +305,21 @@ pub struct SiteState {
     pub no_live_agent_since: Option<OffsetDateTime>,
 }
 
+impl SiteState {
+    /// The site's id (`None` for `local`), name and description.
+    pub fn identity(&self) -> (Option<i64>, String, String) {
+        match &self.site {
+            Some(site) => (Some(site.id), site.name.clone(), site.description.clone()),
+            None => (None, sites::LOCAL.to_string(), String::new()),
+        }
+    }
+}
+
+/// The newest time any of `agents` was seen, if any ever was.
+fn last_seen(agents: &[agent::Model]) -> Option<OffsetDateTime> {
+    agents.iter().filter_map(|a| a.last_seen_at).max()
+}
+
 /// Every site with its networks and agents, `local` first. Three statements, however
 /// many sites.
 pub async fn overview(db: &impl ConnectionTrait) -> Result<Vec<SiteState>, AppError> {
@@ -333,12 +348,7 @@ pub async fn overview(db: &impl ConnectionTrait) -> Result<Vec<SiteState>, AppEr
             agents.into_iter().partition(|a| a.site_id == site.id);
         agents = rest;
         let live = mine.iter().any(|a| live_at(a, now));
-        let since = (!live).then(|| {
-            mine.iter()
-                .filter_map(|a| a.last_seen_at)
-                .max()
-                .unwrap_or(site.created_at)
-        });
+        let since = (!live).then(|| last_seen(&mine).unwrap_or(site.created_at));
         states.push(SiteState {
             networks: networks_of(Some(site.id)),
             agents: mine,
@@ -356,10 +366,7 @@ pub async fn site_views(db: &impl ConnectionTrait) -> Result<Vec<SiteView>, AppE
         .await?
         .into_iter()
         .map(|state| {
-            let (id, name, description) = match state.site {
-                Some(site) => (Some(site.id), site.name, site.description),
-                None => (None, sites::LOCAL.to_string(), String::new()),
-            };
+            let (id, name, description) = state.identity();
             SiteView {
                 id,
                 name,

@@ -18,17 +18,23 @@ use crate::error::AppError;
 use crate::server::agents::registry;
 use crate::server::agents::wire;
 use crate::server::check::probe::Availability;
-use crate::server::config::ProbeMethods;
+use crate::server::config::{Config, ProbeMethods};
 use crate::server::entities::{agent, agent_probe};
 use crate::server::inventory::sites;
 use crate::server::{db, AppState};
 
 /// How often a waiting allocation looks for the agent's answer.
 const LOOK_EVERY: Duration = Duration::from_millis(100);
-/// The longest an allocation waits for a site's agents, at most half `AllocationTimeout`.
-pub const WAIT: Duration = Duration::from_secs(10);
+/// The longest an allocation waits for a site's agents (see [`wait`]).
+const WAIT: Duration = Duration::from_secs(10);
 /// An agent's claim on a request it has not answered in this long passes to another.
 const CLAIM_FOR: Duration = Duration::from_secs(5);
+
+/// How long an allocation waits for a site's agents: ten seconds, at most half
+/// `AllocationTimeout`, so the allocation can still try other candidates.
+pub fn wait(config: &Config) -> Duration {
+    WAIT.min(config.allocation_timeout / 2)
+}
 
 /// What the site's agents answered about `addr`, with `probes` (`None`: their own
 /// methods): each method's answer, or `None` when no agent answered within the wait.
@@ -49,7 +55,7 @@ pub async fn ask(
             registry::no_live_agent(&site, &agents)
         )));
     }
-    let wait = WAIT.min(state.config().allocation_timeout / 2);
+    let wait = wait(&state.config());
     // Requests of allocations that gave up long ago (their server stopped) go first.
     agent_probe::Entity::delete_many()
         .filter(agent_probe::Column::ExpiresAt.lt(now - Duration::from_secs(60)))

@@ -166,35 +166,32 @@ pub async fn claimable_in_site(
     run_id: i64,
     site_id: i64,
 ) -> Result<bool, AppError> {
-    Ok(address::Entity::find()
-        .select_only()
-        .column(address::Column::Id)
-        .filter(address::Column::Status.is_in(CHECKED))
-        .filter(Scope::Site(site_id).condition())
-        .filter(claimable(run_id, OffsetDateTime::now_utc()))
-        .into_tuple::<i64>()
-        .one(db)
-        .await?
-        .is_some())
+    site_has(db, site_id, claimable(run_id, OffsetDateTime::now_utc())).await
 }
 
-/// Whether the cycle `run_id` has yet to judge an address of the site `site_id`. Asked
-/// every second while a site's agents work, so it stops at the first one found.
+/// Whether the cycle `run_id` has yet to judge an address of the site `site_id`, claimed
+/// or not.
 pub async fn pending_in_site(
     db: &impl ConnectionTrait,
     run_id: i64,
     site_id: i64,
+) -> Result<bool, AppError> {
+    site_has(db, site_id, unjudged(run_id)).await
+}
+
+/// Whether an address of the site `site_id` that a cycle checks meets `which`. Asked
+/// every second while a site's agents work, so it stops at the first one found.
+async fn site_has(
+    db: &impl ConnectionTrait,
+    site_id: i64,
+    which: Condition,
 ) -> Result<bool, AppError> {
     Ok(address::Entity::find()
         .select_only()
         .column(address::Column::Id)
         .filter(address::Column::Status.is_in(CHECKED))
         .filter(Scope::Site(site_id).condition())
-        .filter(
-            Condition::any()
-                .add(address::Column::CheckedRun.is_null())
-                .add(address::Column::CheckedRun.ne(run_id)),
-        )
+        .filter(which)
         .into_tuple::<i64>()
         .one(db)
         .await?
@@ -304,17 +301,18 @@ pub async fn others_live(db: &impl ConnectionTrait, worker: &Worker) -> Result<u
 /// live worker of it. A claim of another cycle's worker does not count: that cycle has
 /// ended, and its worker's verdicts will be refused.
 fn claimable(run_id: i64, now: OffsetDateTime) -> Condition {
-    Condition::all()
-        .add(
-            Condition::any()
-                .add(address::Column::CheckedRun.is_null())
-                .add(address::Column::CheckedRun.ne(run_id)),
-        )
-        .add(
-            Condition::any()
-                .add(address::Column::Claim.is_null())
-                .add(address::Column::Claim.not_in_subquery(live_workers(run_id, now))),
-        )
+    Condition::all().add(unjudged(run_id)).add(
+        Condition::any()
+            .add(address::Column::Claim.is_null())
+            .add(address::Column::Claim.not_in_subquery(live_workers(run_id, now))),
+    )
+}
+
+/// Addresses the cycle `run_id` has not judged yet.
+fn unjudged(run_id: i64) -> Condition {
+    Condition::any()
+        .add(address::Column::CheckedRun.is_null())
+        .add(address::Column::CheckedRun.ne(run_id))
 }
 
 /// Claims up to `n` addresses in `status` after the address `after` (bytes), in address

@@ -172,9 +172,7 @@ async fn check_candidate(
                 }
                 None => Finding::Inconclusive(format!(
                     "the agents of the address's site did not answer within {}s",
-                    agent_vet::WAIT
-                        .min(state.config().allocation_timeout / 2)
-                        .as_secs()
+                    agent_vet::wait(&state.config()).as_secs()
                 )),
             }
         }

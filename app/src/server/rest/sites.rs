@@ -74,10 +74,7 @@ impl Agent {
 
 impl Site {
     fn from_state(s: SiteState, now: OffsetDateTime) -> Self {
-        let (id, name, description) = match s.site {
-            Some(site) => (Some(site.id), site.name, site.description),
-            None => (None, sites::LOCAL.to_string(), String::new()),
-        };
+        let (id, name, description) = s.identity();
         Site {
             id,
             name,
