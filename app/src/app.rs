@@ -35,6 +35,32 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // On the server, the pages loaded on demand are drawn under an owner of their own that
+    // keeps the list of chunks they would have the browser preload to itself. Leptos's
+    // server integration otherwise wrote a `<link rel="preload">` for each of the hundred
+    // chunks a network's page needs after drawing every such page, and read the contexts
+    // for it outside the request's own: on most requests the links went nowhere (with a
+    // warning on standard error each), on some into the page (15 KB), and making them was
+    // a twentieth of a network page's server time. The browser fetches a page's chunks
+    // when it loads the page; a later visit finds them in its cache (kept a year).
+    #[cfg(feature = "ssr")]
+    {
+        let pages = Owner::new();
+        Owner::on_cleanup({
+            let pages = pages.clone();
+            move || drop(pages)
+        });
+        pages.with(|| {
+            provide_context(leptos::PrefetchLazyFn::default());
+            routes()
+        })
+    }
+    #[cfg(not(feature = "ssr"))]
+    routes()
+}
+
+/// The site's head defaults and its pages.
+fn routes() -> impl IntoView {
     view! {
         <Link rel="icon" href="/favicon.ico"/>
         <Title text="ipvet"/>

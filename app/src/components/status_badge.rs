@@ -8,11 +8,16 @@ pub fn StatusBadge(status: AddressStatus) -> impl IntoView {
 }
 
 /// [`StatusBadge`] written out as text, for a list drawn as text
-/// ([`crate::components::html_text`]).
-pub fn badge_html(status: AddressStatus) -> String {
-    format!(
-        r#"<span class="badge {}">{}</span>"#,
-        status.as_str(),
-        status.label()
-    )
+/// ([`crate::components::html_text`]): written straight into the list's markup.
+pub struct BadgeHtml(pub AddressStatus);
+
+impl std::fmt::Display for BadgeHtml {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            r#"<span class="badge {}">{}</span>"#,
+            self.0.as_str(),
+            self.0.label()
+        )
+    }
 }

@@ -99,38 +99,30 @@ pub fn SubnetMapView(map: MapShown) -> impl IntoView {
 fn cells_html(map: &SubnetMap, addresses: bool, few: bool) -> String {
     let mut out = String::with_capacity(map.len() * 96);
     for c in map.cells() {
-        let shown = if few { &c.label } else { &c.short };
-        let (class, href) = if addresses {
+        let shown = Escaped(if few { &c.label } else { &c.short });
+        let (title, label) = (Escaped(&c.title), Escaped(&c.label));
+        // Written straight into the markup, without a string of its own for each cell's
+        // class and link: a map is drawn on every view of a network's page.
+        let _ = if addresses {
             match c.status {
-                Some(s) => (
-                    s.as_str().to_string(),
-                    Some(format!("/address?ip={}", c.label)),
+                Some(s) => write!(
+                    out,
+                    r#"<a class="{}" href="/address?ip={label}" aria-label="{title}">{shown}</a>"#,
+                    s.as_str(),
                 ),
-                None => ("unusable".to_string(), None),
+                None => write!(
+                    out,
+                    r#"<span class="unusable" title="{title}">{shown}</span>"#
+                ),
             }
         } else {
             // Ten shades of use, a tenth each; any use at all shows as the first.
             let shade = c.fill.div_ceil(10).min(10);
             let marked = if c.problems > 0 { " p" } else { "" };
-            (
-                format!("f{shade}{marked}"),
-                Some(format!("?block={}#map", c.label)),
+            write!(
+                out,
+                r#"<a class="f{shade}{marked}" href="?block={label}#map" aria-label="{title}">{shown}</a>"#,
             )
-        };
-        let _ = match href {
-            Some(href) => write!(
-                out,
-                r#"<a class="{class}" href="{}" aria-label="{}">{}</a>"#,
-                Escaped(&href),
-                Escaped(&c.title),
-                Escaped(shown),
-            ),
-            None => write!(
-                out,
-                r#"<span class="{class}" title="{}">{}</span>"#,
-                Escaped(&c.title),
-                Escaped(shown),
-            ),
         };
     }
     out

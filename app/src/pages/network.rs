@@ -493,7 +493,7 @@ fn rows_html(rows: &[AddressView], role: Role) -> String {
     use std::fmt::Write;
 
     use crate::components::html_text::Escaped;
-    use crate::components::status_badge::badge_html;
+    use crate::components::status_badge::BadgeHtml;
     use crate::components::when::when_html;
 
     let mut out = String::with_capacity(rows.len() * 640);
@@ -509,7 +509,7 @@ fn rows_html(rows: &[AddressView], role: Role) -> String {
         let _ = write!(
             out,
             r#"</td><td class="ip"><a href="/address?ip={ip}">{ip}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="when">{}</td><td>"#,
-            badge_html(a.status),
+            BadgeHtml(a.status),
             Escaped(&a.owner),
             Escaped(&a.hostname),
             Escaped(&a.note),

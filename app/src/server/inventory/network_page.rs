@@ -5,7 +5,7 @@
 
 use sea_orm::ConnectionTrait;
 
-use super::addresses::{self, ListQuery};
+use super::addresses::{self, Detail, ListQuery};
 use super::{map, networks, sites};
 use crate::error::AppError;
 use crate::model::NetworkPage;
@@ -18,7 +18,7 @@ pub async fn read(
     list: &ListQuery<'_>,
     block: Option<&str>,
 ) -> Result<NetworkPage, AppError> {
-    let (net, addresses) = addresses::page_with_network(db, network_id, list).await?;
+    let (net, addresses) = addresses::page_with_network(db, network_id, list, Detail::Rows).await?;
     // One more read, only for a network checked by a site's agents.
     let site = match net.site_id {
         Some(id) => Some(sites::find(db, id).await?.name),

@@ -111,7 +111,20 @@ pub async fn page(
     network_id: i64,
     list: &ListQuery<'_>,
 ) -> Result<crate::model::AddressPage, AppError> {
-    Ok(page_with_network(db, network_id, list).await?.1)
+    Ok(page_with_network(db, network_id, list, Detail::WithChecks)
+        .await?
+        .1)
+}
+
+/// How much of each address a page of them reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// Everything a list shows, its last check and problem included (the API's lists).
+    WithChecks,
+    /// What a network page's rows show: the address, its status and holder, and since
+    /// when. Its last check and problem stay unread (`None`): a page of a hundred rows
+    /// spent most of its read copying column values.
+    Rows,
 }
 
 /// What a list shows of an address, and all a page of a hundred reads of each. Decoding
@@ -145,6 +158,45 @@ impl Listed {
         address::Column::Problem,
         address::Column::ProblemSince,
     ];
+
+    /// The columns [`Detail::Rows`] reads: the first six of [`Listed::COLUMNS`] but the
+    /// network's id, which the page knows.
+    const ROW_COLUMNS: [address::Column; 6] = [
+        address::Column::Ip,
+        address::Column::Status,
+        address::Column::Owner,
+        address::Column::Hostname,
+        address::Column::Note,
+        address::Column::StatusChangedAt,
+    ];
+}
+
+/// What [`Detail::Rows`] reads of an address.
+#[derive(Debug, FromQueryResult)]
+struct RowRead {
+    ip: Vec<u8>,
+    status: AddressStatus,
+    owner: String,
+    hostname: String,
+    note: String,
+    status_changed_at: TimeDateTimeWithTimeZone,
+}
+
+impl RowRead {
+    fn listed(self, network_id: i64) -> Listed {
+        Listed {
+            ip: self.ip,
+            network_id,
+            status: self.status,
+            owner: self.owner,
+            hostname: self.hostname,
+            note: self.note,
+            status_changed_at: self.status_changed_at,
+            last_checked_at: None,
+            problem: None,
+            problem_since: None,
+        }
+    }
 }
 
 impl From<address::Model> for Listed {
@@ -179,6 +231,7 @@ pub async fn page_with_network(
     db: &impl ConnectionTrait,
     network_id: i64,
     list: &ListQuery<'_>,
+    detail: Detail,
 ) -> Result<(network::Model, crate::model::AddressPage), AppError> {
     let mut q = address::Entity::find().filter(address::Column::NetworkId.eq(network_id));
     if let Some(s) = list.status {
@@ -190,8 +243,14 @@ pub async fn page_with_network(
         q = q.filter(search.condition(&[address::Column::Hostname, address::Column::Owner]));
     }
     let keys = Keys::new(list.after, list.before, list.last)?;
-    let (net, rows) =
-        network_with_rows(db, network_id, keys.query(q.clone()), keys.backwards()).await?;
+    let (net, rows) = network_with_rows(
+        db,
+        network_id,
+        keys.query(q.clone()),
+        keys.backwards(),
+        detail,
+    )
+    .await?;
     let (rows, next_after, prev_before) = keys.page(rows, |r| &r.ip);
     let (total, first_position) = match rows.first() {
         None => (q.count(db).await?, 0),
@@ -234,6 +293,7 @@ async fn network_with_rows(
     network_id: i64,
     rows: Select<address::Entity>,
     backwards: bool,
+    detail: Detail,
 ) -> Result<(network::Model, Vec<Listed>), AppError> {
     use sea_orm::sea_query::{Alias, JoinType, Order, Query};
     use sea_orm::{IdenStatic, Iterable, QueryTrait};
@@ -245,7 +305,11 @@ async fn network_with_rows(
             Alias::new(format!("n_{}", c.as_str())),
         );
     }
-    for c in Listed::COLUMNS {
+    let columns: &[address::Column] = match detail {
+        Detail::WithChecks => &Listed::COLUMNS,
+        Detail::Rows => &Listed::ROW_COLUMNS,
+    };
+    for &c in columns {
         both.expr_as(
             Expr::col((a.clone(), c)),
             Alias::new(format!("a_{}", c.as_str())),
@@ -274,9 +338,13 @@ async fn network_with_rows(
     };
     let mut rows = Vec::with_capacity(found.len());
     for row in &found {
-        if let Some(address) = Listed::from_query_result_optional(row, "a_")? {
-            rows.push(address);
-        }
+        let address = match detail {
+            Detail::WithChecks => Listed::from_query_result_optional(row, "a_")?,
+            Detail::Rows => {
+                RowRead::from_query_result_optional(row, "a_")?.map(|r| r.listed(network_id))
+            }
+        };
+        rows.extend(address);
     }
     Ok((net, rows))
 }

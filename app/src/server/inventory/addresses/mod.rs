@@ -13,8 +13,8 @@ pub use allocate::{allocate, next_free, ALLOCATION_CANDIDATES};
 pub use change::{change, change_many, BULK_MAX};
 pub use edit::{edit, HolderEdit};
 pub use list::{
-    detail, page, page_with_network, record, History, ListQuery, Record, Search, MAX_SEARCH,
-    PAGE_SIZE,
+    detail, page, page_with_network, record, Detail, History, ListQuery, Record, Search,
+    MAX_SEARCH, PAGE_SIZE,
 };
 pub(crate) use list::{like_pattern, page_by_key};
 
