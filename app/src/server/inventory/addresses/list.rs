@@ -159,8 +159,8 @@ impl Listed {
         address::Column::ProblemSince,
     ];
 
-    /// The columns [`Detail::Rows`] reads: the first six of [`Listed::COLUMNS`] but the
-    /// network's id, which the page knows.
+    /// The columns [`Detail::Rows`] reads: [`Listed::COLUMNS`] but the network's id (the
+    /// page knows it) and the last check and problem.
     const ROW_COLUMNS: [address::Column; 6] = [
         address::Column::Ip,
         address::Column::Status,
