@@ -33,8 +33,8 @@ impl fmt::Display for Escaped<'_> {
 /// data a page hydrates from: the page's HTML holds it already, and the browser keeps the
 /// server's (Leptos leaves an element's server-drawn inner HTML alone when it hydrates). A
 /// network page's rows sent again as data were a fifth of the page. Shared, not copied: a
-/// page's parts each read the page's data, and a copy of tens of KB for each was a tenth
-/// of what drawing a network page cost the server.
+/// page's parts each read the page's data, and each got a copy of tens of KB (in a profile
+/// under load, as string copies and the large allocations behind them).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DrawnHtml(Option<Arc<str>>);
 
