@@ -29,6 +29,27 @@ impl fmt::Display for Escaped<'_> {
     }
 }
 
+/// An attribute's value written as briefly as it may be: bare when it is a plain word (an
+/// address, a class, an id: most of what a list's hundred rows repeat), else quoted and
+/// escaped. Bare values hold none of the characters that would end or bend one (space,
+/// quotes, `=`, `<`, `>`, backtick).
+pub struct AttrValue<'a>(pub &'a str);
+
+impl fmt::Display for AttrValue<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bare = !self.0.is_empty()
+            && self
+                .0
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b':' | b'-' | b'_'));
+        if bare {
+            f.write_str(self.0)
+        } else {
+            write!(f, "\"{}\"", Escaped(self.0))
+        }
+    }
+}
+
 /// Markup written as text by whichever side read the data it shows, and left out of the
 /// data a page hydrates from: the page's HTML holds it already, and the browser keeps the
 /// server's (Leptos leaves an element's server-drawn inner HTML alone when it hydrates). A
@@ -97,7 +118,32 @@ mod tests {
         assert_eq!(Escaped("plain").to_string(), "plain");
     }
 
+    #[test]
+    fn an_attribute_value_is_bare_only_when_it_is_a_plain_word() {
+        assert_eq!(AttrValue("198.18.0.1").to_string(), "198.18.0.1");
+        assert_eq!(AttrValue("2001:2::a").to_string(), "2001:2::a");
+        assert_eq!(AttrValue("row-release").to_string(), "row-release");
+        assert_eq!(AttrValue("").to_string(), r#""""#);
+        assert_eq!(AttrValue("a b").to_string(), r#""a b""#);
+        assert_eq!(AttrValue("x=1").to_string(), r#""x=1""#);
+        assert_eq!(AttrValue(r#""><"#).to_string(), r#""&quot;&gt;&lt;""#);
+    }
+
     proptest::proptest! {
+        /// Whatever the text, as an attribute's value it is one value: bare, it holds no
+        /// character that ends a bare value; quoted, nothing inside ends the quotes.
+        #[test]
+        fn an_attribute_value_stays_one_value(text in "\\PC{0,40}") {
+            let out = AttrValue(&text).to_string();
+            if out == text {
+                proptest::prop_assert!(!out.is_empty());
+                proptest::prop_assert!(!out.contains(|c: char| c.is_whitespace() || "\"'=<>`&".contains(c)));
+            } else {
+                let inner = out.strip_prefix('"').and_then(|o| o.strip_suffix('"'));
+                proptest::prop_assert!(inner.is_some_and(|i| !i.contains(['<', '>', '"', '\''])), "{}", out);
+            }
+        }
+
         /// Whatever the text, none of it can open a tag, end an attribute or start an
         /// entity of its own.
         #[test]

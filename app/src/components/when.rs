@@ -12,11 +12,11 @@ pub fn When(#[prop(into)] at: String) -> impl IntoView {
 /// [`When`] written out as text, for a list drawn as text
 /// ([`crate::components::html_text`]).
 pub fn when_html(at: &str) -> String {
-    use crate::components::html_text::Escaped;
+    use crate::components::html_text::{AttrValue, Escaped};
     match machine_form_and_age(at) {
         (Some(datetime), Some(ago)) => format!(
-            r#"<time datetime="{}" title="{}">{}</time>"#,
-            Escaped(&datetime),
+            r#"<time datetime={} title="{}">{}</time>"#,
+            AttrValue(&datetime),
             Escaped(&ago),
             Escaped(at)
         ),

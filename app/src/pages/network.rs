@@ -488,27 +488,29 @@ impl Shown {
 /// element of each was most of what the page cost the server. Each row carries its address
 /// where it must (its checkbox, link and buttons); its lifecycle button submits the table's
 /// shared form for that action (its `form` attribute), and Force-free… opens the page's
-/// dialog, or without JavaScript the address's own page at its force-free question.
+/// dialog, or without JavaScript the address's own page at its force-free question. Written
+/// as briefly as HTML allows, for the hundred rows' sake: cells and rows end where the next
+/// begins (end tags HTML leaves optional), plain words unquoted, columns styled by place.
 fn rows_html(rows: &[AddressView], role: Role) -> String {
     use std::fmt::Write;
 
-    use crate::components::html_text::Escaped;
+    use crate::components::html_text::{AttrValue, Escaped};
     use crate::components::status_badge::BadgeHtml;
     use crate::components::when::when_html;
 
-    let mut out = String::with_capacity(rows.len() * 640);
+    let mut out = String::with_capacity(rows.len() * 600);
     for a in rows {
-        let ip = Escaped(&a.address);
-        let _ = write!(out, r#"<tr data-address="{ip}"><td>"#);
+        let (ip, value) = (Escaped(&a.address), AttrValue(&a.address));
+        let _ = write!(out, "<tr data-address={value}><td>");
         if role >= Role::Operator {
             let _ = write!(
                 out,
-                r#"<input type="checkbox" name="addresses[]" value="{ip}" form="bulk" aria-label="Select {ip}">"#
+                r#"<input type=checkbox name=addresses[] value={value} form=bulk aria-label="Select {ip}">"#
             );
         }
         let _ = write!(
             out,
-            r#"</td><td class="ip"><a href="/address?ip={ip}">{ip}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="when">{}</td><td>"#,
+            r#"<td><a href="/address?ip={ip}">{ip}</a><td>{}<td>{}<td>{}<td>{}<td>{}<td>"#,
             BadgeHtml(a.status),
             Escaped(&a.owner),
             Escaped(&a.hostname),
@@ -529,12 +531,12 @@ fn rows_html(rows: &[AddressView], role: Role) -> String {
         if lifecycle.is_some() || force {
             let _ = write!(
                 out,
-                r#"<details class="row-menu"><summary aria-label="Actions for {ip}">Actions</summary>"#
+                r#"<details class=row-menu><summary aria-label="Actions for {ip}">Actions</summary>"#
             );
             if let Some((form, label)) = lifecycle {
                 let _ = write!(
                     out,
-                    r#"<button form="{form}" name="address" value="{ip}">{label}</button>"#
+                    "<button form={form} name=address value={value}>{label}</button>"
                 );
             }
             if force {
@@ -545,7 +547,6 @@ fn rows_html(rows: &[AddressView], role: Role) -> String {
             }
             out.push_str("</details>");
         }
-        out.push_str("</td></tr>");
     }
     out
 }

@@ -18,10 +18,12 @@ use tower_http::CompressionLevel;
 pub const NEVER_COMPRESSED: [&str; 1] = ["/api/tokens/create"];
 
 /// How hard answers are compressed as they are sent: brotli's default (its best, 11) took
-/// 370 ms of the server's time for a network page of 100 rows, for 5.6 KB; at 4 it takes
-/// 1.5 ms for 6.8 KB (gzip at 4: 1.6 ms, 10.8 KB). The site's files are compressed at
-/// their best once, when they are built.
-pub const LEVEL: i32 = 4;
+/// 370 ms of the server's time for a network page of 100 rows, for 5.6 KB. At 4 a browser's
+/// view of a network page still served little more than half as many requests as one asking
+/// for no compression (377 against 652 a second, docs/benchmarks.md); at 2 brotli uses its
+/// fast hashers (for the page measured apart: 6.8 KB in 0.23 ms against 6.2 KB in 0.54 ms at
+/// 4). The site's files are compressed at their best once, when they are built.
+pub const LEVEL: i32 = 2;
 
 /// Brotli or gzip (the encodings built in), as the client accepts, at [`LEVEL`]; small
 /// answers, images and the like as they are (tower-http's default predicate).

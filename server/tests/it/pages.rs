@@ -468,6 +468,8 @@ async fn a_page_of_a_hundred_addresses_sends_its_data_once() {
     // cells nobody gets say is drawn once each, and not sent again.
     assert_eq!(body.matches("never handed out").count(), 2);
     // 245 KB with a form per row and the map spelled out in its data, 131 KB with the rows'
-    // data sent again for hydration; 105 KB without.
-    assert!(body.len() <= 110_000, "{} bytes for 100 rows", body.len());
+    // data sent again for hydration; 105 KB without; 97 KB with the rows written briefly
+    // (optional end tags left out, plain attribute values bare).
+    println!("{} bytes for 100 rows", body.len());
+    assert!(body.len() <= 99_000, "{} bytes for 100 rows", body.len());
 }
