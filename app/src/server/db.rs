@@ -14,10 +14,19 @@ use crate::server::config::DatabaseUrl;
 
 /// Opens the database. SQLite runs in WAL mode with a busy timeout so readers never block
 /// the writer and short write contention waits instead of failing.
+///
+/// Neither pool checks a connection each time it is handed out, which sqlx does by default:
+/// that was a round trip to SQLite's thread, or to PostgreSQL, before every statement (a
+/// network page's four statements were eight trips). A SQLite connection is a file opened
+/// in this process, which cannot hang up. A PostgreSQL connection can (a restart, a
+/// firewall dropping idle flows), so one that has lain idle for [`IDLE_BEFORE_CHECK`] is
+/// checked before it is used again, as connection pools such as HikariCP do; one in steady
+/// use shows a broken link by failing its statement, and is then dropped by sqlx.
 pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, DbErr> {
     let mut opts = ConnectOptions::new(url.as_str());
     opts.sqlx_logging(false)
-        .acquire_timeout(Duration::from_secs(10));
+        .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire(false);
     if url.is_sqlite() {
         opts.max_connections(8)
             .min_connections(1)
@@ -34,10 +43,43 @@ pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, DbErr> {
                     // at once.
                     .row_buffer_size(512)
             });
+        Database::connect(opts).await
     } else {
         opts.max_connections(16);
+        connect_postgres(url, opts).await
     }
-    Database::connect(opts).await
+}
+
+/// How long a PostgreSQL connection may lie idle before it is checked again.
+pub const IDLE_BEFORE_CHECK: Duration = Duration::from_secs(5);
+
+/// PostgreSQL's pool, built here rather than by SeaORM so that it can check only
+/// connections that have lain idle ([`connect`]).
+async fn connect_postgres(
+    url: &DatabaseUrl,
+    opts: ConnectOptions,
+) -> Result<DatabaseConnection, DbErr> {
+    use sea_orm::sqlx::postgres::{PgConnectOptions, Postgres};
+    use sea_orm::sqlx::{ConnectOptions as _, Connection};
+    let connect = url
+        .as_str()
+        .parse::<PgConnectOptions>()
+        .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e)))?
+        .disable_statement_logging();
+    let pool = opts
+        .sqlx_pool_options::<Postgres>()
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= IDLE_BEFORE_CHECK {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+        .connect_with(connect)
+        .await
+        .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e)))?;
+    Ok(DatabaseConnection::from(pool))
 }
 
 /// Why [`open`] failed.

@@ -544,6 +544,25 @@ async fn address_lists_page_by_key_in_numeric_order() {
         (&later["total"], &later["first_position"]),
         (&json!(3), &json!(2))
     );
+    // More than a page of them: the first page starts at 1, the last ends at the total
+    // (510 rows, 3 allocated: 507 free, the last 100 from 408).
+    let free_first = page(&app, &admin, &[("network_id", &net), ("status", "free")]).await;
+    assert_eq!(
+        (&free_first["total"], &free_first["first_position"]),
+        (&json!(507), &json!(1))
+    );
+    assert_eq!(addresses(&free_first).len(), 100);
+    let free_last = page(
+        &app,
+        &admin,
+        &[("network_id", &net), ("status", "free"), ("last", "true")],
+    )
+    .await;
+    assert_eq!(
+        (&free_last["total"], &free_last["first_position"]),
+        (&json!(507), &json!(408))
+    );
+    assert_eq!(addresses(&free_last).last().unwrap(), "198.18.1.254");
     let none = page(
         &app,
         &admin,

@@ -401,6 +401,10 @@ async fn pages_are_drawn_with_a_bounded_number_of_statements() {
         .await;
     assert_eq!(status, 200, "{body}");
     let network_page = format!("/networks/{net}");
+    // Filtered, a list's first page starts at 1 and, when it holds the whole list, is its
+    // total; its last page ends at the total: neither counts what it knows.
+    let filtered = format!("/networks/{net}?status=allocated");
+    let filtered_end = format!("/networks/{net}?status=allocated&last=1");
     // Every statement of the request, the session's read included. Before issue 19 a
     // network page ran 19 (the network read three times, its counts and the list's total
     // apart, every server function run again when the page was drawn a second time).
@@ -408,6 +412,8 @@ async fn pages_are_drawn_with_a_bounded_number_of_statements() {
     for (path, most) in [
         ("/", 8),
         (network_page.as_str(), 4),
+        (filtered.as_str(), 4),
+        (filtered_end.as_str(), 5),
         ("/problems", 9),
         ("/address?ip=198.18.0.1", 5),
     ] {

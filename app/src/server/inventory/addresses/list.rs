@@ -265,6 +265,15 @@ pub async fn page_with_network(
                 u64::try_from(at.saturating_sub(alloc_first) + 1).unwrap_or(u64::MAX),
             )
         }
+        // The first page of a filtered list starts at 1, and when it holds the whole list
+        // it is its total; the last page ends at the total: counting what is known was a
+        // statement or two more per page.
+        Some(_) if keys.first_page() && next_after.is_none() => (rows.len() as u64, 1),
+        Some(_) if keys.first_page() => (q.count(db).await?, 1),
+        Some(_) if keys.last_page() => {
+            let total = q.count(db).await?;
+            (total, total.saturating_sub(rows.len() as u64) + 1)
+        }
         Some(first) => {
             let before = q
                 .clone()
@@ -376,6 +385,16 @@ impl<'a> Keys<'a> {
 
     fn backwards(&self) -> bool {
         self.before.is_some() || self.last
+    }
+
+    /// The list's first page: no key to start from, and not its end.
+    fn first_page(&self) -> bool {
+        self.bound.is_none() && !self.last
+    }
+
+    /// The list's last page, read from its end.
+    fn last_page(&self) -> bool {
+        self.bound.is_none() && self.last
     }
 
     /// `q` narrowed to the page, in the order it is read.
