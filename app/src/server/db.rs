@@ -16,8 +16,9 @@ use crate::server::config::DatabaseUrl;
 /// the writer and short write contention waits instead of failing.
 ///
 /// Neither pool checks a connection each time it is handed out, which sqlx does by default:
-/// that was a round trip to SQLite's thread, or to PostgreSQL, before every statement (a
-/// network page's four statements were eight trips). A SQLite connection is a file opened
+/// that was a round trip to SQLite's thread, or to PostgreSQL, before every statement,
+/// beside the one sqlx makes as it takes a connection back (which no option turns off).
+/// A SQLite connection is a file opened
 /// in this process, which cannot hang up. A PostgreSQL connection can (a restart, a
 /// firewall dropping idle flows), so one that has lain idle for [`IDLE_BEFORE_CHECK`] is
 /// checked before it is used again, as connection pools such as HikariCP do; one in steady

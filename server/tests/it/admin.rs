@@ -234,6 +234,7 @@ async fn problem_ips_page_by_key() {
     assert_eq!(first["matching"], 150);
     assert_eq!(first["next_after"], "198.18.4.100");
     assert_eq!(first["prev_before"], Value::Null);
+    assert_eq!(first["first_position"], 1);
     let (_, second) = app
         .call_fn(&admin, "/api/problems/page", &[("after", "198.18.4.100")])
         .await;
@@ -243,6 +244,7 @@ async fn problem_ips_page_by_key() {
     );
     assert_eq!(rows(&second).len(), 50);
     assert_eq!(second["next_after"], Value::Null);
+    assert_eq!(second["first_position"], 101);
     // The last page is the last full page, as in the address lists.
     let (_, last) = app
         .call_fn(&admin, "/api/problems/page", &[("last", "true")])
@@ -253,6 +255,8 @@ async fn problem_ips_page_by_key() {
         (last["prev_before"].as_str(), last["next_after"].as_str()),
         (Some("198.18.4.51"), None)
     );
+    // The last 100 of 150 start at the 51st.
+    assert_eq!(last["first_position"], 51);
     let (_, back) = app
         .call_fn(&admin, "/api/problems/page", &[("before", "198.18.4.101")])
         .await;

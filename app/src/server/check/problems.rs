@@ -14,7 +14,7 @@ use crate::model::{AddressStatus, ProblemPage, ProblemView, RecheckOutcome};
 use crate::server::auth::guard::Caller;
 use crate::server::check::verdict::{apply_all, Applied};
 use crate::server::entities::{address, network};
-use crate::server::inventory::addresses::{page_by_key, parse, Search, PAGE_SIZE};
+use crate::server::inventory::addresses::{known_start, page_by_key, parse, Search, PAGE_SIZE};
 use crate::server::inventory::lifecycle::{Finding, CHECKED};
 use crate::server::inventory::networks::Policies;
 use crate::server::time_fmt::show;
@@ -111,14 +111,17 @@ pub async fn page(
     // a short range of the status index.
     let first_position = match rows.first() {
         None => 0,
-        Some(first) => {
-            address::Entity::find()
-                .filter(condition)
-                .filter(address::Column::Ip.lt(first.ip.clone()))
-                .count(db)
-                .await?
-                + 1
-        }
+        Some(first) => match known_start(after, before, last, matching, rows.len())? {
+            Some(start) => start,
+            None => {
+                address::Entity::find()
+                    .filter(condition)
+                    .filter(address::Column::Ip.lt(first.ip.clone()))
+                    .count(db)
+                    .await?
+                    + 1
+            }
+        },
     };
     let cidrs = network_cidrs(db, rows.iter().map(|r| r.network_id)).await?;
     let last_run = runs::latest(db).await?;

@@ -265,22 +265,21 @@ pub async fn page_with_network(
                 u64::try_from(at.saturating_sub(alloc_first) + 1).unwrap_or(u64::MAX),
             )
         }
-        // The first page of a filtered list starts at 1, and when it holds the whole list
-        // it is its total; the last page ends at the total: counting what is known was a
-        // statement or two more per page.
+        // A filtered list's first page that holds the whole list is its own total.
         Some(_) if keys.first_page() && next_after.is_none() => (rows.len() as u64, 1),
-        Some(_) if keys.first_page() => (q.count(db).await?, 1),
-        Some(_) if keys.last_page() => {
-            let total = q.count(db).await?;
-            (total, total.saturating_sub(rows.len() as u64) + 1)
-        }
         Some(first) => {
-            let before = q
-                .clone()
-                .filter(address::Column::Ip.lt(first.ip.clone()))
-                .count(db)
-                .await?;
-            (q.count(db).await?, before + 1)
+            let total = q.count(db).await?;
+            let start = match keys.known_start(total, rows.len()) {
+                Some(start) => start,
+                None => {
+                    q.clone()
+                        .filter(address::Column::Ip.lt(first.ip.clone()))
+                        .count(db)
+                        .await?
+                        + 1
+                }
+            };
+            (total, start)
         }
     };
     let page = crate::model::AddressPage {
@@ -392,9 +391,16 @@ impl<'a> Keys<'a> {
         self.bound.is_none() && !self.last
     }
 
-    /// The list's last page, read from its end.
-    fn last_page(&self) -> bool {
-        self.bound.is_none() && self.last
+    /// Where a page of `shown` rows of a list of `total` starts, when that follows from
+    /// which page it is: the first starts at 1, the last ends at the total. `None` for a
+    /// page after or before a key, whose start is counted: counting what is known was a
+    /// statement more per page.
+    fn known_start(&self, total: u64, shown: usize) -> Option<u64> {
+        match (self.bound.is_none(), self.last) {
+            (true, false) => Some(1),
+            (true, true) => Some(total.saturating_sub(shown as u64) + 1),
+            (false, _) => None,
+        }
     }
 
     /// `q` narrowed to the page, in the order it is read.
@@ -439,6 +445,18 @@ impl<'a> Keys<'a> {
         let prev_before = if has_prev { shown(rows.first()) } else { None };
         (rows, next_after, prev_before)
     }
+}
+
+/// Where a page of `shown` rows of `total` read by [`page_by_key`] with `after`, `before`
+/// and `last` starts, when that follows from which page it is (`None`: count it).
+pub(crate) fn known_start(
+    after: Option<&str>,
+    before: Option<&str>,
+    last: bool,
+    total: u64,
+    shown: usize,
+) -> Result<Option<u64>, AppError> {
+    Ok(Keys::new(after, before, last)?.known_start(total, shown))
 }
 
 /// One page of the addresses `q` selects, in numeric order and by key: after `after`,

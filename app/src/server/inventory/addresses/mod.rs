@@ -16,7 +16,7 @@ pub use list::{
     detail, page, page_with_network, record, Detail, History, ListQuery, Record, Search,
     MAX_SEARCH, PAGE_SIZE,
 };
-pub(crate) use list::{like_pattern, page_by_key};
+pub(crate) use list::{known_start, like_pattern, page_by_key};
 
 use std::net::IpAddr;
 
