@@ -268,12 +268,11 @@ pub async fn page_with_network(
         // A filtered list's first page that holds the whole list is its own total.
         Some(_) if keys.first_page() && next_after.is_none() => (rows.len() as u64, 1),
         Some(first) => {
-            let total = q.count(db).await?;
+            let total = q.clone().count(db).await?;
             let start = match keys.known_start(total, rows.len()) {
                 Some(start) => start,
                 None => {
-                    q.clone()
-                        .filter(address::Column::Ip.lt(first.ip.clone()))
+                    q.filter(address::Column::Ip.lt(first.ip.clone()))
                         .count(db)
                         .await?
                         + 1
