@@ -17,12 +17,12 @@ use crate::server::config::DatabaseUrl;
 ///
 /// Neither pool checks a connection each time it is handed out, which sqlx does by default:
 /// that was a round trip to SQLite's thread, or to PostgreSQL, before every statement,
-/// beside the one sqlx makes as it takes a connection back (which no option turns off).
-/// A SQLite connection is a file opened
-/// in this process, which cannot hang up. A PostgreSQL connection can (a restart, a
-/// firewall dropping idle flows), so one that has lain idle for [`IDLE_BEFORE_CHECK`] is
-/// checked before it is used again, as connection pools such as HikariCP do; one in steady
-/// use shows a broken link by failing its statement, and is then dropped by sqlx.
+/// beside the one sqlx makes as it takes a connection back (which no option turns off). A
+/// SQLite connection is a file opened in this process, which cannot hang up. A PostgreSQL
+/// connection can (a restart, a firewall dropping idle flows), so one that has lain idle for
+/// [`IDLE_BEFORE_CHECK`] is checked before it is used again, as connection pools such as
+/// HikariCP do; one in steady use shows a broken link by failing its statement, and is then
+/// dropped by sqlx.
 pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, DbErr> {
     let mut opts = ConnectOptions::new(url.as_str());
     opts.sqlx_logging(false)
@@ -62,10 +62,11 @@ async fn connect_postgres(
 ) -> Result<DatabaseConnection, DbErr> {
     use sea_orm::sqlx::postgres::{PgConnectOptions, Postgres};
     use sea_orm::sqlx::{ConnectOptions as _, Connection};
+    let refused = |e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e));
     let connect = url
         .as_str()
         .parse::<PgConnectOptions>()
-        .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e)))?
+        .map_err(refused)?
         .disable_statement_logging();
     let pool = opts
         .sqlx_pool_options::<Postgres>()
@@ -79,7 +80,7 @@ async fn connect_postgres(
         })
         .connect_with(connect)
         .await
-        .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e)))?;
+        .map_err(refused)?;
     Ok(DatabaseConnection::from(pool))
 }
 
