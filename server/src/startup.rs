@@ -153,6 +153,7 @@ pub fn with_request_timeout<S: Clone + Send + Sync + 'static>(
 /// served over HTTPS (`SecureCookies on`).
 pub fn outer_layers(router: Router, https: bool) -> Router {
     router
+        .layer(middleware::from_fn(compression::brotli_in_a_small_window))
         .layer(compression::layer())
         .layer(middleware::from_fn(compression::keep_secrets_uncompressed))
         .layer(middleware::from_fn(move |req, next| {

@@ -396,6 +396,41 @@ async fn answers_are_compressed_except_a_new_tokens_secret() {
     let (br_encoding, _) = get("/networks", Some("br, gzip")).await;
     assert_eq!(br_encoding.as_deref(), Some("br"));
 
+    // A page goes out as brotli over a window of 2^16 bytes, not brotli's default 2^22
+    // (whose buffer cost each answer more than compressing it), and reads back whole.
+    let res = admin
+        .get(format!("{}/networks", app.base))
+        .header("Accept-Encoding", "gzip, deflate, br, zstd")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-encoding"], "br");
+    assert!(res.headers().get("content-length").is_none());
+    let vary: Vec<_> = res.headers().get_all("vary").iter().collect();
+    assert_eq!(vary, ["accept-encoding"], "one Vary naming it once");
+    let body = res.bytes().await.unwrap();
+    assert_eq!(
+        brotli_window_bits(body[0]),
+        app::server::compression::BROTLI_WINDOW_BITS
+    );
+    let mut page = String::new();
+    std::io::Read::read_to_string(
+        &mut brotli_decompressor::Decompressor::new(&body[..], 4096),
+        &mut page,
+    )
+    .unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page:.80}");
+    // Whole: the stream decodes to its end, past the page's last tag to the data the
+    // page streams after it.
+    assert!(page.contains("</html>"), "{page:.80}");
+    assert!(page.contains("Networks"), "{page:.80}");
+    assert!(
+        body.len() * 2 < page.len(),
+        "{} of {}",
+        body.len(),
+        page.len()
+    );
+
     let res = admin
         .post(format!("{}/api/tokens/create", app.base))
         .header("Accept", "application/json")
@@ -411,6 +446,19 @@ async fn answers_are_compressed_except_a_new_tokens_secret() {
         made["secret"].as_str().unwrap().starts_with("ipvet_"),
         "{made}"
     );
+}
+
+/// The window a brotli stream declares in its first bits (RFC 7932, 9.1), as a power of
+/// two; only the sizes 16 to 24 an encoder chooses from are read.
+fn brotli_window_bits(first: u8) -> i32 {
+    if first & 1 == 0 {
+        return 16;
+    }
+    match ((first >> 1) & 7, (first >> 4) & 7) {
+        (0, 0) => 17,
+        (0, m) => 8 + i32::from(m),
+        (n, _) => 17 + i32::from(n),
+    }
 }
 
 /// The site's bundle: a file named by its content is kept a year and sent precompressed
