@@ -10,6 +10,7 @@
 //! in use is still a million rows to group.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -32,8 +33,11 @@ pub async fn map(
     block: Option<&str>,
 ) -> Result<SubnetMap, AppError> {
     let net = networks::find(db, network_id).await?;
-    Ok(map_of(db, &net, block).await?.0)
+    Ok(map_of(db, &net, block, None).await?.0)
 }
+
+/// The lowest and the highest of a network's addresses on record; `None` when it has none.
+pub type Span = Option<(IpAddr, IpAddr)>;
 
 /// How many of a network's addresses are in each status it counts, as the map's read found
 /// them.
@@ -41,10 +45,13 @@ pub type StatusCounts = Vec<(AddressStatus, u64)>;
 
 /// The map of `block` of `net` (the whole network when `None`), and, when the map spans
 /// every address on record, the network's counts by status, which its one read gave.
+/// `span`: the network's [`Span`] when the caller read it already (an IPv6 network's map
+/// starts at the deepest block holding it), else it is read here.
 pub async fn map_of(
     db: &impl ConnectionTrait,
     net: &network::Model,
     block: Option<&str>,
+    span: Option<Span>,
 ) -> Result<(SubnetMap, Option<StatusCounts>), AppError> {
     let whole = networks::cidr_of(net)?;
     let block = block.map(str::trim).filter(|b| !b.is_empty());
@@ -65,7 +72,11 @@ pub async fn map_of(
         }
     };
     if block.is_none() && whole.family() == 6 {
-        if let Some(deeper) = deepest_holding_all(db, net.id, whole).await? {
+        let span = match span {
+            Some(span) => span,
+            None => read_span(db, net.id).await?,
+        };
+        if let Some(deeper) = deepest_holding_all(span, whole) {
             if deeper != whole {
                 skipped = Some(format!(
                     "Only {deeper} holds addresses on record; the rest of {whole} is free."
@@ -119,13 +130,8 @@ fn parent_prefix(prefix: u8, top: u8) -> u8 {
     p
 }
 
-/// For an IPv6 network, the deepest block on the map's eight-bit steps that holds both its
-/// lowest and highest address on record; `None` when it holds none.
-async fn deepest_holding_all(
-    db: &impl ConnectionTrait,
-    network_id: i64,
-    whole: Cidr,
-) -> Result<Option<Cidr>, AppError> {
+/// Network `network_id`'s [`Span`], read by itself (two index probes).
+async fn read_span(db: &impl ConnectionTrait, network_id: i64) -> Result<Span, AppError> {
     let edge = |desc: bool| {
         let q = address::Entity::find()
             .select_only()
@@ -141,9 +147,13 @@ async fn deepest_holding_all(
     let (Some(lo), Some(hi)) = (edge(false).one(db).await?, edge(true).one(db).await?) else {
         return Ok(None);
     };
-    let (Some(lo), Some(hi)) = (ip::from_bytes(&lo), ip::from_bytes(&hi)) else {
-        return Ok(None);
-    };
+    Ok(ip::from_bytes(&lo).zip(ip::from_bytes(&hi)))
+}
+
+/// For an IPv6 network, the deepest block on the map's eight-bit steps that holds both its
+/// lowest and highest address on record; `None` when it holds none.
+fn deepest_holding_all(span: Span, whole: Cidr) -> Option<Cidr> {
+    let (lo, hi) = span?;
     let mut view = whole;
     while view.size() > u128::from(CELLS) {
         let next = Cidr::around(lo, cell_prefix(view));
@@ -152,7 +162,7 @@ async fn deepest_holding_all(
         }
         view = next;
     }
-    Ok(Some(view))
+    Some(view)
 }
 
 /// One cell per address of `view` (256 or fewer): a row's status, free where there is no

@@ -1,5 +1,5 @@
-//! A network's page, read at once: the network with a page of its addresses in one
-//! statement, then its map, whose one grouped read also gives the network's counts when
+//! A network's page, read at once: the network with a page of its addresses (and the span
+//! of its addresses on record) in one statement, then its map, whose one grouped read also gives the network's counts when
 //! it spans every address on record. Before, the page's three parts each read the network
 //! again, and its counts and the list's total apart.
 
@@ -18,13 +18,16 @@ pub async fn read(
     list: &ListQuery<'_>,
     block: Option<&str>,
 ) -> Result<NetworkPage, AppError> {
-    let (net, addresses) = addresses::page_with_network(db, network_id, list, Detail::Rows).await?;
+    // The network's span only for a map of the whole network, which may start deeper.
+    let whole = block.is_none_or(|b| b.trim().is_empty());
+    let (net, addresses, span) =
+        addresses::page_with_network(db, network_id, list, Detail::Rows, whole).await?;
     // One more read, only for a network checked by a site's agents.
     let site = match net.site_id {
         Some(id) => Some(sites::find(db, id).await?.name),
         None => None,
     };
-    let (map, counts) = map::map_of(db, &net, block).await?;
+    let (map, counts) = map::map_of(db, &net, block, span).await?;
     let network = match counts {
         Some(counts) => networks::view_counted(net, &counts)?,
         // A block of the network: its map counted only the block.

@@ -16,6 +16,7 @@ use crate::model::AddressStatus;
 use crate::server::check::verdict::CHECKER;
 use crate::server::entities::{address, address_event, network};
 use crate::server::inventory::ip;
+use crate::server::inventory::map::Span;
 use crate::server::inventory::networks;
 use crate::server::time_fmt::show;
 
@@ -111,9 +112,11 @@ pub async fn page(
     network_id: i64,
     list: &ListQuery<'_>,
 ) -> Result<crate::model::AddressPage, AppError> {
-    Ok(page_with_network(db, network_id, list, Detail::WithChecks)
-        .await?
-        .1)
+    Ok(
+        page_with_network(db, network_id, list, Detail::WithChecks, false)
+            .await?
+            .1,
+    )
 }
 
 /// How much of each address a page of them reads.
@@ -226,13 +229,15 @@ pub struct ListQuery<'a> {
     pub last: bool,
 }
 
-/// The network and a page of its addresses ([`page`]), the two read in one statement.
+/// The network and a page of its addresses ([`page`]), the two read in one statement; with
+/// `span`, the network's [`Span`] too, for its map.
 pub async fn page_with_network(
     db: &impl ConnectionTrait,
     network_id: i64,
     list: &ListQuery<'_>,
     detail: Detail,
-) -> Result<(network::Model, crate::model::AddressPage), AppError> {
+    span: bool,
+) -> Result<(network::Model, crate::model::AddressPage, Option<Span>), AppError> {
     let mut q = address::Entity::find().filter(address::Column::NetworkId.eq(network_id));
     if let Some(s) = list.status {
         q = q.filter(address::Column::Status.eq(s));
@@ -243,12 +248,13 @@ pub async fn page_with_network(
         q = q.filter(search.condition(&[address::Column::Hostname, address::Column::Owner]));
     }
     let keys = Keys::new(list.after, list.before, list.last)?;
-    let (net, rows) = network_with_rows(
+    let (net, rows, span) = network_with_rows(
         db,
         network_id,
         keys.query(q.clone()),
         keys.backwards(),
         detail,
+        span,
     )
     .await?;
     let (rows, next_after, prev_before) = keys.page(rows, |r| &r.ip);
@@ -288,21 +294,24 @@ pub async fn page_with_network(
         next_after,
         prev_before,
     };
-    Ok((net, page))
+    Ok((net, page, span))
 }
 
 /// Network `network_id` beside the rows `rows` selects, in one statement: the network left
 /// joined to the page of rows (a bounded subquery), each output row carrying both, the
-/// network's columns prefixed `n_` and the address's `a_`. Not found when there is no such
-/// network.
+/// network's columns prefixed `n_` and the address's `a_`; with `span`, its lowest and
+/// highest address on record too (two scalar subqueries, each one probe of the index: an
+/// IPv6 network's page read them apart, two statements more). Not found when there is no
+/// such network.
 async fn network_with_rows(
     db: &impl ConnectionTrait,
     network_id: i64,
     rows: Select<address::Entity>,
     backwards: bool,
     detail: Detail,
-) -> Result<(network::Model, Vec<Listed>), AppError> {
-    use sea_orm::sea_query::{Alias, JoinType, Order, Query};
+    span: bool,
+) -> Result<(network::Model, Vec<Listed>, Option<Span>), AppError> {
+    use sea_orm::sea_query::{Alias, JoinType, Order, Query, SimpleExpr, SubQueryStatement};
     use sea_orm::{IdenStatic, Iterable, QueryTrait};
     let (n, a) = (Alias::new("n"), Alias::new("a"));
     let mut both = Query::select();
@@ -322,6 +331,21 @@ async fn network_with_rows(
             Alias::new(format!("a_{}", c.as_str())),
         );
     }
+    if span {
+        for (name, order) in [("s_lo", Order::Asc), ("s_hi", Order::Desc)] {
+            let edge = Query::select()
+                .column(address::Column::Ip)
+                .from(address::Entity)
+                .and_where(Expr::col(address::Column::NetworkId).eq(network_id))
+                .order_by(address::Column::Ip, order)
+                .limit(1)
+                .to_owned();
+            both.expr_as(
+                SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(edge))),
+                Alias::new(name),
+            );
+        }
+    }
     both.from_as(network::Entity, n.clone())
         .join_subquery(
             JoinType::LeftJoin,
@@ -335,8 +359,20 @@ async fn network_with_rows(
             if backwards { Order::Desc } else { Order::Asc },
         );
     let found = db.query_all(db.get_database_backend().build(&both)).await?;
-    let net = match found.first() {
-        Some(row) => network::Model::from_query_result(row, "n_")?,
+    let (net, span) = match found.first() {
+        Some(row) => {
+            let span = if span {
+                let edge = |name| row.try_get::<Option<Vec<u8>>>("", name);
+                let (lo, hi) = (edge("s_lo")?, edge("s_hi")?);
+                Some(
+                    lo.zip(hi)
+                        .and_then(|(lo, hi)| ip::from_bytes(&lo).zip(ip::from_bytes(&hi))),
+                )
+            } else {
+                None
+            };
+            (network::Model::from_query_result(row, "n_")?, span)
+        }
         None => {
             return Err(AppError::NotFound(format!(
                 "There is no network with id {network_id}."
@@ -353,7 +389,7 @@ async fn network_with_rows(
         };
         rows.extend(address);
     }
-    Ok((net, rows))
+    Ok((net, rows, span))
 }
 
 /// Where a page starts: after a key, before one, at the end, or at the start. The query
