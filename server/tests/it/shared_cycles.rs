@@ -112,13 +112,22 @@ async fn two_workers_claim_disjoint_batches_and_each_address_is_judged_once() {
     let b = claim::join(&db, run_id, ttl).await.unwrap();
     assert!(b.token > a.token, "tokens grow: {a:?} {b:?}");
     // Each claims 37 at a time and writes before it claims more, so the two interleave.
+    // Each waits after its first batch until the other has one too (or has found none), so
+    // that a worker whose task starts late on a busy machine still finds work left: the
+    // first could otherwise sweep all 1,000 before the second claims.
+    let both_started = std::sync::Arc::new(tokio::sync::Barrier::new(2));
     let work = |worker: Worker| {
-        let db = db.clone();
+        let (db, both_started) = (db.clone(), both_started.clone());
         async move {
             let mut claimed = Vec::new();
+            let mut waited = false;
             let mut batches =
                 std::pin::pin!(claim::sweep(&db, worker, 37, Default::default()).try_chunks(37));
             while let Some(rows) = batches.try_next().await.unwrap() {
+                if !waited {
+                    both_started.wait().await;
+                    waited = true;
+                }
                 let applied = write_clear(&db, &worker, &rows).await;
                 assert!(
                     applied
@@ -128,6 +137,9 @@ async fn two_workers_claim_disjoint_batches_and_each_address_is_judged_once() {
                 );
                 claimed.extend(rows.iter().map(|r| r.id));
                 tokio::task::yield_now().await;
+            }
+            if !waited {
+                both_started.wait().await;
             }
             claimed
         }
