@@ -419,6 +419,30 @@ async fn pages_are_drawn_with_a_bounded_number_of_statements() {
         .await;
     assert_eq!(status, 200, "{body}");
     let wide_page = format!("/networks/{wide}");
+    // A /64, which keeps rows only for addresses on record: its map starts at the deepest
+    // block holding them, found in the page's own read of the network.
+    let sparse = app.new_network(&admin, "2001:2:0:1::/64").await;
+    let (status, body) = app
+        .call_fn(
+            &admin,
+            "/api/addresses/allocate",
+            &[
+                ("network_id", &sparse),
+                ("address", "2001:2:0:1::1eef"),
+                ("owner", "a"),
+                ("hostname", ""),
+                ("note", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let sparse_page = format!("/networks/{sparse}");
+    let (status, html) = page(&app, &admin, &sparse_page).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("Only 2001:2:0:1::1e00/120 holds addresses on record"),
+        "{html}"
+    );
     // Filtered, a list's first page starts at 1 and, when it holds the whole list, is its
     // total; its last page ends at the total: neither counts what it knows.
     let filtered = format!("/networks/{net}?status=allocated");
@@ -431,6 +455,7 @@ async fn pages_are_drawn_with_a_bounded_number_of_statements() {
         ("/", 8),
         (network_page.as_str(), 4),
         (wide_page.as_str(), 4),
+        (sparse_page.as_str(), 4),
         (filtered.as_str(), 4),
         (filtered_end.as_str(), 5),
         ("/problems", 9),

@@ -12,9 +12,9 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Alias, Expr, Order, Query, SimpleExpr, SubQueryStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryResult, QuerySelect, Select,
 };
 
 use super::ip::{self, Cidr};
@@ -130,24 +130,45 @@ fn parent_prefix(prefix: u8, top: u8) -> u8 {
     p
 }
 
-/// Network `network_id`'s [`Span`], read by itself (two index probes).
-async fn read_span(db: &impl ConnectionTrait, network_id: i64) -> Result<Span, AppError> {
-    let edge = |desc: bool| {
-        let q = address::Entity::find()
-            .select_only()
+/// The two scalar subqueries that read network `network_id`'s [`Span`], each one probe of
+/// the (network, ip) index, named as [`span_of_row`] finds them: columns of whichever
+/// statement needs the span.
+pub(crate) fn span_columns(network_id: i64) -> [(SimpleExpr, Alias); 2] {
+    [("s_lo", Order::Asc), ("s_hi", Order::Desc)].map(|(name, order)| {
+        let edge = Query::select()
             .column(address::Column::Ip)
-            .filter(address::Column::NetworkId.eq(network_id));
-        let q = if desc {
-            q.order_by_desc(address::Column::Ip)
-        } else {
-            q.order_by_asc(address::Column::Ip)
-        };
-        q.limit(1).into_tuple::<Vec<u8>>()
-    };
-    let (Some(lo), Some(hi)) = (edge(false).one(db).await?, edge(true).one(db).await?) else {
-        return Ok(None);
-    };
-    Ok(ip::from_bytes(&lo).zip(ip::from_bytes(&hi)))
+            .from(address::Entity)
+            .and_where(Expr::col(address::Column::NetworkId).eq(network_id))
+            .order_by(address::Column::Ip, order)
+            .limit(1)
+            .to_owned();
+        (
+            SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(edge))),
+            Alias::new(name),
+        )
+    })
+}
+
+/// The [`Span`] a row read with [`span_columns`] holds.
+pub(crate) fn span_of_row(row: &QueryResult) -> Result<Span, DbErr> {
+    let edge = |name| row.try_get::<Option<Vec<u8>>>("", name);
+    let (lo, hi) = (edge("s_lo")?, edge("s_hi")?);
+    Ok(lo
+        .zip(hi)
+        .and_then(|(lo, hi)| ip::from_bytes(&lo).zip(ip::from_bytes(&hi))))
+}
+
+/// Network `network_id`'s [`Span`], in a statement of its own.
+async fn read_span(db: &impl ConnectionTrait, network_id: i64) -> Result<Span, AppError> {
+    let mut q = Query::select();
+    for (edge, name) in span_columns(network_id) {
+        q.expr_as(edge, name);
+    }
+    let row = db.query_one(db.get_database_backend().build(&q)).await?;
+    Ok(match row {
+        Some(row) => span_of_row(&row)?,
+        None => None,
+    })
 }
 
 /// For an IPv6 network, the deepest block on the map's eight-bit steps that holds both its

@@ -16,7 +16,7 @@ use crate::model::AddressStatus;
 use crate::server::check::verdict::CHECKER;
 use crate::server::entities::{address, address_event, network};
 use crate::server::inventory::ip;
-use crate::server::inventory::map::Span;
+use crate::server::inventory::map::{self, Span};
 use crate::server::inventory::networks;
 use crate::server::time_fmt::show;
 
@@ -311,7 +311,7 @@ async fn network_with_rows(
     detail: Detail,
     span: bool,
 ) -> Result<(network::Model, Vec<Listed>, Option<Span>), AppError> {
-    use sea_orm::sea_query::{Alias, JoinType, Order, Query, SimpleExpr, SubQueryStatement};
+    use sea_orm::sea_query::{Alias, JoinType, Order, Query};
     use sea_orm::{IdenStatic, Iterable, QueryTrait};
     let (n, a) = (Alias::new("n"), Alias::new("a"));
     let mut both = Query::select();
@@ -332,18 +332,8 @@ async fn network_with_rows(
         );
     }
     if span {
-        for (name, order) in [("s_lo", Order::Asc), ("s_hi", Order::Desc)] {
-            let edge = Query::select()
-                .column(address::Column::Ip)
-                .from(address::Entity)
-                .and_where(Expr::col(address::Column::NetworkId).eq(network_id))
-                .order_by(address::Column::Ip, order)
-                .limit(1)
-                .to_owned();
-            both.expr_as(
-                SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(edge))),
-                Alias::new(name),
-            );
+        for (edge, name) in map::span_columns(network_id) {
+            both.expr_as(edge, name);
         }
     }
     both.from_as(network::Entity, n.clone())
@@ -362,12 +352,7 @@ async fn network_with_rows(
     let (net, span) = match found.first() {
         Some(row) => {
             let span = if span {
-                let edge = |name| row.try_get::<Option<Vec<u8>>>("", name);
-                let (lo, hi) = (edge("s_lo")?, edge("s_hi")?);
-                Some(
-                    lo.zip(hi)
-                        .and_then(|(lo, hi)| ip::from_bytes(&lo).zip(ip::from_bytes(&hi))),
-                )
+                Some(map::span_of_row(row)?)
             } else {
                 None
             };
