@@ -404,38 +404,12 @@ async fn pages_are_drawn_with_a_bounded_number_of_statements() {
     // An IPv6 network of a million addresses, as the web benchmark's: its map first finds
     // the deepest block holding every address on record.
     let wide = app.new_network(&admin, "2001:2::/108").await;
-    let (status, body) = app
-        .call_fn(
-            &admin,
-            "/api/addresses/allocate",
-            &[
-                ("network_id", &wide),
-                ("address", "2001:2::1eef"),
-                ("owner", "a"),
-                ("hostname", ""),
-                ("note", ""),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    crate::subnet_map::allocate(&app, &admin, &wide, "2001:2::1eef", "a").await;
     let wide_page = format!("/networks/{wide}");
     // A /64, which keeps rows only for addresses on record: its map starts at the deepest
     // block holding them, found in the page's own read of the network.
     let sparse = app.new_network(&admin, "2001:2:0:1::/64").await;
-    let (status, body) = app
-        .call_fn(
-            &admin,
-            "/api/addresses/allocate",
-            &[
-                ("network_id", &sparse),
-                ("address", "2001:2:0:1::1eef"),
-                ("owner", "a"),
-                ("hostname", ""),
-                ("note", ""),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    crate::subnet_map::allocate(&app, &admin, &sparse, "2001:2:0:1::1eef", "a").await;
     let sparse_page = format!("/networks/{sparse}");
     let (status, html) = page(&app, &admin, &sparse_page).await;
     assert_eq!(status, 200, "{html}");

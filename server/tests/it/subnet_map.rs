@@ -21,7 +21,14 @@ async fn map(
     app.call_fn(client, "/api/networks/map", &form).await
 }
 
-async fn allocate(app: &TestApp, client: &reqwest::Client, net: &str, ip: &str, owner: &str) {
+/// Allocates `ip` of network `net` to `owner` through the page's server function.
+pub(crate) async fn allocate(
+    app: &TestApp,
+    client: &reqwest::Client,
+    net: &str,
+    ip: &str,
+    owner: &str,
+) {
     let (status, body) = app
         .call_fn(
             client,
